@@ -1,0 +1,331 @@
+"""Bulk-load landing files into `raw_<system>.<object>` tables, set-based in DuckDB.
+
+Every file is staged as text, checked against the landing contract (header, types, required
+fields) and merged by primary key in one transaction per object: a bad file fails the object
+with an error naming the file, line, field and reason, and leaves the raw table untouched.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ingest.contract import ANAPLAN_CSV, CSV, JSONL, WORKDAY_JSON, SourceObject
+
+META_SCHEMA = "ingest_meta"
+LOADED_FILES = f"{META_SCHEMA}.loaded_files"
+METADATA_COLUMNS = ("_loaded_at", "_source_file", "_batch_id")
+
+
+class LandingFileError(Exception):
+    """A landing file that breaks the contract; the message names file, line, field and reason."""
+
+    def __init__(
+        self, path: Path | str, reason: str, line: int | None = None, field: str | None = None, unit: str = "line"
+    ):
+        self.path, self.reason, self.line, self.field = str(path), reason, line, field
+        where = [self.path]
+        if line is not None:
+            where.append(f"{unit} {line}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(f"{': '.join([', '.join(where), reason])}")
+
+
+@dataclass
+class LoadResult:
+    """What one load of one source object did, for asset metadata."""
+
+    table: str
+    files_loaded: list[str] = field(default_factory=list)
+    files_skipped: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    duplicate_keys: int = 0
+    extra_fields: list[str] = field(default_factory=list)
+    row_count: int = 0
+
+    @property
+    def batch_rows_accounted(self) -> bool:
+        return self.rows_read == self.rows_inserted + self.rows_updated + self.rows_unchanged + self.duplicate_keys
+
+
+def q(identifier: str) -> str:
+    """Quote an identifier: contract names carry capitals and spaces (`Version Code`)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """First value of a query, fetched whole: DuckDB 2 refuses new work while a result is open."""
+    return con.execute(sql, params or []).fetchall()[0][0]
+
+
+def sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def landing_files(obj: SourceObject, landing_dir: Path) -> list[Path]:
+    """The object's files, base export first, then dated batches in name order."""
+    folder = landing_dir / obj.system
+    found: list[Path] = []
+    for pattern in obj.file_patterns:
+        found.extend(sorted(folder.glob(pattern)))
+    return found
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, obj: SourceObject) -> None:
+    columns = [f"{q(f.name)} {f.type}" for f in obj.fields]
+    columns += ["_loaded_at TIMESTAMP", "_source_file VARCHAR", "_batch_id VARCHAR"]
+    con.execute(f"create schema if not exists {obj.schema}")
+    con.execute(f"create table if not exists {obj.schema}.{obj.name} ({', '.join(columns)})")
+    con.execute(f"create schema if not exists {META_SCHEMA}")
+    con.execute(
+        f"""create table if not exists {LOADED_FILES} (
+            table_name varchar, source_file varchar, file_size bigint, file_mtime double,
+            batch_id varchar, rows_read bigint, rows_inserted bigint, rows_updated bigint,
+            loaded_at timestamp)"""
+    )
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> bool:
+    stat = path.stat()
+    row = con.execute(
+        f"select count(*) from {LOADED_FILES} where table_name = ? and source_file = ?"
+        " and file_size = ? and file_mtime = ?",
+        [table, str(path), stat.st_size, stat.st_mtime],
+    ).fetchall()
+    return bool(row and row[0][0])
+
+
+# --- staging a file as text -------------------------------------------------------------
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise LandingFileError(path, f"unreadable: {exc}", line=1) from exc
+    if not header:
+        raise LandingFileError(path, "empty file: no header row", line=1)
+    return header
+
+
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+
+
+def _csv_error(path: Path, exc: duckdb.Error) -> LandingFileError:
+    text = str(exc)
+    match = _CSV_LINE.search(text)
+    head = text.split("Possible fixes:")[0].strip().splitlines()
+    reason = head[-1].strip() if head else text
+    return LandingFileError(path, reason, line=int(match.group(1)) if match else None)
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path) -> list[str]:
+    header = _csv_header(path)
+    missing = [f for f in obj.field_names if f not in header]
+    if missing:
+        raise LandingFileError(path, "missing column(s) in header: " + ", ".join(missing), 1, missing[0])
+    columns = "{" + ", ".join(f"{sql_str(h)}: 'VARCHAR'" for h in header) + "}"
+    try:
+        con.execute(
+            f"""create or replace temp table _batch as select * from read_csv({sql_str(str(path))},
+                header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+                strict_mode = true, columns = {columns})"""
+        )
+    except duckdb.Error as exc:
+        raise _csv_error(path, exc) from exc
+    return [h for h in header if h not in obj.field_names]
+
+
+_JSON_LINE = re.compile(r"(?:line|record/value) (\d+)")
+
+
+def _json_error(path: Path, exc: duckdb.Error) -> LandingFileError:
+    text = str(exc).replace("Invalid Input Error: ", "")
+    match = _JSON_LINE.search(text)
+    reason = text.split(": ", 1)[-1].strip() if ": " in text else text
+    return LandingFileError(path, f"malformed JSON: {reason}", line=int(match.group(1)) if match else None)
+
+
+def _stage_json(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path) -> list[str]:
+    if obj.format == JSONL:
+        scan = f"select json as j from read_ndjson_objects({sql_str(str(path))})"
+    else:  # Workday RaaS: one document, rows under Report_Entry
+        scan = (
+            "select unnest(from_json(json -> 'Report_Entry', '[\"json\"]')) as j "
+            f"from read_json_objects({sql_str(str(path))}, format = 'unstructured')"
+        )
+    try:
+        con.execute(f"create or replace temp table _json as {scan}")
+    except duckdb.Error as exc:
+        raise _json_error(path, exc) from exc
+    if obj.format == WORKDAY_JSON and scalar(con, "select count(*) from _json") == 0:
+        _require_report_entry(con, path)
+    keys = [r[0] for r in con.execute("select distinct unnest(json_keys(j)) from _json").fetchall()]
+    missing = [f.name for f in obj.fields if f.required and f.name not in keys]
+    if missing and keys:
+        raise LandingFileError(path, "missing field(s) in every record: " + ", ".join(missing), None, missing[0])
+    select = ", ".join(f"j ->> {sql_str(f.name)} as {q(f.name)}" for f in obj.fields)
+    con.execute(f"create or replace temp table _batch as select {select} from _json")
+    return sorted(k for k in keys if k not in obj.field_names)
+
+
+def _require_report_entry(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    doc = con.execute(
+        f"select json_type(json -> 'Report_Entry') from read_json_objects({sql_str(str(path))},"
+        " format = 'unstructured')"
+    ).fetchall()
+    if not doc or doc[0][0] != "ARRAY":
+        raise LandingFileError(path, "not a Workday RaaS report: no Report_Entry array", line=1)
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path) -> list[str]:
+    """Stage one landing file as text in temp table `_batch`; return fields not in the contract."""
+    if obj.format in (CSV, ANAPLAN_CSV):
+        return _stage_csv(con, obj, path)
+    return _stage_json(con, obj, path)
+
+
+# --- checking and typing --------------------------------------------------------------------
+
+
+def _location(obj: SourceObject, row: int) -> dict:
+    """Where a staged row sits in its file: a CSV line after the header, a JSONL line, a Workday entry."""
+    if obj.format in (CSV, ANAPLAN_CSV):
+        return {"line": row + 2}
+    if obj.format == WORKDAY_JSON:
+        return {"line": row + 1, "unit": "Report_Entry record"}
+    return {"line": row + 1}
+
+
+def _bad_value_filter(f) -> str:
+    col = q(f.name)
+    return f"({col} is not null and try_cast({col} as {f.type}) is null)"
+
+
+def check_batch(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path) -> None:
+    """One pass over the staged text: every value casts, every required field is present."""
+    checks = [f"count(*) filter (where {_bad_value_filter(f)})" for f in obj.fields]
+    checks += [f"count(*) filter (where {q(f.name)} is null)" for f in obj.fields if f.required]
+    counts = con.execute(f"select {', '.join(checks)} from _batch").fetchall()[0]
+    offset = scalar(con, "select min(rowid) from _batch")
+    bad_types = dict(zip(obj.fields, counts[: len(obj.fields)], strict=False))
+    for f, bad in bad_types.items():
+        if bad:
+            rowid, value = con.execute(
+                f"select rowid, {q(f.name)} from _batch where {_bad_value_filter(f)} order by rowid limit 1"
+            ).fetchall()[0]
+            reason = f"cannot convert {value!r} to {f.type} ({bad} bad value(s) in the file)"
+            raise LandingFileError(path, reason, field=f.name, **_location(obj, rowid - offset))
+    required = [f for f in obj.fields if f.required]
+    for f, missing in zip(required, counts[len(obj.fields) :], strict=False):
+        if missing:
+            rowid = scalar(con, f"select min(rowid) from _batch where {q(f.name)} is null")
+            reason = f"required value is empty ({missing} row(s) in the file)"
+            raise LandingFileError(path, reason, field=f.name, **_location(obj, rowid - offset))
+
+
+def _typed_batch(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path, batch_id: str) -> tuple[int, int]:
+    """Cast the staged text and keep the newest version of each key; return (rows, duplicates)."""
+    casts = ", ".join(f"cast({q(f.name)} as {f.type}) as {q(f.name)}" for f in obj.fields)
+    order = f"{q(obj.cursor)} desc nulls last, rowid desc" if obj.cursor else "rowid desc"
+    keys = ", ".join(q(k) for k in obj.primary_key)
+    con.execute(
+        f"""create or replace temp table _typed as
+            select {casts}, current_timestamp::timestamp as _loaded_at,
+                   {sql_str(str(path))} as _source_file, {sql_str(batch_id)} as _batch_id
+            from _batch
+            qualify row_number() over (partition by {keys} order by {order}) = 1"""
+    )
+    rows = scalar(con, "select count(*) from _batch")
+    kept = scalar(con, "select count(*) from _typed")
+    return rows, rows - kept
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+
+def _key_join(obj: SourceObject, left: str, right: str) -> str:
+    return " and ".join(f"{left}.{q(k)} = {right}.{q(k)}" for k in obj.primary_key)
+
+
+def merge_batch(con: duckdb.DuckDBPyConnection, obj: SourceObject) -> tuple[int, int]:
+    """Upsert `_typed` into the raw table by key; the newest version wins. Returns (inserted, updated)."""
+    target = f"{obj.schema}.{obj.name}"
+    cols = ", ".join(q(f.name) for f in obj.fields)
+    first_key = q(obj.primary_key[0])
+    if obj.cursor:
+        newer = f"t.{first_key} is null or b.{q(obj.cursor)} > t.{q(obj.cursor)}"
+        changed = f"select b.* from _typed b left join {target} t on {_key_join(obj, 'b', 't')} where {newer}"
+    else:  # no modified timestamp: the newest file wins wherever a value differs
+        changed = (
+            f"select b.* from _typed b semi join "
+            f"(select {cols} from _typed except select {cols} from {target}) d on {_key_join(obj, 'b', 'd')}"
+        )
+    con.execute(f"create or replace temp table _changed as {changed}")
+    updated = scalar(con, f"select count(*) from _changed c semi join {target} t on {_key_join(obj, 'c', 't')}")
+    if updated:
+        con.execute(f"delete from {target} t where exists (select 1 from _changed c where {_key_join(obj, 'c', 't')})")
+    con.execute(f"insert into {target} select * from _changed")
+    total = scalar(con, "select count(*) from _changed")
+    return total - updated, updated
+
+
+def _log_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, batch_id: str, counts: tuple) -> None:
+    stat = path.stat()
+    con.execute(
+        f"insert into {LOADED_FILES} values (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::timestamp)",
+        [table, str(path), stat.st_size, stat.st_mtime, batch_id, *counts],
+    )
+
+
+def load_object(
+    con: duckdb.DuckDBPyConnection,
+    obj: SourceObject,
+    landing_dir: Path,
+    batch_id: str | None = None,
+) -> LoadResult:
+    """Load every new landing file of one object, all or nothing."""
+    batch_id = batch_id or uuid.uuid4().hex
+    table = f"{obj.schema}.{obj.name}"
+    result = LoadResult(table=table)
+    ensure_tables(con, obj)
+    con.execute("begin transaction")
+    try:
+        for path in landing_files(obj, landing_dir):
+            if _already_loaded(con, table, path):
+                result.files_skipped.append(str(path))
+                continue
+            _load_file(con, obj, path, batch_id, result)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    result.row_count = scalar(con, f"select count(*) from {table}")
+    return result
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path, batch_id: str, result: LoadResult
+) -> None:
+    extra = stage_file(con, obj, path)
+    check_batch(con, obj, path)
+    rows, duplicates = _typed_batch(con, obj, path, batch_id)
+    inserted, updated = merge_batch(con, obj)
+    _log_file(con, result.table, path, batch_id, (rows, inserted, updated))
+    result.files_loaded.append(str(path))
+    result.extra_fields = sorted(set(result.extra_fields) | set(extra))
+    result.rows_read += rows
+    result.rows_inserted += inserted
+    result.rows_updated += updated
+    result.duplicate_keys += duplicates
+    result.rows_unchanged += rows - duplicates - inserted - updated

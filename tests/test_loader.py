@@ -1,0 +1,181 @@
+"""The loader against hand-written landing files: merge rules, idempotence and named errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest import contract
+from ingest.loader import LandingFileError, load_object
+
+ACCOUNT = contract.get("crm", "account")
+WORKER = contract.get("hris", "worker")
+CUSTOMER = contract.get("erp", "customer")
+TARGET = contract.get("planning", "target")
+ACCOUNT_HEADER = "Id,Name,Type,Industry,BillingCountry,CurrencyIsoCode,CreatedDate,SystemModstamp,IsDeleted"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _account_row(account_id: str, name: str, modified: str) -> str:
+    return f"{account_id},{name},Customer,Tech,US,USD,2025-01-01T00:00:00.000Z,{modified},false"
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+        yield connection
+
+
+def _rows(con, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def test_newer_file_merges_by_key_and_latest_modified_wins(con, tmp_path: Path) -> None:
+    _write(
+        tmp_path / "crm/Account.csv",
+        "\n".join(
+            [
+                ACCOUNT_HEADER,
+                _account_row("A1", "Acme", "2025-01-02T00:00:00.000Z"),
+                _account_row("A2", "Beta", "2025-01-05T00:00:00.000Z"),
+            ]
+        )
+        + "\n",
+    )
+    _write(
+        tmp_path / "crm/Account.2025-02-01.csv",
+        "\n".join(
+            [
+                ACCOUNT_HEADER + ",New_Field__c",
+                _account_row("A1", "Acme Corp", "2025-02-01T00:00:00.000Z") + ",x",
+                _account_row("A2", "Stale Beta", "2025-01-01T00:00:00.000Z") + ",y",
+                _account_row("A3", "Gamma", "2025-02-01T00:00:00.000Z") + ",z",
+            ]
+        )
+        + "\n",
+    )
+    result = load_object(con, ACCOUNT, tmp_path, batch_id="b1")
+    assert (result.rows_read, result.rows_inserted, result.rows_updated, result.rows_unchanged) == (5, 3, 1, 1)
+    assert result.extra_fields == ["New_Field__c"]
+    assert _rows(con, 'select "Id", "Name" from raw_crm.account order by 1') == [
+        ("A1", "Acme Corp"),
+        ("A2", "Beta"),
+        ("A3", "Gamma"),
+    ]
+    source, batch = _rows(con, "select _source_file, _batch_id from raw_crm.account where \"Id\" = 'A3'")[0]
+    assert source.endswith("crm/Account.2025-02-01.csv") and batch == "b1"
+
+
+def test_loading_the_same_file_again_adds_nothing(con, tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\n"
+    )
+    load_object(con, ACCOUNT, tmp_path)
+    again = load_object(con, ACCOUNT, tmp_path)
+    assert again.files_skipped == [str(path)] and again.rows_read == 0 and again.row_count == 1
+    os.utime(path, (1_000_000_000, 1_000_000_000))  # touched: re-read, but nothing changes
+    touched = load_object(con, ACCOUNT, tmp_path)
+    assert (touched.rows_read, touched.rows_inserted, touched.rows_updated, touched.row_count) == (1, 0, 0, 1)
+
+
+def test_bad_value_names_file_line_field_and_loads_nothing(con, tmp_path: Path) -> None:
+    good = _write(
+        tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\n"
+    )
+    bad = _write(
+        tmp_path / "crm/Account.2025-03-01.csv",
+        "\n".join(
+            [
+                ACCOUNT_HEADER,
+                _account_row("A2", "Ok", "2025-03-01T00:00:00.000Z"),
+                _account_row("A3", "Bad", "yesterday"),
+            ]
+        )
+        + "\n",
+    )
+    with pytest.raises(LandingFileError) as err:
+        load_object(con, ACCOUNT, tmp_path)
+    assert str(err.value) == (
+        f"{bad}, line 3, field 'SystemModstamp': cannot convert 'yesterday' to TIMESTAMP (1 bad value(s) in the file)"
+    )
+    assert _rows(con, "select count(*) from raw_crm.account") == [(0,)]  # not even the good file
+    assert good.exists() and bad.exists()
+
+
+def test_truncated_csv_names_the_line(con, tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "crm/Account.csv",
+        f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\nA2,Trunc",
+    )
+    with pytest.raises(LandingFileError, match=r"line 3: Expected Number of Columns: 9 Found: 2") as err:
+        load_object(con, ACCOUNT, tmp_path)
+    assert err.value.path == str(path)
+
+
+def test_missing_column_is_a_schema_change(con, tmp_path: Path) -> None:
+    header = ACCOUNT_HEADER.replace(",SystemModstamp", "")
+    _write(tmp_path / "crm/Account.csv", f"{header}\nA1,Acme,Customer,Tech,US,USD,2025-01-01T00:00:00.000Z,false\n")
+    with pytest.raises(LandingFileError, match=r"line 1, field 'SystemModstamp': missing column\(s\) in header"):
+        load_object(con, ACCOUNT, tmp_path)
+
+
+def test_workday_entry_with_bad_date_is_named(con, tmp_path: Path) -> None:
+    entries = [
+        {"Worker_ID": "W1", "Hire_Date": "2020-01-01", "Last_Updated": "2025-01-01T00:00:00"},
+        {"Worker_ID": "W2", "Hire_Date": "2020-13-01", "Last_Updated": "2025-01-01T00:00:00"},
+    ]
+    path = _write(tmp_path / "hris/Workers.json", json.dumps({"Report_Entry": entries}))
+    with pytest.raises(LandingFileError) as err:
+        load_object(con, WORKER, tmp_path)
+    assert str(err.value).startswith(f"{path}, Report_Entry record 2, field 'Hire_Date': cannot convert '2020-13-01'")
+
+
+def test_workday_omitted_fields_load_as_null(con, tmp_path: Path) -> None:
+    entries = [{"Worker_ID": "W1", "Scheduled_Weekly_Hours": "37.5", "Last_Updated": "2025-01-01T00:00:00"}]
+    _write(tmp_path / "hris/Workers.json", json.dumps({"Report_Entry": entries}))
+    load_object(con, WORKER, tmp_path)
+    assert _rows(
+        con, 'select "Worker_ID", "Termination_Date", "Scheduled_Weekly_Hours"::varchar from raw_hris.worker'
+    ) == [("W1", None, "37.50")]
+
+
+def test_malformed_jsonl_names_the_line(con, tmp_path: Path) -> None:
+    line = '{"id": 1, "lastmodifieddate": "2025-01-01 00:00:00"}'
+    path = _write(tmp_path / "erp/customer.jsonl", f'{line}\n{{"id": 2,\n{line}\n')
+    with pytest.raises(LandingFileError, match=r"line 3: malformed JSON") as err:
+        load_object(con, CUSTOMER, tmp_path)
+    assert err.value.path == str(path)
+
+
+def test_empty_required_key_is_refused(con, tmp_path: Path) -> None:
+    _write(
+        tmp_path / "erp/customer.jsonl",
+        '{"id": 1, "lastmodifieddate": "2025-01-01 00:00:00"}\n{"lastmodifieddate": "2025-01-01 00:00:00"}\n',
+    )
+    with pytest.raises(LandingFileError, match=r"line 2, field 'id': required value is empty"):
+        load_object(con, CUSTOMER, tmp_path)
+
+
+def test_anaplan_composite_key_newest_file_wins(con, tmp_path: Path) -> None:
+    header = ",".join(TARGET.field_names)
+    _write(tmp_path / "planning/Targets.csv", f"{header}\nBUD26,PSF-US,Strategy,Jan 26,USD,1000.00,10,0.75,2\n")
+    _write(
+        tmp_path / "planning/Targets.2026-02.csv",
+        f"{header}\nBUD26,PSF-US,Strategy,Jan 26,USD,1250.50,10,0.75,2\n"
+        "BUD26,PSF-US,Strategy,Feb 26,USD,900.00,10,0.75,2\n",
+    )
+    result = load_object(con, TARGET, tmp_path)
+    assert (result.rows_inserted, result.rows_updated) == (2, 1)
+    assert _rows(con, 'select "Month", "Revenue Target"::varchar from raw_planning.target order by 1') == [
+        ("Feb 26", "900.00"),
+        ("Jan 26", "1250.50"),
+    ]
