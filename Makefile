@@ -62,7 +62,7 @@ ui: $(MANIFEST)
 lint: $(BIN)/.installed
 	$(BIN)/ruff check ingest orchestration tests
 	$(BIN)/ruff format --check ingest orchestration tests
-	$(BIN)/sqlfluff lint dbt_project/models
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

@@ -21,7 +21,12 @@ FILE_EXTENSIONS = {CSV: "csv", JSONL: "jsonl", WORKDAY_JSON: "json", ANAPLAN_CSV
 MONEY = "DECIMAL(18,2)"
 RATE = "DECIMAL(18,8)"
 HOURS = "DECIMAL(9,2)"
-SF_META = ("SystemModstamp", "IsDeleted")
+STAGING_PLURALS = {
+    "opportunity": "opportunities",
+    "subsidiary": "subsidiaries",
+    "currency": "currencies",
+    "time_off": "time_off_entries",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ class SourceObject:
     @property
     def file_patterns(self) -> tuple[str, str]:
         return (f"{self.file_stem}.{self.extension}", f"{self.file_stem}.*.{self.extension}")
+
+    @property
+    def staging_model(self) -> str:
+        """The dbt staging model over this object's raw table (`stg_<system>__<object>s`)."""
+        return f"stg_{self.system}__{STAGING_PLURALS.get(self.name, self.name + 's')}"
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -114,7 +124,11 @@ CRM = (
                 "Prospecting | Qualification | Proposal | Negotiation | Closed Won | Closed Lost",
             ),
             _f("Amount", MONEY, "Deal amount in CurrencyIsoCode"),
-            _f("Probability", "DECIMAL(5,2)", "Stage probability, percent 0-100"),
+            _f(
+                "Probability",
+                "DECIMAL(9,2)",
+                "Stage probability, percent 0-100 (wider type so a typo lands and is caught by checks)",
+            ),
             _f("CloseDate", "DATE", "Expected or actual close date"),
             _f("CurrencyIsoCode", "VARCHAR", "ISO 4217 currency of Amount"),
             _f("IsClosed", "BOOLEAN", "Closed (won or lost)"),

@@ -19,7 +19,7 @@ from ingest.contract import ANAPLAN_CSV, CSV, JSONL, WORKDAY_JSON, SourceObject
 
 META_SCHEMA = "ingest_meta"
 LOADED_FILES = f"{META_SCHEMA}.loaded_files"
-METADATA_COLUMNS = ("_loaded_at", "_source_file", "_batch_id")
+UTC_NOW = "(current_timestamp at time zone 'UTC')::timestamp"  # dbt source freshness compares in UTC
 
 
 class LandingFileError(Exception):
@@ -241,7 +241,7 @@ def _typed_batch(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path, 
     keys = ", ".join(q(k) for k in obj.primary_key)
     con.execute(
         f"""create or replace temp table _typed as
-            select {casts}, current_timestamp::timestamp as _loaded_at,
+            select {casts}, {UTC_NOW} as _loaded_at,
                    {sql_str(str(path))} as _source_file, {sql_str(batch_id)} as _batch_id
             from _batch
             qualify row_number() over (partition by {keys} order by {order}) = 1"""
@@ -283,7 +283,7 @@ def merge_batch(con: duckdb.DuckDBPyConnection, obj: SourceObject) -> tuple[int,
 def _log_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, batch_id: str, counts: tuple) -> None:
     stat = path.stat()
     con.execute(
-        f"insert into {LOADED_FILES} values (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::timestamp)",
+        f"insert into {LOADED_FILES} values (?, ?, ?, ?, ?, ?, ?, ?, {UTC_NOW})",
         [table, str(path), stat.st_size, stat.st_mtime, batch_id, *counts],
     )
 

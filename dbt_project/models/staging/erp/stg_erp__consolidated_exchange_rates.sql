@@ -1,0 +1,33 @@
+with
+
+source as (
+
+    select * from {{ source('raw_erp', 'consolidated_exchange_rate') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        id as consolidated_exchange_rate_id,
+        postingperiod as accounting_period_id,
+        fromsubsidiary as from_subsidiary_id,
+        tosubsidiary as to_subsidiary_id,
+        fromcurrency as from_currency_id,
+        tocurrency as to_currency_id,
+
+        -- numerics
+        averagerate as average_rate,
+        currentrate as period_end_rate,
+        historicalrate as historical_rate,
+
+        -- load metadata
+        _loaded_at as loaded_at,
+        _batch_id as batch_id
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,1 @@
+"""Source loaders and the demo-firm generator."""

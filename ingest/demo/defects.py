@@ -1,0 +1,95 @@
+"""Deliberate data-quality defects, so the pipeline's checks have something real to catch.
+
+Each defect is injected at a small rate but at least once, into the frames that are about to
+be written; the clean derivations (invoices, capacity) were computed before, so a defect is
+visible only where a real source-system mistake would be.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .ids import numbered, rng_for
+
+DEFECTS: dict[str, str] = {
+    "duplicate_timecard": "A timecard repeated under a new Id: same resource, project, week and hours.",
+    "negative_hours": "A timecard day with negative hours (the week total includes it).",
+    "hours_over_24": "A timecard day with more than 24 hours (the week total includes it).",
+    "unknown_project": "A timecard whose pse__Project__c matches no pse__Proj__c record.",
+    "missing_fx_rate": "One month x currency missing from consolidatedexchangerate.",
+    "probability_over_100": "An open opportunity with Probability above 100.",
+}
+
+Frames = dict[tuple[str, str], pd.DataFrame]
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_COLUMNS = tuple(f"pse__{d}_Hours__c" for d in WEEKDAYS)
+
+
+def _retotal(cards: pd.DataFrame, rows: np.ndarray) -> None:
+    """Keep pse__Total_Hours__c equal to the sum of the day columns on edited rows."""
+    cards.loc[rows, "pse__Total_Hours__c"] = cards.loc[rows, list(DAY_COLUMNS)].sum(axis=1).to_numpy()
+
+
+def _worked_day(rng: np.random.Generator, cards: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    """For each row, the name of a day column with hours on it."""
+    hours = cards.loc[rows, list(DAY_COLUMNS)].to_numpy()
+    return [DAY_COLUMNS[int(rng.choice(np.flatnonzero(h > 0)))] for h in hours]
+
+
+def _timecard_defects(
+    rng: np.random.Generator, frames: Frames, ids: dict[str, np.ndarray], found: dict[str, list[str]]
+) -> None:
+    """Duplicates, impossible hours and an unknown project on approved past timecards."""
+    cards = frames[("psa", "timecard_header")]
+    n = len(cards)
+    each = max(1, n // 20_000)
+    n_dup = max(1, n // 5_000)
+    pool = rng.permutation(np.flatnonzero((cards["pse__Status__c"] == "Approved").to_numpy()))
+    dup, neg, big, unknown = np.split(pool[: n_dup + 3 * each], [n_dup, n_dup + each, n_dup + 2 * each])
+    for rows, name, value in ((neg, "negative_hours", -1.0), (big, "hours_over_24", None)):
+        for row, col in zip(rows, _worked_day(rng, cards, rows), strict=True):
+            hours = float(cards.at[row, col])
+            cards.at[row, col] = -hours if value is not None else 24.0 + float(rng.integers(1, 9)) + hours % 1
+        _retotal(cards, rows)
+        found[name] = cards.loc[rows, "Id"].tolist()
+    n_projects = len(frames[("psa", "project")])
+    cards.loc[unknown, "pse__Project__c"] = ids["project"][n_projects]
+    cards.loc[unknown, "pse__Assignment__c"] = None
+    found["unknown_project"] = cards.loc[unknown, "Id"].tolist()
+    copies = cards.loc[np.sort(dup)].copy()
+    copies["Id"] = ids["timecard"][n : n + len(copies)]
+    copies["Name"] = numbered("TC-", n + 1 + np.arange(len(copies)), 8)
+    frames[("psa", "timecard_header")] = pd.concat([cards, copies], ignore_index=True)
+    found["duplicate_timecard"] = copies["Id"].tolist()
+
+
+def _missing_fx(rng: np.random.Generator, frames: Frames, found: dict[str, list[str]]) -> None:
+    """Drop one past month x currency rate (not the first or the latest months)."""
+    rates = frames[("erp", "consolidated_exchange_rate")]
+    periods = frames[("erp", "accounting_period")]
+    closed = periods.loc[periods["closed"], "id"].to_numpy()
+    candidates = rates.index[rates["postingperiod"].isin(closed[1:-1] if len(closed) > 2 else closed)]
+    drop = candidates[int(rng.integers(len(candidates)))]
+    row = rates.loc[drop]
+    found["missing_fx_rate"] = [f"postingperiod={row['postingperiod']} fromcurrency={row['fromcurrency']}"]
+    frames[("erp", "consolidated_exchange_rate")] = rates.drop(index=drop).reset_index(drop=True)
+
+
+def _bad_probability(rng: np.random.Generator, frames: Frames, found: dict[str, list[str]]) -> None:
+    """Open opportunities whose Probability was typed over 100."""
+    opps = frames[("crm", "opportunity")]
+    open_rows = np.flatnonzero(~opps["IsClosed"].to_numpy())
+    rows = rng.permutation(open_rows)[: max(1, len(opps) // 500)]
+    opps.loc[rows, "Probability"] = rng.choice([110.0, 150.0, 500.0, 750.0], len(rows))
+    found["probability_over_100"] = opps.loc[rows, "Id"].tolist()
+
+
+def inject_defects(frames: Frames, ids: dict[str, np.ndarray], seed: int) -> dict[str, list[str]]:
+    """Inject every defect in DEFECTS; returns the affected record keys per defect id."""
+    rng = rng_for(seed, "defects")
+    found: dict[str, list[str]] = {}
+    _timecard_defects(rng, frames, ids, found)
+    _missing_fx(rng, frames, found)
+    _bad_probability(rng, frames, found)
+    return {name: found[name] for name in DEFECTS}

@@ -1,0 +1,16 @@
+"""Entry point: merges the per-domain definitions; nothing else lives here."""
+
+import dagster as dg
+
+from orchestration.defs import crm, erp, hris, planning, psa, transform
+from orchestration.lib.ingest_assets import shared_resources
+
+defs = dg.Definitions.merge(
+    crm.defs,
+    psa.defs,
+    erp.defs,
+    hris.defs,
+    planning.defs,
+    transform.defs,
+    dg.Definitions(resources=shared_resources(), executor=dg.in_process_executor),
+)

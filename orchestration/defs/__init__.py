@@ -1,0 +1,1 @@
+"""Per-domain Dagster definitions: one package per source system, plus the dbt transform."""

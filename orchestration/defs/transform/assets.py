@@ -1,0 +1,37 @@
+"""The dbt project as Dagster assets, one `dbt build` per run, grouped by source system."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.lib import settings
+
+settings.export_for_dbt()
+
+dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+SYSTEMS = ("crm", "psa", "erp", "hris", "planning")
+
+
+class PipelineTranslator(DagsterDbtTranslator):
+    """Staging models sit in their source system's group, so each raw table and its model are side by side."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if len(fqn) > 2 and fqn[1] == "staging" and fqn[2] in SYSTEMS:
+            return fqn[2]
+        return fqn[1] if len(fqn) > 2 else "transform"
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=PipelineTranslator())
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+defs = dg.Definitions(
+    assets=[dbt_models],
+    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=settings.dbt_executable())},
+)

@@ -1,0 +1,54 @@
+"""The one environment helper: every setting the pipeline reads, with its default.
+
+Defaults keep a fresh clone runnable with no configuration; the README lists every variable.
+`DUCKDB_DATABASE` is exported back to the environment so dbt's profiles.yml reads the same file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+DEFAULTS = {
+    "DUCKDB_DATABASE": str(REPO_ROOT / "data" / "warehouse.duckdb"),
+    "LANDING_DIR": str(REPO_ROOT / "data" / "landing"),
+    "DUCKDB_THREADS": "2",
+    "DUCKDB_MEMORY_LIMIT": "4GB",
+}
+
+
+def setting(name: str) -> str:
+    return os.environ.get(name) or DEFAULTS[name]
+
+
+def duckdb_database() -> str:
+    return str(Path(setting("DUCKDB_DATABASE")).expanduser().resolve())
+
+
+def landing_dir() -> Path:
+    return Path(setting("LANDING_DIR")).expanduser().resolve()
+
+
+def duckdb_config() -> dict[str, int | str]:
+    """Explicit limits: DuckDB would otherwise take 80% of RAM and every core."""
+    return {"threads": int(setting("DUCKDB_THREADS")), "memory_limit": setting("DUCKDB_MEMORY_LIMIT")}
+
+
+def export_for_dbt() -> None:
+    """dbt runs as a subprocess and reads the warehouse path and limits from the environment."""
+    os.environ["DUCKDB_DATABASE"] = duckdb_database()
+    os.environ.setdefault("DUCKDB_THREADS", setting("DUCKDB_THREADS"))
+    os.environ.setdefault("DUCKDB_MEMORY_LIMIT", setting("DUCKDB_MEMORY_LIMIT"))
+    for telemetry_off in ("DO_NOT_TRACK", "DBT_SEND_ANONYMOUS_USAGE_STATS"):
+        os.environ.setdefault(telemetry_off, "1" if telemetry_off == "DO_NOT_TRACK" else "false")
+
+
+def dbt_executable() -> str:
+    """The venv's dbt, so the pipeline runs the same dbt whether or not the venv is activated."""
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.exists() else shutil.which("dbt") or "dbt"

@@ -1,0 +1,28 @@
+"""Shared fixtures: a small demo firm generated once per session, and an isolated warehouse."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+# Telemetry off even when pytest is run outside the Makefile.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+AS_OF = date(2026, 11, 16)
+SEED = 7
+
+
+@pytest.fixture(scope="session")
+def small_landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    """The small demo firm with its default defects, and the rows written per landing file."""
+    from ingest.demo import generate
+
+    out = tmp_path_factory.mktemp("landing")
+    counts = generate(out, scale="small", seed=SEED, as_of=AS_OF)
+    return out, counts

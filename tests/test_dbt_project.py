@@ -1,0 +1,220 @@
+"""The dbt project builds on an empty warehouse and mirrors the landing contract.
+
+One `dbt build` per module against raw tables created (empty) from ingest/contract.py in a
+DuckDB file under tmp_path; the assertions read dbt's manifest and the warehouse catalog.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import duckdb
+import pytest
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+LOAD_METADATA = ["_loaded_at", "_source_file", "_batch_id"]
+SALESFORCE_SYSTEMS = {"crm", "psa"}
+
+
+def _load_script(name: str) -> ModuleType:
+    """Import a dbt_project/scripts module by path (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, DBT_PROJECT_DIR / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+create_empty_raw = _load_script("create_empty_raw")  # also puts the repo root on sys.path
+generate_sources = _load_script("generate_sources")
+
+from ingest.contract import SOURCE_OBJECTS, SYSTEMS  # noqa: E402
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    returncode: int
+    output: str
+    outcomes: dict[str, tuple[str, int | None]]  # unique_id -> (status, failures)
+
+
+def run_dbt(args: list[str], database: Path, work_dir: Path) -> DbtRun:
+    """Run the dbt CLI in its own process, so its DuckDB connection is closed afterwards."""
+    env = {**os.environ, "DUCKDB_DATABASE": str(database), "DO_NOT_TRACK": "1"}
+    target = work_dir / "target"
+    completed = subprocess.run(
+        [
+            sys.executable, "-m", "dbt.cli.main", *args,
+            "--project-dir", str(DBT_PROJECT_DIR),
+            "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target),
+            "--log-path", str(work_dir / "logs"),
+        ],
+        env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    run_results = target / "run_results.json"
+    results = json.loads(run_results.read_text())["results"] if run_results.exists() else []
+    outcomes = {r["unique_id"]: (r["status"], r["failures"]) for r in results}
+    return DbtRun(completed.returncode, completed.stdout + completed.stderr, outcomes)
+
+
+@dataclass(frozen=True)
+class Build:
+    database: Path
+    work_dir: Path  # holds target/ (manifest, partial-parse state) and logs/
+    manifest: dict[str, Any]
+    outcomes: dict[str, tuple[str, int | None]]
+
+    def nodes(self, resource_type: str) -> list[dict[str, Any]]:
+        return [n for n in self.manifest["nodes"].values() if n["resource_type"] == resource_type]
+
+    @property
+    def staging_models(self) -> dict[str, dict[str, Any]]:
+        return {n["name"]: n for n in self.nodes("model") if n["fqn"][1] == "staging"}
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    work_dir = tmp_path_factory.mktemp("dbt_build")
+    database = work_dir / "warehouse.duckdb"
+    create_empty_raw.create_empty_raw_tables(database)
+    run = run_dbt(["build"], database, work_dir)
+    assert run.returncode == 0, f"dbt build failed:\n{run.output[-5000:]}"
+    manifest = json.loads((work_dir / "target" / "manifest.json").read_text())
+    return Build(database, work_dir, manifest, run.outcomes)
+
+
+def test_build_runs_every_node_and_an_empty_warehouse_raises_no_warning(build: Build) -> None:
+    expected = {
+        *(n["unique_id"] for n in build.nodes("model")),
+        *(n["unique_id"] for n in build.nodes("test")),
+        *build.manifest["unit_tests"],
+    }
+    assert set(build.outcomes) == expected
+    assert len(build.staging_models) == len(SOURCE_OBJECTS)
+    assert len(build.manifest["unit_tests"]) >= 2
+    not_clean = {k: v for k, v in build.outcomes.items() if v[0] not in ("success", "pass")}
+    assert not_clean == {}
+
+
+def test_every_contract_object_is_one_source_table_with_its_fields(build: Build) -> None:
+    sources = {(s["source_name"], s["name"]): s for s in build.manifest["sources"].values()}
+    assert set(sources) == {(o.schema, o.name) for o in SOURCE_OBJECTS}
+    for obj in SOURCE_OBJECTS:
+        source = sources[(obj.schema, obj.name)]
+        assert source["schema"] == obj.schema
+        assert list(source["columns"]) == [*obj.field_names, *LOAD_METADATA], obj.name
+        has_freshness = source["freshness"] is not None and source["freshness"]["error_after"]["count"]
+        assert bool(has_freshness) == (obj.cursor is not None), obj.name
+        if obj.cursor:
+            assert source["loaded_at_field"] == "_loaded_at"
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_sources_yaml_is_the_generated_one(system: str) -> None:
+    path = generate_sources.sources_path(system)
+    assert path.read_text() == generate_sources.render_sources(system), (
+        f"{path.name} drifted from ingest/contract.py: run dbt_project/scripts/generate_sources.py"
+    )
+
+
+def test_every_contract_object_has_exactly_one_staging_model(build: Build) -> None:
+    readers: dict[str, list[str]] = {}
+    for model in build.nodes("model"):
+        for parent in model["depends_on"]["nodes"]:
+            readers.setdefault(parent, []).append(model["name"])
+    for obj in SOURCE_OBJECTS:
+        source_id = f"source.psa_pipeline.{obj.schema}.{obj.name}"
+        assert readers.get(source_id) == [obj.staging_model], source_id
+    assert sorted(build.staging_models) == sorted(o.staging_model for o in SOURCE_OBJECTS)
+
+
+def test_only_staging_calls_source_and_staging_reads_one_source_only(build: Build) -> None:
+    for model in build.nodes("model"):
+        parents = model["depends_on"]["nodes"]
+        reads_source = any(p.startswith("source.") for p in parents)
+        is_staging = model["original_file_path"].startswith("models/staging/")
+        assert reads_source == is_staging, f"{model['name']} reads {parents}"
+        if is_staging:
+            assert model["name"].startswith("stg_") and len(parents) == 1, model["name"]
+
+
+def test_staging_models_are_views_in_staging_with_the_documented_columns(build: Build) -> None:
+    with duckdb.connect(str(build.database), read_only=True) as con:
+        rows = con.execute(
+            "select t.table_name, t.table_type, c.column_name"
+            " from information_schema.tables as t"
+            " inner join information_schema.columns as c"
+            "   on t.table_schema = c.table_schema and t.table_name = c.table_name"
+            " where t.table_schema = 'staging'"
+        ).fetchall()
+    assert {table_type for _, table_type, _ in rows} == {"VIEW"}
+    actual: dict[str, set[str]] = {}
+    for table, _, column in rows:
+        actual.setdefault(table, set()).add(column)
+    assert set(actual) == set(build.staging_models)
+    for name, model in build.staging_models.items():
+        documented = set(model["columns"])
+        assert actual[name] == documented, (
+            f"{name}: undocumented {actual[name] - documented}, missing {documented - actual[name]}"
+        )
+        assert {"loaded_at", "batch_id"} <= actual[name], name
+        if model["fqn"][2] in SALESFORCE_SYSTEMS:
+            assert "is_deleted" in actual[name], name
+
+
+def test_every_model_and_column_is_described(build: Build) -> None:
+    undescribed = []
+    for node in [*build.nodes("model"), *build.manifest["sources"].values()]:
+        if not node["description"].strip():
+            undescribed.append(node["name"])
+        undescribed += [f"{node['name']}.{c}" for c, spec in node["columns"].items() if not spec["description"].strip()]
+    assert undescribed == []
+
+
+def test_every_staging_model_has_a_primary_key_test_that_errors(build: Build) -> None:
+    tested: dict[str, dict[str, set[str | None]]] = {name: {} for name in build.staging_models}
+    for test in build.nodes("test"):
+        if test["config"]["severity"].lower() != "error":
+            continue
+        model = test["attached_node"].split(".")[-1]
+        tested[model].setdefault(test["test_metadata"]["name"], set()).add(test["column_name"])
+    for name, tests in tested.items():
+        single_key = tests.get("unique", set()) & tests.get("not_null", set())
+        assert single_key or "unique_combination_of_columns" in tests, name
+
+
+def test_key_violations_fail_and_unknown_projects_only_warn(build: Build) -> None:
+    # Same warehouse and target path as the build, so dbt re-uses its parse; rows removed after.
+    with duckdb.connect(str(build.database)) as con:
+        con.execute(
+            'insert into raw_planning.target ("Version", "Legal Entity", "Practice", "Month")'
+            " values ('FY26', 'US01', 'Data', 'Jan 26'), ('FY26', 'US01', 'Data', 'Jan 26')"
+        )
+        con.execute("insert into raw_psa.timecard_header (\"Id\", \"pse__Project__c\") values ('tc1', 'unknown')")
+    try:
+        run = run_dbt(
+            ["test", "--select", "stg_planning__targets", "stg_psa__timecard_headers"],
+            build.database,
+            build.work_dir,
+        )
+    finally:
+        with duckdb.connect(str(build.database)) as con:
+            con.execute("delete from raw_planning.target")
+            con.execute("delete from raw_psa.timecard_header")
+    outcomes = {uid.split(".")[2]: outcome for uid, outcome in run.outcomes.items()}
+    composite_key = next(k for k in outcomes if k.startswith("unique_combination_of_columns_stg_planning__targets"))
+    unknown_project = "relationships_stg_psa__timecard_headers_project_id__project_id__ref_stg_psa__projects_"
+    assert run.returncode == 1
+    assert outcomes[composite_key] == ("fail", 1)
+    assert outcomes[unknown_project] == ("warn", 1)
+    failing = {k for k, (status, _) in outcomes.items() if status not in ("pass", "warn")}
+    assert failing == {composite_key}

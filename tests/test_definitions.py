@@ -1,0 +1,60 @@
+"""The Dagster graph: it loads, its shape is reviewed through a snapshot, and lineage is wired."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from ingest.contract import SOURCE_OBJECTS
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
+
+
+def _defs() -> dg.Definitions:
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def _graph_lines(defs: dg.Definitions) -> list[str]:
+    graph = defs.resolve_asset_graph()
+    lines = [f"asset {key.to_user_string()} group={graph.get(key).group_name}" for key in graph.get_all_asset_keys()]
+    lines += [f"check {check.asset_key.to_user_string()}:{check.name}" for check in graph.asset_check_keys]
+    repo = defs.get_repository_def()
+    lines += [f"job {job.name}" for job in repo.get_all_jobs() if not job.name.startswith("__")]
+    lines += [f"schedule {s.name} {s.cron_schedule}" for s in repo.schedule_defs]
+    lines += [f"sensor {s.name}" for s in repo.sensor_defs]
+    return sorted(lines)
+
+
+def test_definitions_load_and_match_the_snapshot() -> None:
+    defs = _defs()
+    defs.validate_loadable(defs)
+    lines = _graph_lines(defs)
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text("\n".join(lines) + "\n")
+    expected = SNAPSHOT.read_text().splitlines()
+    assert lines == expected, (
+        "graph changed: review, then regenerate with UPDATE_SNAPSHOTS=1 pytest tests/test_definitions.py"
+    )
+
+
+def test_every_source_object_has_an_ingest_asset_in_its_system_group() -> None:
+    graph = _defs().resolve_asset_graph()
+    for obj in SOURCE_OBJECTS:
+        node = graph.get(dg.AssetKey([obj.schema, obj.name]))
+        assert node.group_name == obj.system
+        assert not node.is_external, f"{obj.schema}.{obj.name} must be materializable"
+
+
+def test_every_staging_model_reads_its_raw_asset_and_sits_in_its_group() -> None:
+    graph = _defs().resolve_asset_graph()
+    staging = sorted(k.path[-1] for k in graph.get_all_asset_keys() if k.path[-1].startswith("stg_"))
+    assert staging == sorted(o.staging_model for o in SOURCE_OBJECTS)
+    for obj in SOURCE_OBJECTS:
+        node = graph.get(dg.AssetKey(["staging", obj.staging_model]))
+        assert dg.AssetKey([obj.schema, obj.name]) in node.parent_keys, obj.staging_model
+        assert node.group_name == obj.system

@@ -1,0 +1,26 @@
+"""The README stays true: its landing contract is the code's, and every setting is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ingest import contract_docs
+from orchestration.lib import settings
+
+README = (Path(__file__).parents[1] / "README.md").read_text()
+
+
+def test_landing_contract_section_matches_the_contract() -> None:
+    start = README.index(contract_docs.BEGIN)
+    end = README.index(contract_docs.END) + len(contract_docs.END)
+    assert README[start:end] == contract_docs.render(), "run: python -m ingest.contract_docs --write README.md"
+
+
+def test_every_environment_variable_is_documented() -> None:
+    root = Path(settings.REPO_ROOT)
+    code = "".join(p.read_text() for folder in ("ingest", "orchestration") for p in (root / folder).rglob("*.py"))
+    code += (Path(settings.REPO_ROOT) / "dbt_project" / "profiles.yml").read_text()
+    used = set(settings.DEFAULTS) | set(re.findall(r"env_var\('([A-Z_]+)'", code))
+    documented = set(re.findall(r"^\| `([A-Z_]+)`", README, flags=re.M))
+    assert used - documented == set()
