@@ -160,9 +160,10 @@ def _stage_json(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path) -
     if obj.format == JSONL:
         scan = f"select json as j from read_ndjson_objects({sql_str(str(path))})"
     else:  # Workday RaaS: one document, rows under Report_Entry
+        size = _whole_document_size(path)
         scan = (
             "select unnest(from_json(json -> 'Report_Entry', '[\"json\"]')) as j "
-            f"from read_json_objects({sql_str(str(path))}, format = 'unstructured')"
+            f"from read_json_objects({sql_str(str(path))}, format = 'unstructured', maximum_object_size = {size})"
         )
     try:
         con.execute(f"create or replace temp table _json as {scan}")
@@ -179,10 +180,15 @@ def _stage_json(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path) -
     return sorted(k for k in keys if k not in obj.field_names)
 
 
+def _whole_document_size(path: Path) -> int:
+    """A Workday report is one JSON document: let DuckDB read it whole however large it is."""
+    return max(path.stat().st_size + 1024, 16 * 1024 * 1024)
+
+
 def _require_report_entry(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     doc = con.execute(
         f"select json_type(json -> 'Report_Entry') from read_json_objects({sql_str(str(path))},"
-        " format = 'unstructured')"
+        f" format = 'unstructured', maximum_object_size = {_whole_document_size(path)})"
     ).fetchall()
     if not doc or doc[0][0] != "ARRAY":
         raise LandingFileError(path, "not a Workday RaaS report: no Report_Entry array", line=1)
