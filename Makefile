@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-# Telemetry off everywhere this project runs (dbt, Great Expectations, dlt, Dagster).
+# Telemetry off everywhere this project runs (dbt, Great Expectations, dlt; Dagster's is off in
+# $(DAGSTER_HOME)/dagster.yaml, written below).
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export RUNTIME__DLTHUB_TELEMETRY := false
-export DAGSTER_DISABLE_TELEMETRY := true
 
 # Configuration: every variable has a default under the git-ignored data/ folder.
 export DUCKDB_DATABASE ?= $(CURDIR)/data/warehouse.duckdb
@@ -46,8 +46,12 @@ $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
 
 manifest: $(MANIFEST)
 
-demo: $(MANIFEST)
-	@mkdir -p "$(dir $(DUCKDB_DATABASE))" "$(LANDING_DIR)" "$(DAGSTER_HOME)"
+$(DAGSTER_HOME)/dagster.yaml:
+	@mkdir -p "$(DAGSTER_HOME)"
+	printf 'telemetry:\n  enabled: false\n' > "$@"
+
+demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+	@mkdir -p "$(dir $(DUCKDB_DATABASE))" "$(LANDING_DIR)"
 	$(BIN)/python -m ingest.demo --scale $(SCALE) --seed $(SEED) --out "$(LANDING_DIR)" $(if $(AS_OF),--as-of $(AS_OF))
 	$(BIN)/dagster asset materialize -m orchestration.definitions --select '*'
 	@$(BIN)/python -m orchestration.summary
@@ -55,8 +59,7 @@ demo: $(MANIFEST)
 test: $(MANIFEST)
 	$(BIN)/python -m pytest -q -n 2
 
-ui: $(MANIFEST)
-	@mkdir -p "$(DAGSTER_HOME)"
+ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml
 
 lint: $(BIN)/.installed

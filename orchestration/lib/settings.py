@@ -44,6 +44,10 @@ def export_for_dbt() -> None:
     os.environ["DUCKDB_DATABASE"] = duckdb_database()
     os.environ.setdefault("DUCKDB_THREADS", setting("DUCKDB_THREADS"))
     os.environ.setdefault("DUCKDB_MEMORY_LIMIT", setting("DUCKDB_MEMORY_LIMIT"))
+    # dagster-dbt's own helpers (the manifest preparer under `dagster dev`) look dbt up on PATH.
+    venv_bin = str(Path(sys.executable).parent)
+    if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
     for telemetry_off in ("DO_NOT_TRACK", "DBT_SEND_ANONYMOUS_USAGE_STATS"):
         os.environ.setdefault(telemetry_off, "1" if telemetry_off == "DO_NOT_TRACK" else "false")
 
