@@ -17,6 +17,8 @@ export DAGSTER_HOME    ?= $(CURDIR)/data/dagster_home
 SCALE ?= small
 SEED  ?= 42
 AS_OF ?=
+# The marts are built as of the demo's as-of date (empty: today).
+export AS_OF_DATE ?= $(AS_OF)
 
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST    := dbt_project/target/manifest.json

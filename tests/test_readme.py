@@ -20,7 +20,10 @@ def test_landing_contract_section_matches_the_contract() -> None:
 def test_every_environment_variable_is_documented() -> None:
     root = Path(settings.REPO_ROOT)
     code = "".join(p.read_text() for folder in ("ingest", "orchestration") for p in (root / folder).rglob("*.py"))
-    code += (Path(settings.REPO_ROOT) / "dbt_project" / "profiles.yml").read_text()
+    dbt = root / "dbt_project"
+    dbt_files = [dbt / "profiles.yml", dbt / "dbt_project.yml"]
+    dbt_files += [p for folder in ("models", "macros") for p in (dbt / folder).rglob("*.sql")]
+    code += "".join(p.read_text() for p in dbt_files)
     used = set(settings.DEFAULTS) | set(re.findall(r"env_var\('([A-Z_]+)'", code))
     documented = set(re.findall(r"^\| `([A-Z_]+)`", README, flags=re.M))
     assert used - documented == set()

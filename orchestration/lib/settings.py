@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from datetime import date
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +20,8 @@ DEFAULTS = {
     "LANDING_DIR": str(REPO_ROOT / "data" / "landing"),
     "DUCKDB_THREADS": "2",
     "DUCKDB_MEMORY_LIMIT": "4GB",
+    "AS_OF_DATE": "",  # empty: today in FIRM_TIMEZONE, decided by dbt's as_of_date() macro
+    "FIRM_TIMEZONE": "UTC",
 }
 
 
@@ -34,6 +37,14 @@ def landing_dir() -> Path:
     return Path(setting("LANDING_DIR")).expanduser().resolve()
 
 
+def as_of_date() -> str | None:
+    """The as-of date the marts are built for (YYYY-MM-DD), or None for today."""
+    value = setting("AS_OF_DATE").strip()
+    if value:
+        date.fromisoformat(value)  # fail early and clearly on a malformed date
+    return value or None
+
+
 def duckdb_config() -> dict[str, int | str]:
     """Explicit limits: DuckDB would otherwise take 80% of RAM and every core."""
     return {"threads": int(setting("DUCKDB_THREADS")), "memory_limit": setting("DUCKDB_MEMORY_LIMIT")}
@@ -44,6 +55,7 @@ def export_for_dbt() -> None:
     os.environ["DUCKDB_DATABASE"] = duckdb_database()
     os.environ.setdefault("DUCKDB_THREADS", setting("DUCKDB_THREADS"))
     os.environ.setdefault("DUCKDB_MEMORY_LIMIT", setting("DUCKDB_MEMORY_LIMIT"))
+    os.environ.setdefault("FIRM_TIMEZONE", setting("FIRM_TIMEZONE"))
     # dagster-dbt's own helpers (the manifest preparer under `dagster dev`) look dbt up on PATH.
     venv_bin = str(Path(sys.executable).parent)
     if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):

@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets, one `dbt build` per run, grouped by source system."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,9 +27,15 @@ class PipelineTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "transform"
 
 
+def dbt_build_args() -> list[str]:
+    """`dbt build`, pinned to AS_OF_DATE when set so a past run can be reproduced."""
+    as_of = settings.as_of_date()
+    return ["build", "--vars", json.dumps({"as_of_date": as_of})] if as_of else ["build"]
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=PipelineTranslator())
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(dbt_build_args(), context=context).stream()
 
 
 defs = dg.Definitions(
