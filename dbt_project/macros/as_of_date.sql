@@ -1,0 +1,47 @@
+{% macro as_of_date() -%}
+    {#- The run's as-of date as a DATE literal: var('as_of_date') (YYYY-MM-DD) or, unset,
+        today in the firm's time zone (FIRM_TIMEZONE, default UTC). A literal, not
+        current_date, so every model of one run sees the same day and a past run can be
+        reproduced exactly. A malformed var raises an error. -#}
+    {%- set configured = var('as_of_date', none) -%}
+    {%- if modules is not defined -%}
+        {#- Only sqlfluff's jinja templater lacks dbt's `modules`; it needs valid SQL. -#}
+        {%- set as_of = none -%}
+    {%- elif configured is none or (configured | string | trim) == '' -%}
+        {%- set firm_timezone = modules.pytz.timezone(env_var('FIRM_TIMEZONE', 'UTC')) -%}
+        {%- set as_of = modules.datetime.datetime.now(firm_timezone).date() -%}
+    {%- else -%}
+        {%- set as_of = modules.datetime.datetime.strptime(
+            configured | string | trim, '%Y-%m-%d'
+        ).date() -%}
+    {%- endif -%}
+    {%- if as_of is none %}current_date{% else %}date '{{ as_of.isoformat() }}'{% endif -%}
+{%- endmacro %}
+
+{% macro as_of_month_start() -%}
+    {#- First day of the as-of month, the first forecast month. -#}
+    cast(date_trunc('month', {{ as_of_date() }}) as date)
+{%- endmacro %}
+
+{% macro first_actual_month_start() -%}
+    {#- First actual month: var('actual_months') months before the as-of month. -#}
+    cast(
+        date_trunc('month', {{ as_of_date() }})
+        - to_months({{ var('actual_months') | int }})
+        as date
+    )
+{%- endmacro %}
+
+{% macro last_forecast_month_start() -%}
+    {#- Last forecast month: the as-of month plus var('forecast_months') - 1 months. -#}
+    cast(
+        date_trunc('month', {{ as_of_date() }})
+        + to_months({{ var('forecast_months') | int - 1 }})
+        as date
+    )
+{%- endmacro %}
+
+{% macro reporting_currency() -%}
+    {#- var('reporting_currency') as a SQL string literal. -#}
+    '{{ var("reporting_currency") | upper }}'
+{%- endmacro %}

@@ -1,0 +1,77 @@
+-- One row per day from the earliest history month through the end of the month 13 months
+-- after the as-of date. History starts at the earliest of the first actual month of the
+-- reporting window, the first ERP accounting period, the first timecard week and the first
+-- schedule day, so every day-grain fact finds its day here.
+with
+
+accounting_periods as (
+
+    select * from {{ ref('stg_erp__accounting_periods') }}
+
+),
+
+timecards as (
+
+    select * from {{ ref('stg_psa__timecard_headers') }}
+
+),
+
+schedules as (
+
+    select * from {{ ref('stg_psa__schedules') }}
+
+),
+
+first_days as (
+
+    select min(period_start_date) as first_date
+    from accounting_periods
+    where not coalesce(is_quarter, false) and not coalesce(is_year, false)
+
+    union all
+
+    select min(week_start_date) as first_date
+    from timecards
+
+    union all
+
+    select min(start_date) as first_date
+    from schedules
+
+    union all
+
+    select {{ first_actual_month_start() }} as first_date
+
+),
+
+bounds as (
+
+    select
+        cast(date_trunc('month', min(first_date)) as date) as first_date,
+        last_day(cast({{ as_of_date() }} + to_months(13) as date)) as last_date
+    from first_days
+
+),
+
+days as (
+
+    select cast(unnest(range(first_date, last_date + 1, interval 1 day)) as date) as calendar_date
+    from bounds
+
+),
+
+final as (
+
+    select
+        calendar_date,
+        isoyear(calendar_date) as iso_year,
+        weekofyear(calendar_date) as iso_week,
+        isodow(calendar_date) as iso_day_of_week,
+        cast(date_trunc('week', calendar_date) as date) as week_start_date,
+        cast(date_trunc('month', calendar_date) as date) as month_start_date,
+        isodow(calendar_date) <= 5 as is_weekday
+    from days
+
+)
+
+select * from final
