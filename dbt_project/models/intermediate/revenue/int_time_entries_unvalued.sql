@@ -1,0 +1,243 @@
+-- Time entries and scheduled hours the finance marts could not value, one row per
+-- record and reason, in the shape of fct_valuation_exceptions (which lists them with the
+-- other exceptions). Time entries count only when they would otherwise have been
+-- actuals: approved and dated on or before the as-of date. A day can have several
+-- reasons (a duplicate timecard day with impossible hours is listed twice).
+with
+
+time_entries as (
+
+    select * from {{ ref('fct_time_entries') }}
+
+),
+
+valued_time_entries as (
+
+    select * from {{ ref('int_time_entries_valued') }}
+
+),
+
+worker_cost_rates as (
+
+    select * from {{ ref('int_worker_cost_rates') }}
+
+),
+
+projects as (
+
+    select * from {{ ref('dim_project') }}
+
+),
+
+scheduled_hours as (
+
+    select * from {{ ref('fct_scheduled_hours') }}
+
+),
+
+approved_time_entries as (
+
+    select
+        time_entries.*,
+        projects.currency_code
+    from time_entries
+    left outer join projects
+        on time_entries.project_id = projects.project_id
+    where time_entries.is_approved and time_entries.entry_date <= {{ as_of_date() }}
+
+),
+
+time_entry_defects as (
+
+    select
+        'unknown_project' as reason_code,
+        'Approved time on project ' || project_id || ', which is not a PSA project'
+            as reason_text,
+        *
+    from approved_time_entries
+    where has_unknown_project
+
+    union all
+
+    select
+        'invalid_hours' as reason_code,
+        'Approved time of ' || hours || ' hours on one day (allowed 0 to 24)'
+            as reason_text,
+        *
+    from approved_time_entries
+    where has_invalid_hours
+
+    union all
+
+    select
+        'duplicate_timecard' as reason_code,
+        'Timecard repeats an earlier timecard of the same resource, project and week'
+            as reason_text,
+        *
+    from approved_time_entries
+    where is_duplicate
+
+),
+
+time_entry_exceptions as (
+
+    select
+        reason_code,
+        reason_text,
+        'fct_project_margin' as affected_model,
+        'time_entry' as record_type,
+        time_entry_id as record_id,
+        'psa' as source_system,
+        'pse__Timecard_Header__c' as source_object,
+        timecard_id as source_id,
+        project_id,
+        currency_code,
+        hours,
+        cast(null as decimal(18, 2)) as amount,
+        entry_date as exception_date
+    from time_entry_defects
+
+),
+
+rate_exceptions as (
+
+    select
+        'missing_bill_rate' as reason_code,
+        'Billable time-and-materials time without a contract bill rate on its assignment'
+            as reason_text,
+        'fct_project_margin' as affected_model,
+        'time_entry' as record_type,
+        time_entry_id as record_id,
+        'psa' as source_system,
+        'pse__Assignment__c' as source_object,
+        coalesce(assignment_id, timecard_id) as source_id,
+        project_id,
+        currency_code,
+        hours,
+        cast(null as decimal(18, 2)) as amount,
+        entry_date as exception_date
+    from valued_time_entries
+    where is_missing_bill_rate
+
+    union all
+
+    select
+        'missing_standard_rate' as reason_code,
+        'No rate-card line for role ' || coalesce(role_code, '(none)') || ' in '
+        || coalesce(resource_legal_entity_code, '(no legal entity)') || ' on the day'
+            as reason_text,
+        'fct_project_margin' as affected_model,
+        'time_entry' as record_type,
+        time_entry_id as record_id,
+        'hris' as source_system,
+        'Rate_Card' as source_object,
+        coalesce(role_code, resource_id) as source_id,
+        project_id,
+        currency_code,
+        hours,
+        cast(null as decimal(18, 2)) as amount,
+        entry_date as exception_date
+    from valued_time_entries
+    where is_missing_standard_rate
+
+    union all
+
+    select
+        'missing_cost_rate' as reason_code,
+        'No loaded cost rate of worker ' || coalesce(valued_time_entries.worker_id, '(none)')
+        || ' valid on the day' as reason_text,
+        'fct_project_margin' as affected_model,
+        'time_entry' as record_type,
+        valued_time_entries.time_entry_id as record_id,
+        'hris' as source_system,
+        'Worker_Cost_Rates' as source_object,
+        coalesce(valued_time_entries.worker_id, valued_time_entries.resource_id) as source_id,
+        valued_time_entries.project_id,
+        valued_time_entries.currency_code,
+        valued_time_entries.hours,
+        cast(null as decimal(18, 2)) as amount,
+        valued_time_entries.entry_date as exception_date
+    from valued_time_entries
+    where
+        not exists (
+            select 1
+            from worker_cost_rates
+            where
+                worker_cost_rates.worker_id = valued_time_entries.worker_id
+                and worker_cost_rates.valid_from_date <= valued_time_entries.entry_date
+                and (
+                    worker_cost_rates.valid_to_date > valued_time_entries.entry_date
+                    or worker_cost_rates.valid_to_date is null
+                )
+        )
+
+    union all
+
+    select
+        'missing_bill_rate' as reason_code,
+        'Scheduled billable hours of a time-and-materials assignment without a bill rate'
+            as reason_text,
+        'fct_revenue_forecast' as affected_model,
+        'assignment_month' as record_type,
+        scheduled_hours.assignment_id || '|'
+        || strftime(date_trunc('month', scheduled_hours.scheduled_date), '%Y-%m') as record_id,
+        'psa' as source_system,
+        'pse__Assignment__c' as source_object,
+        scheduled_hours.assignment_id as source_id,
+        scheduled_hours.project_id,
+        projects.currency_code,
+        sum(scheduled_hours.scheduled_hours) as hours,
+        cast(null as decimal(18, 2)) as amount,
+        cast(date_trunc('month', scheduled_hours.scheduled_date) as date) as exception_date
+    from scheduled_hours
+    inner join projects
+        on scheduled_hours.project_id = projects.project_id
+    where
+        projects.billing_type = 'time_and_materials'
+        and scheduled_hours.is_billable
+        and scheduled_hours.bill_rate is null
+        and scheduled_hours.scheduled_hours <> 0
+        and scheduled_hours.scheduled_date >= {{ as_of_month_start() }}
+        and scheduled_hours.scheduled_date
+        < {{ last_forecast_month_start() }} + interval 1 month
+    group by all
+
+),
+
+unioned as (
+
+    select * from time_entry_exceptions
+    union all
+    select * from rate_exceptions
+
+),
+
+final as (
+
+    select
+        -- ids
+        record_id,
+        source_id,
+        project_id,
+
+        -- strings
+        reason_code,
+        reason_text,
+        affected_model,
+        record_type,
+        source_system,
+        source_object,
+        currency_code,
+
+        -- numerics
+        cast(hours as decimal(18, 2)) as hours,
+        cast(amount as decimal(18, 2)) as amount,
+
+        -- dates
+        exception_date
+
+    from unioned
+
+)
+
+select * from final
