@@ -59,7 +59,7 @@ demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/python -m orchestration.summary
 
 test: $(MANIFEST)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml

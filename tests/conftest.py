@@ -26,3 +26,21 @@ def small_landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
     out = tmp_path_factory.mktemp("landing")
     counts = generate(out, scale="small", seed=SEED, as_of=AS_OF)
     return out, counts
+
+
+@pytest.fixture(scope="session")
+def demo_build(small_landing, tmp_path_factory):
+    """The small demo materialized end to end, then its ingest run a second time.
+
+    Tests using it carry `pytest.mark.xdist_group("demo_build")`, so one worker builds it once.
+    """
+    from tests.helpers import RAW_ASSETS, materialize
+
+    landing, counts = small_landing
+    warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUCKDB_DATABASE", str(warehouse))  # dbt's profiles.yml reads the same variable
+        mp.setenv("AS_OF_DATE", AS_OF.isoformat())  # the marts are built as of the demo's date
+        first = materialize(warehouse, landing)
+        second = materialize(warehouse, landing, selection=RAW_ASSETS)  # loading twice: ingest only
+    return warehouse, counts, first, second

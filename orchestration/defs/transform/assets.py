@@ -8,6 +8,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.lib import settings
+from orchestration.lib.valuation_exceptions import EXCEPTION_OUTPUTS, with_exception_counts
+from orchestration.lib.warehouse import DuckDBWarehouse
 
 settings.export_for_dbt()
 
@@ -34,8 +36,21 @@ def dbt_build_args() -> list[str]:
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=PipelineTranslator())
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(dbt_build_args(), context=context).stream()
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse):
+    # From the first finance mart on, events wait for the end of the build, when the exceptions
+    # model exists and DuckDB's file is free to read, so the marts carry their exception counts.
+    # Everything after that point waits with them: Dagster needs outputs in dependency order.
+    held: list = []
+    try:
+        for event in dbt.cli(dbt_build_args(), context=context).stream():
+            if held or (isinstance(event, dg.Output) and event.output_name in EXCEPTION_OUTPUTS):
+                held.append(event)
+            else:
+                yield event
+    except Exception:
+        yield from with_exception_counts(held, warehouse, context)
+        raise
+    yield from with_exception_counts(held, warehouse, context)
 
 
 defs = dg.Definitions(

@@ -1,0 +1,45 @@
+"""Running the real Dagster definitions against a temporary warehouse, for the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from ingest.contract import SOURCE_OBJECTS
+from orchestration.lib.ingest_assets import LandingConfig
+from orchestration.lib.warehouse import DuckDBWarehouse
+
+RAW_ASSETS = dg.AssetSelection.assets(*[dg.AssetKey([o.schema, o.name]) for o in SOURCE_OBJECTS])
+
+
+def materialize(warehouse: Path, landing: Path, selection: str | dg.AssetSelection = "*") -> dg.ExecuteInProcessResult:
+    """Run the real definitions against a temporary warehouse and landing folder."""
+    from orchestration.definitions import defs
+
+    resources = {
+        **defs.resources,
+        "warehouse": DuckDBWarehouse(database=str(warehouse), memory_limit="2GB"),
+        "landing": LandingConfig(landing_dir=str(landing)),
+    }
+    return dg.materialize(list(defs.assets), resources=resources, selection=selection, raise_on_error=False)
+
+
+def materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    """Metadata values of every materialization in a run, by asset key string."""
+    return {
+        event.asset_key.to_user_string(): {
+            key: value.value for key, value in event.step_materialization_data.materialization.metadata.items()
+        }
+        for event in result.get_asset_materialization_events()
+    }
+
+
+def count_rows(warehouse: Path, relation: str) -> int:
+    return query(warehouse, f"select count(*) from {relation}")[0][0]
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
