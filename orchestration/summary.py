@@ -12,7 +12,7 @@ def main() -> None:
     with duckdb.connect(path, read_only=True) as con:
         tables = con.execute(
             "select table_schema, count(*) from information_schema.tables"
-            " where table_schema like 'raw_%' or table_schema in ('staging', 'intermediate', 'marts')"
+            " where table_schema like 'raw_%' or table_schema in ('staging', 'intermediate', 'marts', 'restricted', 'sync')"
             " group by 1 order by 1"
         ).fetchall()
     print()
