@@ -14,9 +14,26 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DUCKDB_DATABASE ?= $(CURDIR)/data/warehouse.duckdb
 export LANDING_DIR     ?= $(CURDIR)/data/landing
 export DAGSTER_HOME    ?= $(CURDIR)/data/dagster_home
+# The planning tool: the local Anaplan-protocol server by default; point these at a real tenant in
+# production (README, Configuration). The password default is the local server's only.
+ANAPLAN_PORT ?= 8765
+PLANNING_DIR := $(dir $(DUCKDB_DATABASE))
+export ANAPLAN_API_URL      ?= http://127.0.0.1:$(ANAPLAN_PORT)
+export ANAPLAN_AUTH_URL     ?= http://127.0.0.1:$(ANAPLAN_PORT)
+export ANAPLAN_WORKSPACE_ID ?= demo-ws
+export ANAPLAN_MODEL_ID     ?= demo-model
+export ANAPLAN_FILE_ID      ?= forecast_inputs
+export ANAPLAN_IMPORT_ID    ?= forecast_inputs
+export ANAPLAN_USERNAME     ?= demo
+export ANAPLAN_PASSWORD     ?= demo-password
+PLANNING_SERVER := $(BIN)/python -m local_servers.control
+PLANNING_ARGS   := anaplan --port $(ANAPLAN_PORT) --db "$(PLANNING_DIR)anaplan.sqlite" --pidfile "$(PLANNING_DIR)anaplan.pid" --log "$(PLANNING_DIR)anaplan.log"
+
 SCALE ?= small
 SEED  ?= 42
 AS_OF ?=
+# A landing file to leave out of the demo (e.g. erp/consolidatedexchangerate.jsonl, to see the gate block).
+DROP ?=
 # The marts are built as of the demo's as-of date (empty: today).
 export AS_OF_DATE ?= $(AS_OF)
 
@@ -55,14 +72,18 @@ $(DAGSTER_HOME)/dagster.yaml:
 demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@mkdir -p "$(dir $(DUCKDB_DATABASE))" "$(LANDING_DIR)"
 	$(BIN)/python -m ingest.demo --scale $(SCALE) --seed $(SEED) --out "$(LANDING_DIR)" $(if $(AS_OF),--as-of $(AS_OF))
-	$(BIN)/dagster asset materialize -m orchestration.definitions --select '*'
+	$(if $(DROP),rm -f "$(LANDING_DIR)/$(DROP)")
+	$(PLANNING_SERVER) start $(PLANNING_ARGS)
+	$(BIN)/dagster asset materialize -m orchestration.definitions --select '*'; status=$$?; \
+	  $(PLANNING_SERVER) stop $(PLANNING_ARGS); exit $$status
 	@$(BIN)/python -m orchestration.summary
 
 test: $(MANIFEST)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+	$(PLANNING_SERVER) start $(PLANNING_ARGS)
+	$(BIN)/dagster dev -w workspace.yaml; $(PLANNING_SERVER) stop $(PLANNING_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check ingest orchestration tests

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs import crm, erp, hris, planning, psa, transform
+from orchestration.defs import crm, erp, hris, planning, psa, quality, reverse_sync, transform
 from orchestration.lib.ingest_assets import shared_resources
 
 defs = dg.Definitions.merge(
@@ -11,6 +11,8 @@ defs = dg.Definitions.merge(
     erp.defs,
     hris.defs,
     planning.defs,
+    quality.defs,
     transform.defs,
+    reverse_sync.defs,
     dg.Definitions(resources=shared_resources(), executor=dg.in_process_executor),
 )

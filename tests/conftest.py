@@ -6,6 +6,7 @@ import os
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 # Telemetry off even when pytest is run outside the Makefile.
@@ -28,8 +29,40 @@ def small_landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
     return out, counts
 
 
+ANAPLAN_ENV = {
+    "ANAPLAN_WORKSPACE_ID": "demo-ws",
+    "ANAPLAN_MODEL_ID": "demo-model",
+    "ANAPLAN_FILE_ID": "forecast_inputs",
+    "ANAPLAN_IMPORT_ID": "forecast_inputs",
+    "ANAPLAN_USERNAME": "demo",
+    "ANAPLAN_PASSWORD": "demo-password",
+}
+
+
 @pytest.fixture(scope="session")
-def demo_build(small_landing, tmp_path_factory):
+def planning_server(tmp_path_factory):
+    """The local Anaplan-protocol server on a free port, with the pipeline's env pointed at it."""
+    from local_servers.anaplan.server import start_server
+
+    db = tmp_path_factory.mktemp("anaplan") / "cells.sqlite"
+    with (
+        start_server(db, port=0, username="demo", password="demo-password") as server,
+        pytest.MonkeyPatch.context() as mp,
+    ):
+        for name, value in {**ANAPLAN_ENV, "ANAPLAN_API_URL": server.url, "ANAPLAN_AUTH_URL": server.url}.items():
+            mp.setenv(name, value)
+        yield server, db
+
+
+@pytest.fixture(scope="session")
+def demo_instance():
+    """One Dagster instance for the demo build and the tests that run after it (the gate reads it)."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def demo_build(small_landing, tmp_path_factory, planning_server, demo_instance):
     """The small demo materialized end to end, then its ingest run a second time.
 
     Tests using it carry `pytest.mark.xdist_group("demo_build")`, so one worker builds it once.
@@ -38,9 +71,10 @@ def demo_build(small_landing, tmp_path_factory):
 
     landing, counts = small_landing
     warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DUCKDB_DATABASE", str(warehouse))  # dbt's profiles.yml reads the same variable
-        mp.setenv("AS_OF_DATE", AS_OF.isoformat())  # the marts are built as of the demo's date
-        first = materialize(warehouse, landing)
-        second = materialize(warehouse, landing, selection=RAW_ASSETS)  # loading twice: ingest only
-    return warehouse, counts, first, second
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DUCKDB_DATABASE", str(warehouse))  # dbt's profiles.yml reads the same variable
+    mp.setenv("AS_OF_DATE", AS_OF.isoformat())  # the marts are built as of the demo's date
+    first = materialize(warehouse, landing, instance=demo_instance)
+    second = materialize(warehouse, landing, selection=RAW_ASSETS, instance=demo_instance)  # ingest only
+    yield warehouse, counts, first, second
+    mp.undo()

@@ -14,7 +14,13 @@ from orchestration.lib.warehouse import DuckDBWarehouse
 RAW_ASSETS = dg.AssetSelection.assets(*[dg.AssetKey([o.schema, o.name]) for o in SOURCE_OBJECTS])
 
 
-def materialize(warehouse: Path, landing: Path, selection: str | dg.AssetSelection = "*") -> dg.ExecuteInProcessResult:
+def materialize(
+    warehouse: Path,
+    landing: Path,
+    selection: str | dg.AssetSelection = "*",
+    instance: dg.DagsterInstance | None = None,
+    run_config: dict | None = None,
+) -> dg.ExecuteInProcessResult:
     """Run the real definitions against a temporary warehouse and landing folder."""
     from orchestration.definitions import defs
 
@@ -23,7 +29,14 @@ def materialize(warehouse: Path, landing: Path, selection: str | dg.AssetSelecti
         "warehouse": DuckDBWarehouse(database=str(warehouse), memory_limit="2GB"),
         "landing": LandingConfig(landing_dir=str(landing)),
     }
-    return dg.materialize(list(defs.assets), resources=resources, selection=selection, raise_on_error=False)
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        resources=resources,
+        selection=selection,
+        raise_on_error=False,
+        instance=instance,
+        run_config=run_config,
+    )
 
 
 def materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:

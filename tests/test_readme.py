@@ -25,5 +25,8 @@ def test_every_environment_variable_is_documented() -> None:
     dbt_files += [p for folder in ("models", "macros") for p in (dbt / folder).rglob("*.sql")]
     code += "".join(p.read_text() for p in dbt_files)
     used = set(settings.DEFAULTS) | set(re.findall(r"env_var\('([A-Z_]+)'", code))
-    documented = set(re.findall(r"^\| `([A-Z_]+)`", README, flags=re.M))
+    used |= set(re.findall(r"EnvVar\(\"([A-Z_]+)\"\)", code))
+    section = README[README.index("## Configuration") :]
+    section = section[: section.index("\n## ", 1)]
+    documented = set(re.findall(r"`([A-Z][A-Z_]+)`", section))
     assert used - documented == set()

@@ -22,6 +22,9 @@ DEFAULTS = {
     "DUCKDB_MEMORY_LIMIT": "4GB",
     "AS_OF_DATE": "",  # empty: today in FIRM_TIMEZONE, decided by dbt's as_of_date() macro
     "FIRM_TIMEZONE": "UTC",
+    # Reverse-sync gate thresholds (blocking asset checks on the sync model).
+    "SYNC_MAX_EXCEPTION_SHARE": "0.02",  # approved time entries that could not be valued
+    "SYNC_MAX_TOTAL_CHANGE": "0.5",  # relative change of the total forecast since the last sync
 }
 
 

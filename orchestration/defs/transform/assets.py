@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_shared.record import replace  # AssetCheckSpec is a dagster record, not a dataclass
 
 from orchestration.lib import settings
 from orchestration.lib.valuation_exceptions import EXCEPTION_OUTPUTS, with_exception_counts
@@ -28,6 +29,11 @@ class PipelineTranslator(DagsterDbtTranslator):
             return fqn[2]
         return fqn[1] if len(fqn) > 2 else "transform"
 
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        """dbt tests never stop the dbt step: the reverse sync's gate decides, and records why it blocked."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        return None if spec is None else replace(spec, blocking=False)
+
 
 def dbt_build_args() -> list[str]:
     """`dbt build`, pinned to AS_OF_DATE when set so a past run can be reproduced."""
@@ -40,9 +46,12 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # From the first finance mart on, events wait for the end of the build, when the exceptions
     # model exists and DuckDB's file is free to read, so the marts carry their exception counts.
     # Everything after that point waits with them: Dagster needs outputs in dependency order.
+    # Failing dbt tests do not fail the step: they are failed asset checks, and the reverse sync's
+    # own gate blocks on them (and records why). A model that fails to build does fail the step.
+    invocation = dbt.cli(dbt_build_args(), context=context, raise_on_error=False)
     held: list = []
     try:
-        for event in dbt.cli(dbt_build_args(), context=context).stream():
+        for event in invocation.stream():
             if held or (isinstance(event, dg.Output) and event.output_name in EXCEPTION_OUTPUTS):
                 held.append(event)
             else:
@@ -51,6 +60,18 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         yield from with_exception_counts(held, warehouse, context)
         raise
     yield from with_exception_counts(held, warehouse, context)
+    failed_models = model_build_errors(invocation.get_artifact("run_results.json"))
+    if failed_models:
+        raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
+
+
+def model_build_errors(run_results: Mapping[str, Any]) -> list[str]:
+    """Models (not tests) that dbt could not build, with dbt's message."""
+    return [
+        f"{result['unique_id'].split('.')[-1]}: {(result.get('message') or '').strip()}"
+        for result in run_results.get("results", [])
+        if result.get("status") == "error" and not result.get("unique_id", "").startswith(("test.", "unit_test."))
+    ]
 
 
 defs = dg.Definitions(

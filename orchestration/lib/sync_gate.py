@@ -1,0 +1,76 @@
+"""The reverse-sync gate: every blocking check upstream of a sync passed, on the data it will send.
+
+The sync asset calls this itself instead of trusting Dagster to skip it after a failed dbt test
+(Dagster issues #25112 and #33351 show that leak). A check blocks when its severity is ERROR and
+its latest evaluation failed, or did not evaluate the asset's latest materialization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+
+@dataclass
+class GateResult:
+    failing: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    checks_evaluated: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing
+
+
+def _latest_materialization_ids(instance: dg.DagsterInstance, keys: set[dg.AssetKey]) -> dict[dg.AssetKey, int]:
+    latest: dict[dg.AssetKey, int] = {}
+    for key in keys:
+        records = instance.fetch_materializations(key, limit=1).records
+        if records:
+            latest[key] = records[0].storage_id
+    return latest
+
+
+def evaluate_gate(
+    instance: dg.DagsterInstance,
+    asset_graph,
+    sync_input: dg.AssetKey,
+    live: dict[dg.AssetCheckKey, dg.AssetCheckResult] | None = None,
+) -> GateResult:
+    """Judge every check on `sync_input` and all its ancestors against their latest materialization.
+
+    Checks in `live` were just evaluated by the caller on the current data and are judged on that.
+    """
+    live = live or {}
+    keys = set(asset_graph.get_ancestor_asset_keys(sync_input, include_self=True))
+    all_checks = set(asset_graph.get_check_keys_for_assets(keys)) | set(live)
+    check_keys = sorted(all_checks, key=lambda k: k.to_user_string())
+    executions = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
+    materialized = _latest_materialization_ids(instance, keys)
+    result = GateResult()
+    for check_key in check_keys:
+        name = check_key.to_user_string()
+        if check_key in live:
+            result.checks_evaluated += 1
+            if not live[check_key].passed:
+                result.failing.append(f"{name} (failed)")
+            continue
+        record = executions.get(check_key)
+        if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED or record.event is None:
+            result.failing.append(f"{name} (not evaluated)")
+            continue
+        evaluation = record.event.asset_check_evaluation
+        if evaluation is None:
+            result.failing.append(f"{name} (not evaluated)")
+            continue
+        result.checks_evaluated += 1
+        blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
+        target = evaluation.target_materialization_data
+        stale = target is not None and materialized.get(check_key.asset_key) not in (None, target.storage_id)
+        if not evaluation.passed:
+            (result.failing if blocking else result.warnings).append(f"{name} (failed)")
+        elif stale and blocking:
+            result.failing.append(f"{name} (evaluated on older data)")
+    return result
