@@ -20,6 +20,7 @@ def materialize(
     selection: str | dg.AssetSelection = "*",
     instance: dg.DagsterInstance | None = None,
     run_config: dict | None = None,
+    resources: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Run the real definitions against a temporary warehouse and landing folder."""
     from orchestration.definitions import defs
@@ -28,6 +29,7 @@ def materialize(
         **defs.resources,
         "warehouse": DuckDBWarehouse(database=str(warehouse), memory_limit="2GB"),
         "landing": LandingConfig(landing_dir=str(landing)),
+        **(resources or {}),
     }
     return dg.materialize(
         [*defs.assets, *defs.asset_checks],

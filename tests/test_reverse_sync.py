@@ -6,6 +6,7 @@ one local Anaplan-protocol server, and run in file order on one worker.
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import dagster as dg
@@ -146,6 +147,35 @@ def test_failure_mid_sync_then_rerun_converges(demo_build, demo_instance, planni
         requests.delete(f"{url}/_admin/faults", timeout=5)
         _shift(warehouse, "Technology", "-3.00")
         assert _sync(demo_build[0], demo_instance).success
+    assert _cells(db) == _desired(warehouse)
+
+
+def test_abandoned_import_that_completes_later_converges(demo_build, demo_instance, planning_server) -> None:
+    """The worst moment to die: the target applies the import, the state never hears of it."""
+    from orchestration.defs.reverse_sync import anaplan_resource
+
+    warehouse, db = demo_build[0], planning_server[1]
+    server = planning_server[0]
+    impatient = anaplan_resource(task_timeout_seconds=0.5)
+    changed = _shift(warehouse, "Data & Analytics", "4.00")
+    try:
+        stall = [{"match": "tasks$", "stall_task": 2}]
+        requests.post(f"{server.url}/_admin/faults", json=stall, timeout=5).raise_for_status()
+        gave_up = materialize(
+            warehouse, warehouse.parent, dg.AssetSelection.assets(SYNC), demo_instance, resources={"anaplan": impatient}
+        )
+        assert not gave_up.success and _last_run(warehouse)[0] == "failed"
+        deadline = time.monotonic() + 10
+        while _cells(db) != _desired(warehouse) and time.monotonic() < deadline:
+            time.sleep(0.2)  # the server finishes the stalled import on its own
+        assert _cells(db) == _desired(warehouse)
+        assert _sync(warehouse, demo_instance).success  # state was not advanced: the same upserts again
+        assert _last_run(warehouse)[:3] == ("success", 0, changed)
+        assert _cells(db) == _desired(warehouse)
+    finally:
+        requests.delete(f"{server.url}/_admin/faults", timeout=5)
+        _shift(warehouse, "Data & Analytics", "-4.00")
+        assert _sync(warehouse, demo_instance).success
     assert _cells(db) == _desired(warehouse)
 
 

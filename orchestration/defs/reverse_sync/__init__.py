@@ -56,6 +56,7 @@ class AnaplanResource(dg.ConfigurableResource):
     password: str
     max_retries: int = 5
     timeout_seconds: float = 30.0
+    task_timeout_seconds: float = 600.0  # how long to wait for the import task before giving up
 
     def client(self) -> AnaplanClient:
         return AnaplanClient(
@@ -68,6 +69,7 @@ class AnaplanResource(dg.ConfigurableResource):
                 password=self.password,
                 max_retries=self.max_retries,
                 timeout_seconds=self.timeout_seconds,
+                task_timeout_seconds=self.task_timeout_seconds,
             )
         )
 
@@ -192,7 +194,8 @@ def _send(
     )
 
 
-def _anaplan_resource() -> AnaplanResource:
+def anaplan_resource(**overrides: object) -> AnaplanResource:
+    """The target from the ANAPLAN_* environment; `overrides` for tuning (tests shorten timeouts)."""
     return AnaplanResource(
         api_url=dg.EnvVar("ANAPLAN_API_URL"),
         auth_url=dg.EnvVar("ANAPLAN_AUTH_URL"),
@@ -202,6 +205,7 @@ def _anaplan_resource() -> AnaplanResource:
         import_id=dg.EnvVar("ANAPLAN_IMPORT_ID"),
         username=dg.EnvVar("ANAPLAN_USERNAME"),
         password=dg.EnvVar("ANAPLAN_PASSWORD"),
+        **overrides,
     )
 
 
@@ -295,5 +299,5 @@ def _as_asset_check(name: str, check) -> dg.AssetChecksDefinition:
 defs = dg.Definitions(
     assets=[anaplan_forecast_inputs],
     asset_checks=[_as_asset_check(name, check) for name, check in AGGREGATE_CHECKS.items()],
-    resources={"anaplan": _anaplan_resource()},
+    resources={"anaplan": anaplan_resource()},
 )
