@@ -60,6 +60,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         yield from with_exception_counts(held, warehouse, context)
         raise
     yield from with_exception_counts(held, warehouse, context)
+    # dbt exits 1 when a node fails (tests included) and 2 when it could not run at all.
+    if invocation.process.wait() >= 2:
+        raise dg.Failure(
+            description=f"dbt build could not run (exit {invocation.process.returncode}); see its log above"
+        )
     failed_models = model_build_errors(invocation.get_artifact("run_results.json"))
     if failed_models:
         raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
