@@ -49,9 +49,9 @@ help:
 	@echo "make lint   ruff + sqlfluff"
 
 # The environment is rebuilt only when the lock file changes: a second `make demo` takes seconds.
-$(BIN)/.installed: requirements.lock pyproject.toml
+$(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	# The repo root on the venv's path (what an editable install does, without a build step).
 	$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'psa_pipeline.pth').write_text('$(CURDIR)\n')"
 	touch $@
