@@ -95,7 +95,8 @@ def compute_diff(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> Diff:
         f"select d.*, s.value as old_value from {valid} d join _state s using (record_key)"
         " where d.value is distinct from s.value",
     )
-    diff.deletes = _rows(con, f"select s.*, s.value as old_value from _state s anti join {valid} d using (record_key)")
+    # A row still wanted but without a valid value is invalid, never a delete: it must not clear the cell.
+    diff.deletes = _rows(con, "select s.*, s.value as old_value from _state s anti join _desired d using (record_key)")
     diff.desired_total = float(con.execute(f"select coalesce(sum(value), 0) from {valid}").fetchall()[0][0])
     synced = con.execute("select count(*), sum(value) from _state").fetchall()[0]
     diff.synced_total = float(synced[1]) if synced[0] else None
