@@ -1,8 +1,20 @@
 """Bulk-load landing files into `raw_<system>.<object>` tables, set-based in DuckDB.
 
-Every file is staged as text, checked against the landing contract (header, types, required
-fields) and merged by primary key in one transaction per object: a bad file fails the object
-with an error naming the file, line, field and reason, and leaves the raw table untouched.
+Every file is staged as text, checked against the landing contract and merged by primary key in
+one transaction per object.
+
+- A file that cannot be read as its format (truncated CSV, malformed JSON, a contract column
+  missing from the header) fails the object with an error naming the file, line, field and
+  reason, and leaves the raw table untouched.
+- A row that breaks a row-level rule (a value that does not convert to its contract type, an
+  empty required field) goes to `ingest_meta.quarantine` with the rule, field, value, reason and
+  the whole record; the rest of the file loads. Per batch, rows in = rows loaded + rows
+  quarantined.
+- A file where too many rows break the rules is a broken export or a schema change, not row
+  defects: more than `max_quarantine_share` of its rows (and at least QUARANTINE_REFUSE_MIN_ROWS)
+  fails the object as above, naming the first bad row.
+
+API connectors land through the same checks with `load_relation`.
 """
 
 from __future__ import annotations
@@ -19,6 +31,9 @@ from ingest.contract import ANAPLAN_CSV, CSV, JSONL, WORKDAY_JSON, SourceObject
 
 META_SCHEMA = "ingest_meta"
 LOADED_FILES = f"{META_SCHEMA}.loaded_files"
+QUARANTINE = f"{META_SCHEMA}.quarantine"
+DEFAULT_MAX_QUARANTINE_SHARE = 0.1
+QUARANTINE_REFUSE_MIN_ROWS = 10  # a handful of bad rows is quarantined, however small the file
 UTC_NOW = "(current_timestamp at time zone 'UTC')::timestamp"  # dbt source freshness compares in UTC
 
 
@@ -49,12 +64,20 @@ class LoadResult:
     rows_updated: int = 0
     rows_unchanged: int = 0
     duplicate_keys: int = 0
+    rows_quarantined: int = 0
+    quarantine_rules: dict[str, int] = field(default_factory=dict)  # "rule: field" -> rows
     extra_fields: list[str] = field(default_factory=list)
     row_count: int = 0
 
     @property
+    def rows_loaded(self) -> int:
+        """Rows accepted into the raw table's merge: inserted, updated, unchanged or superseded in the batch."""
+        return self.rows_inserted + self.rows_updated + self.rows_unchanged + self.duplicate_keys
+
+    @property
     def batch_rows_accounted(self) -> bool:
-        return self.rows_read == self.rows_inserted + self.rows_updated + self.rows_unchanged + self.duplicate_keys
+        """Rows in = rows loaded + rows quarantined."""
+        return self.rows_read == self.rows_loaded + self.rows_quarantined
 
 
 def q(identifier: str) -> str:
@@ -91,6 +114,13 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, obj: SourceObject) -> None:
             table_name varchar, source_file varchar, file_size bigint, file_mtime double,
             batch_id varchar, rows_read bigint, rows_inserted bigint, rows_updated bigint,
             loaded_at timestamp)"""
+    )
+    con.execute(f"alter table {LOADED_FILES} add column if not exists rows_quarantined bigint default 0")
+    con.execute(
+        f"""create table if not exists {QUARANTINE} (
+            table_name varchar, source_file varchar, source_row bigint, record_key varchar,
+            rule varchar, field varchar, value varchar, reason varchar, failures json, record json,
+            batch_id varchar, quarantined_at timestamp)"""
     )
 
 
@@ -201,11 +231,13 @@ def stage_file(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path) ->
     return _stage_json(con, obj, path)
 
 
-# --- checking and typing --------------------------------------------------------------------
+# --- checking, quarantining and typing ----------------------------------------------------
 
 
-def _location(obj: SourceObject, row: int) -> dict:
-    """Where a staged row sits in its file: a CSV line after the header, a JSONL line, a Workday entry."""
+def _location(obj: SourceObject | None, row: int) -> dict:
+    """Where a staged row sits in its source: a CSV line after the header, a JSONL line, a Workday entry."""
+    if obj is None:  # a relation handed over by a connector
+        return {"line": row + 1, "unit": "record"}
     if obj.format in (CSV, ANAPLAN_CSV):
         return {"line": row + 2}
     if obj.format == WORKDAY_JSON:
@@ -218,29 +250,86 @@ def _bad_value_filter(f) -> str:
     return f"({col} is not null and try_cast({col} as {f.type}) is null)"
 
 
-def check_batch(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path) -> None:
-    """One pass over the staged text: every value casts, every required field is present."""
+def _violations_sql(obj: SourceObject) -> str:
+    """One row per broken rule per staged row: rule, field, value and reason, set-based."""
+    parts = [
+        f"select rowid as _row, {i} as _pos, 'type' as rule, {sql_str(f.name)} as field, {q(f.name)} as value, "
+        f"'cannot convert ' || chr(39) || {q(f.name)} || chr(39) || ' to {f.type}' as reason "
+        f"from _batch where {_bad_value_filter(f)}"
+        for i, f in enumerate(obj.fields)
+    ]
+    parts += [
+        f"select rowid, {i}, 'required', {sql_str(f.name)}, null, 'required value is empty' "
+        f"from _batch where {q(f.name)} is null"
+        for i, f in enumerate(obj.fields)
+        if f.required
+    ]
+    return " union all ".join(parts)
+
+
+def _any_violation(con: duckdb.DuckDBPyConnection, obj: SourceObject) -> bool:
+    """The fast path: one scan that tells whether any row breaks a rule at all."""
     checks = [f"count(*) filter (where {_bad_value_filter(f)})" for f in obj.fields]
     checks += [f"count(*) filter (where {q(f.name)} is null)" for f in obj.fields if f.required]
-    counts = con.execute(f"select {', '.join(checks)} from _batch").fetchall()[0]
+    return any(con.execute(f"select {', '.join(checks)} from _batch").fetchall()[0])
+
+
+def quarantine_batch(
+    con: duckdb.DuckDBPyConnection,
+    obj: SourceObject,
+    source: str,
+    batch_id: str,
+    max_share: float,
+    file_format: SourceObject | None,
+) -> tuple[int, dict[str, int]]:
+    """Move the staged rows that break a row-level rule to the quarantine table.
+
+    Returns (rows quarantined, rows per "rule: field"). Raises LandingFileError, naming the first
+    bad row, when more than `max_share` of the rows are bad: that is a broken file, not bad rows.
+    """
+    if not _any_violation(con, obj):
+        return 0, {}
+    con.execute(f"create or replace temp table _violations as {_violations_sql(obj)}")
+    rows, bad = con.execute("select (select count(*) from _batch), count(distinct _row) from _violations").fetchall()[0]
     offset = scalar(con, "select min(rowid) from _batch")
-    bad_types = dict(zip(obj.fields, counts[: len(obj.fields)], strict=False))
-    for f, bad in bad_types.items():
-        if bad:
-            rowid, value = con.execute(
-                f"select rowid, {q(f.name)} from _batch where {_bad_value_filter(f)} order by rowid limit 1"
-            ).fetchall()[0]
-            reason = f"cannot convert {value!r} to {f.type} ({bad} bad value(s) in the file)"
-            raise LandingFileError(path, reason, field=f.name, **_location(obj, rowid - offset))
-    required = [f for f in obj.fields if f.required]
-    for f, missing in zip(required, counts[len(obj.fields) :], strict=False):
-        if missing:
-            rowid = scalar(con, f"select min(rowid) from _batch where {q(f.name)} is null")
-            reason = f"required value is empty ({missing} row(s) in the file)"
-            raise LandingFileError(path, reason, field=f.name, **_location(obj, rowid - offset))
+    if bad >= QUARANTINE_REFUSE_MIN_ROWS and bad > max_share * rows:
+        row, field_name, reason, same = con.execute(
+            "select _row, field, reason, count(*) over (partition by rule, field) from _violations "
+            "order by _row, _pos, rule desc limit 1"
+        ).fetchall()[0]
+        raise LandingFileError(
+            source,
+            f"{reason} ({same} row(s) break this rule; {bad} of {rows} rows break the contract, more than "
+            f"{max_share:.0%}: a broken export or a changed schema, so nothing is loaded)",
+            field=field_name,
+            **_location(file_format, row - offset),
+        )
+    first_line = _location(file_format, 0)["line"]
+    key = " || '|' || ".join(f"coalesce({q(k)}, '')" for k in obj.primary_key)
+    con.execute(
+        f"""insert into {QUARANTINE}
+            select {sql_str(f"{obj.schema}.{obj.name}")}, {sql_str(source)}, v._row - {offset} + {first_line},
+                   {key}, v.failures[1].rule, v.failures[1].field, v.failures[1].value, v.failures[1].reason,
+                   to_json(v.failures), to_json(b), {sql_str(batch_id)}, {UTC_NOW}
+            from (select _row, list({{'rule': rule, 'field': field, 'value': value, 'reason': reason}}
+                                     order by _pos, rule desc) as failures
+                  from _violations group by _row) v
+            join _batch b on b.rowid = v._row
+            where not exists (  -- the same bad record read again (a re-exported file) is kept once
+                select 1 from {QUARANTINE} seen
+                where seen.table_name = {sql_str(f"{obj.schema}.{obj.name}")}
+                  and seen.record::varchar = to_json(b)::varchar)"""
+    )
+    by_rule = dict(
+        con.execute(
+            "select rule || ': ' || field, count(distinct _row) from _violations group by all order by 1"
+        ).fetchall()
+    )
+    con.execute("delete from _batch where rowid in (select _row from _violations)")
+    return bad, by_rule
 
 
-def _typed_batch(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path, batch_id: str) -> tuple[int, int]:
+def _typed_batch(con: duckdb.DuckDBPyConnection, obj: SourceObject, source: str, batch_id: str) -> tuple[int, int]:
     """Cast the staged text and keep the newest version of each key; return (rows, duplicates)."""
     casts = ", ".join(f"cast({q(f.name)} as {f.type}) as {q(f.name)}" for f in obj.fields)
     order = f"{q(obj.cursor)} desc nulls last, rowid desc" if obj.cursor else "rowid desc"
@@ -248,7 +337,7 @@ def _typed_batch(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path, 
     con.execute(
         f"""create or replace temp table _typed as
             select {casts}, {UTC_NOW} as _loaded_at,
-                   {sql_str(str(path))} as _source_file, {sql_str(batch_id)} as _batch_id
+                   {sql_str(source)} as _source_file, {sql_str(batch_id)} as _batch_id
             from _batch
             qualify row_number() over (partition by {keys} order by {order}) = 1"""
     )
@@ -286,12 +375,29 @@ def merge_batch(con: duckdb.DuckDBPyConnection, obj: SourceObject) -> tuple[int,
     return total - updated, updated
 
 
-def _log_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, batch_id: str, counts: tuple) -> None:
-    stat = path.stat()
+def _log_file(
+    con: duckdb.DuckDBPyConnection, table: str, source: str, path: Path | None, batch_id: str, counts: tuple
+) -> None:
+    stat = path.stat() if path else None
     con.execute(
-        f"insert into {LOADED_FILES} values (?, ?, ?, ?, ?, ?, ?, ?, {UTC_NOW})",
-        [table, str(path), stat.st_size, stat.st_mtime, batch_id, *counts],
+        f"insert into {LOADED_FILES} (table_name, source_file, file_size, file_mtime, batch_id, rows_read,"
+        f" rows_inserted, rows_updated, rows_quarantined, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, {UTC_NOW})",
+        [table, source, stat.st_size if stat else None, stat.st_mtime if stat else None, batch_id, *counts],
     )
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, obj: SourceObject, result: LoadResult, work) -> LoadResult:
+    """Run `work` in one transaction: raw table, quarantine and load log change together or not at all."""
+    ensure_tables(con, obj)
+    con.execute("begin transaction")
+    try:
+        work()
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    result.row_count = scalar(con, f"select count(*) from {result.table}")
+    return result
 
 
 def load_object(
@@ -299,38 +405,77 @@ def load_object(
     obj: SourceObject,
     landing_dir: Path,
     batch_id: str | None = None,
+    max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE,
 ) -> LoadResult:
     """Load every new landing file of one object, all or nothing."""
     batch_id = batch_id or uuid.uuid4().hex
-    table = f"{obj.schema}.{obj.name}"
-    result = LoadResult(table=table)
-    ensure_tables(con, obj)
-    con.execute("begin transaction")
-    try:
+    result = LoadResult(table=f"{obj.schema}.{obj.name}")
+
+    def work() -> None:
         for path in landing_files(obj, landing_dir):
-            if _already_loaded(con, table, path):
+            if _already_loaded(con, result.table, path):
                 result.files_skipped.append(str(path))
                 continue
-            _load_file(con, obj, path, batch_id, result)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    result.row_count = scalar(con, f"select count(*) from {table}")
-    return result
+            extra = stage_file(con, obj, path)
+            _load_staged(con, obj, str(path), path, batch_id, max_quarantine_share, obj, result)
+            result.files_loaded.append(str(path))
+            result.extra_fields = sorted(set(result.extra_fields) | set(extra))
+
+    return _in_transaction(con, obj, result, work)
 
 
-def _load_file(
-    con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path, batch_id: str, result: LoadResult
+def load_relation(
+    con: duckdb.DuckDBPyConnection,
+    obj: SourceObject,
+    relation: str,
+    batch_id: str | None = None,
+    source_label: str | None = None,
+    max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE,
+) -> LoadResult:
+    """Load rows a connector has already landed in `relation` (a table or view), with the file path's checks.
+
+    The relation must carry every contract field under its contract name, as text or typed; its
+    rows are checked, quarantined, deduplicated and merged exactly like a landing file's rows,
+    and errors and quarantine rows name `source_label` and the record's position in the relation.
+    """
+    batch_id = batch_id or uuid.uuid4().hex
+    source = source_label or relation
+    result = LoadResult(table=f"{obj.schema}.{obj.name}")
+    columns = [r[0] for r in con.execute(f"select * from {relation} limit 0").description]
+    missing = [f for f in obj.field_names if f not in columns]
+    if missing:
+        raise LandingFileError(source, "missing field(s): " + ", ".join(missing), field=missing[0])
+
+    def work() -> None:
+        select = ", ".join(f"cast({q(f.name)} as varchar) as {q(f.name)}" for f in obj.fields)
+        con.execute(f"create or replace temp table _batch as select {select} from {relation}")
+        _load_staged(con, obj, source, None, batch_id, max_quarantine_share, None, result)
+        result.files_loaded.append(source)
+        result.extra_fields = sorted(c for c in columns if c not in obj.field_names and not c.startswith("_"))
+
+    return _in_transaction(con, obj, result, work)
+
+
+def _load_staged(
+    con: duckdb.DuckDBPyConnection,
+    obj: SourceObject,
+    source: str,
+    path: Path | None,
+    batch_id: str,
+    max_share: float,
+    file_format: SourceObject | None,
+    result: LoadResult,
 ) -> None:
-    extra = stage_file(con, obj, path)
-    check_batch(con, obj, path)
-    rows, duplicates = _typed_batch(con, obj, path, batch_id)
+    """Quarantine, type, dedupe and merge what is staged in `_batch`, and account for every row."""
+    rows_in = scalar(con, "select count(*) from _batch")
+    quarantined, by_rule = quarantine_batch(con, obj, source, batch_id, max_share, file_format)
+    rows, duplicates = _typed_batch(con, obj, source, batch_id)
     inserted, updated = merge_batch(con, obj)
-    _log_file(con, result.table, path, batch_id, (rows, inserted, updated))
-    result.files_loaded.append(str(path))
-    result.extra_fields = sorted(set(result.extra_fields) | set(extra))
-    result.rows_read += rows
+    _log_file(con, result.table, source, path, batch_id, (rows_in, inserted, updated, quarantined))
+    result.rows_read += rows_in
+    result.rows_quarantined += quarantined
+    for rule, count in by_rule.items():
+        result.quarantine_rules[rule] = result.quarantine_rules.get(rule, 0) + count
     result.rows_inserted += inserted
     result.rows_updated += updated
     result.duplicate_keys += duplicates

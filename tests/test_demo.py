@@ -97,7 +97,9 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(firm: Path, tmp_path
 
 def test_every_contract_object_has_its_file_and_rows(tmp_path: Path) -> None:
     rows = generate(tmp_path, scale="small", seed=5, as_of=AS_OF)
-    assert list(rows) == [f"{o.system}/{o.file_stem}.{o.extension}" for o in SOURCE_OBJECTS]
+    base_files = [f"{o.system}/{o.file_stem}.{o.extension}" for o in SOURCE_OBJECTS]
+    batch = f"psa/pse__Timecard_Header__c.{AS_OF.isoformat()}.csv"  # the malformed_hours defect
+    assert sorted(rows) == sorted([*base_files, batch]) and rows[batch] == 1
     for obj in SOURCE_OBJECTS:
         count = len(_records(tmp_path, obj))
         assert count > 0, obj.name
@@ -150,6 +152,10 @@ def test_defaults_inject_every_defect(firm: Path) -> None:
     foreign = "SELECT count(*) FROM erp_subsidiary WHERE iselimination = 'F' AND currency <> 1"
     expected = _one(con, "SELECT count(*) FROM erp_accounting_period") * _one(con, foreign)
     assert _one(con, "SELECT count(*) FROM erp_consolidated_exchange_rate") == expected - 1
+    (malformed,) = json.loads((firm / MANIFEST).read_text(encoding="utf-8"))["defects"]["malformed_hours"]
+    batch = firm / "psa" / f"pse__Timecard_Header__c.{AS_OF.isoformat()}.csv"
+    with batch.open(newline="", encoding="utf-8") as fh:
+        assert [(r["Id"], r["pse__Monday_Hours__c"]) for r in csv.DictReader(fh)] == [(malformed, "7,5")]
     manifest = json.loads((firm / MANIFEST).read_text(encoding="utf-8"))
     assert list(manifest["defects"]) == list(DEFECTS)
     assert all(len(keys) >= 1 for keys in manifest["defects"].values())

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from ingest import contract
-from ingest.loader import LandingFileError, load_object
+from ingest.loader import LandingFileError, load_object, load_relation
 
 ACCOUNT = contract.get("crm", "account")
 WORKER = contract.get("hris", "worker")
@@ -87,7 +87,10 @@ def test_loading_the_same_file_again_adds_nothing(con, tmp_path: Path) -> None:
     assert (touched.rows_read, touched.rows_inserted, touched.rows_updated, touched.row_count) == (1, 0, 0, 1)
 
 
-def test_bad_value_names_file_line_field_and_loads_nothing(con, tmp_path: Path) -> None:
+QUARANTINE_COLUMNS = "table_name, source_file, source_row, record_key, rule, field, value, reason"
+
+
+def test_bad_value_goes_to_quarantine_with_rule_and_reason(con, tmp_path: Path) -> None:
     good = _write(
         tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\n"
     )
@@ -102,12 +105,69 @@ def test_bad_value_names_file_line_field_and_loads_nothing(con, tmp_path: Path) 
         )
         + "\n",
     )
+    result = load_object(con, ACCOUNT, tmp_path, batch_id="b1")
+    assert _rows(con, 'select "Id" from raw_crm.account order by 1') == [("A1",), ("A2",)]
+    assert _rows(con, f"select {QUARANTINE_COLUMNS} from ingest_meta.quarantine") == [
+        (
+            "raw_crm.account",
+            str(bad),
+            3,
+            "A3",
+            "type",
+            "SystemModstamp",
+            "yesterday",
+            "cannot convert 'yesterday' to TIMESTAMP",
+        )
+    ]
+    record = json.loads(_rows(con, "select record from ingest_meta.quarantine")[0][0])
+    assert (record["Name"], record["BillingCountry"]) == ("Bad", "US")  # the whole row is kept, never dropped
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
+    assert result.batch_rows_accounted and result.quarantine_rules == {"type: SystemModstamp": 1}
+    assert _rows(
+        con, "select source_file, rows_read, rows_quarantined from ingest_meta.loaded_files order by loaded_at, 2"
+    ) == [
+        (str(good), 1, 0),
+        (str(bad), 2, 1),
+    ]
+
+
+def test_a_bad_record_read_again_is_counted_but_kept_once(con, tmp_path: Path) -> None:
+    path = _write(tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A3', 'Bad', 'yesterday')}\n")
+    first = load_object(con, ACCOUNT, tmp_path)
+    os.utime(path, (1_000_000_000, 1_000_000_000))  # re-exported unchanged: read again
+    second = load_object(con, ACCOUNT, tmp_path)
+    assert (first.rows_quarantined, second.rows_quarantined) == (1, 1)
+    assert _rows(con, "select count(*) from ingest_meta.quarantine") == [(1,)]
+
+
+def test_every_broken_rule_of_a_row_is_listed(con, tmp_path: Path) -> None:
+    _write(tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n,Nameless,Customer,Tech,US,USD,soon,never,maybe\n")
+    result = load_object(con, ACCOUNT, tmp_path)
+    assert result.rows_quarantined == 1 and result.row_count == 0
+    rule, field_name, failures = _rows(con, "select rule, field, failures from ingest_meta.quarantine")[0]
+    assert (rule, field_name) == ("required", "Id")  # the first broken rule, in contract field order
+    assert [(f["rule"], f["field"]) for f in json.loads(failures)] == [
+        ("required", "Id"),
+        ("type", "CreatedDate"),
+        ("type", "SystemModstamp"),
+        ("type", "IsDeleted"),
+    ]
+
+
+def test_mostly_bad_file_is_a_schema_change_and_loads_nothing(con, tmp_path: Path) -> None:
+    rows = [_account_row(f"A{i}", "Acme", f"{i} days ago") for i in range(12)]
+    good = _write(
+        tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\n"
+    )
+    bad = _write(tmp_path / "crm/Account.2025-03-01.csv", "\n".join([ACCOUNT_HEADER, *rows]) + "\n")
     with pytest.raises(LandingFileError) as err:
         load_object(con, ACCOUNT, tmp_path)
     assert str(err.value) == (
-        f"{bad}, line 3, field 'SystemModstamp': cannot convert 'yesterday' to TIMESTAMP (1 bad value(s) in the file)"
+        f"{bad}, line 2, field 'SystemModstamp': cannot convert '0 days ago' to TIMESTAMP (12 row(s) break this rule;"
+        " 12 of 12 rows break the contract, more than 10%: a broken export or a changed schema, so nothing is loaded)"
     )
     assert _rows(con, "select count(*) from raw_crm.account") == [(0,)]  # not even the good file
+    assert _rows(con, "select count(*) from ingest_meta.quarantine") == [(0,)]
     assert good.exists() and bad.exists()
 
 
@@ -128,15 +188,26 @@ def test_missing_column_is_a_schema_change(con, tmp_path: Path) -> None:
         load_object(con, ACCOUNT, tmp_path)
 
 
-def test_workday_entry_with_bad_date_is_named(con, tmp_path: Path) -> None:
+def test_workday_entry_with_bad_date_is_quarantined_by_record_number(con, tmp_path: Path) -> None:
     entries = [
         {"Worker_ID": "W1", "Hire_Date": "2020-01-01", "Last_Updated": "2025-01-01T00:00:00"},
         {"Worker_ID": "W2", "Hire_Date": "2020-13-01", "Last_Updated": "2025-01-01T00:00:00"},
     ]
     path = _write(tmp_path / "hris/Workers.json", json.dumps({"Report_Entry": entries}))
-    with pytest.raises(LandingFileError) as err:
-        load_object(con, WORKER, tmp_path)
-    assert str(err.value).startswith(f"{path}, Report_Entry record 2, field 'Hire_Date': cannot convert '2020-13-01'")
+    result = load_object(con, WORKER, tmp_path)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
+    assert _rows(con, f"select {QUARANTINE_COLUMNS} from ingest_meta.quarantine") == [
+        (
+            "raw_hris.worker",
+            str(path),
+            2,
+            "W2",
+            "type",
+            "Hire_Date",
+            "2020-13-01",
+            "cannot convert '2020-13-01' to DATE",
+        )
+    ]
 
 
 def test_workday_omitted_fields_load_as_null(con, tmp_path: Path) -> None:
@@ -156,13 +227,36 @@ def test_malformed_jsonl_names_the_line(con, tmp_path: Path) -> None:
     assert err.value.path == str(path)
 
 
-def test_empty_required_key_is_refused(con, tmp_path: Path) -> None:
-    _write(
+def test_empty_required_key_is_quarantined(con, tmp_path: Path) -> None:
+    path = _write(
         tmp_path / "erp/customer.jsonl",
         '{"id": 1, "lastmodifieddate": "2025-01-01 00:00:00"}\n{"lastmodifieddate": "2025-01-01 00:00:00"}\n',
     )
-    with pytest.raises(LandingFileError, match=r"line 2, field 'id': required value is empty"):
-        load_object(con, CUSTOMER, tmp_path)
+    result = load_object(con, CUSTOMER, tmp_path)
+    assert (result.rows_loaded, result.rows_quarantined, result.row_count) == (1, 1, 1)
+    assert _rows(con, "select source_file, source_row, rule, field, reason from ingest_meta.quarantine") == [
+        (str(path), 2, "required", "id", "required value is empty")
+    ]
+
+
+def test_connector_relation_gets_the_same_checks(con, tmp_path: Path) -> None:
+    con.execute(
+        """create table landed as select * from (values
+            ('A1', 'Acme', '2025-01-02T00:00:00.000Z', 'x'), ('A2', 'Bad', 'not a date', 'y'))
+            t("Id", "Name", "SystemModstamp", "NewField")"""
+    )
+    con.execute("""alter table landed add column "CreatedDate" varchar""")
+    for name in ("Type", "Industry", "BillingCountry", "CurrencyIsoCode", "IsDeleted"):
+        con.execute(f'alter table landed add column "{name}" varchar')
+    result = load_relation(con, ACCOUNT, "landed", batch_id="api-1", source_label="salesforce:Account")
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
+    assert result.extra_fields == ["NewField"]
+    assert _rows(con, 'select "Id", _source_file, _batch_id from raw_crm.account') == [
+        ("A1", "salesforce:Account", "api-1")
+    ]
+    assert _rows(con, "select source_file, source_row, record_key, field from ingest_meta.quarantine") == [
+        ("salesforce:Account", 2, "A2", "SystemModstamp")
+    ]
 
 
 def test_anaplan_composite_key_newest_file_wins(con, tmp_path: Path) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from ingest.contract import SOURCE_OBJECTS
-from tests.helpers import count_rows, materialization_metadata, materialize
+from ingest.demo import MANIFEST
+from orchestration.lib.ingest_assets import QUARANTINE_CHECK
+from tests.helpers import count_rows, materialization_metadata, materialize, query
 
 pytestmark = pytest.mark.xdist_group("demo_build")  # one worker builds the demo once
 
@@ -18,15 +21,55 @@ def test_full_materialization_succeeds(demo_build) -> None:
     assert second.success
 
 
+def _files_of(counts: dict[str, int], obj) -> dict[str, int]:
+    """Rows written per landing file of one object: its base export and any later batch."""
+    return {f: n for f, n in counts.items() if f.startswith(f"{obj.system}/{obj.file_stem}.")}
+
+
 @pytest.mark.parametrize("obj", SOURCE_OBJECTS, ids=lambda o: f"{o.schema}.{o.name}")
 def test_every_raw_table_and_staging_model_has_every_landed_row(demo_build, obj) -> None:
     warehouse, counts, first, _ = demo_build
     landed = counts[f"{obj.system}/{obj.file_patterns[0]}"]
+    rows_in = sum(_files_of(counts, obj).values())  # the demo's malformed_hours batch adds one timecard row
     assert landed > 0
     assert count_rows(warehouse, f"{obj.schema}.{obj.name}") == landed
     assert count_rows(warehouse, f"staging.{obj.staging_model}") == landed
     meta = materialization_metadata(first)[f"{obj.schema}/{obj.name}"]
-    assert (meta["rows_read"], meta["rows_inserted"], meta["dagster/row_count"]) == (landed, landed, landed)
+    assert (meta["rows_read"], meta["rows_loaded"], meta["rows_quarantined"]) == (rows_in, landed, rows_in - landed)
+    assert (meta["rows_inserted"], meta["dagster/row_count"], meta["rows_accounted"]) == (landed, landed, True)
+
+
+def test_malformed_row_is_quarantined_with_rule_and_reason_and_warns(demo_build, small_landing) -> None:
+    warehouse, _, first, _ = demo_build
+    landing, _ = small_landing
+    (malformed,) = json.loads((landing / MANIFEST).read_text())["defects"]["malformed_hours"]
+    batch = next((landing / "psa").glob("pse__Timecard_Header__c.*.csv"))
+    assert query(
+        warehouse,
+        "select table_name, source_file, source_row, record_key, rule, field, value, reason"
+        " from ingest_meta.quarantine",
+    ) == [
+        (
+            "raw_psa.timecard_header",
+            str(batch),
+            2,
+            malformed,
+            "type",
+            "pse__Monday_Hours__c",
+            "7,5",
+            "cannot convert '7,5' to DECIMAL(9,2)",
+        )
+    ]
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in first.get_asset_check_evaluations()
+        if e.check_name == QUARANTINE_CHECK
+    }
+    assert len(checks) == len(SOURCE_OBJECTS)
+    failed = {key for key, e in checks.items() if not e.passed}
+    assert failed == {("raw_psa/timecard_header", QUARANTINE_CHECK)}
+    warn = checks[("raw_psa/timecard_header", QUARANTINE_CHECK)]
+    assert warn.severity.value == "WARN" and warn.metadata["rows_quarantined"].value == 1
 
 
 def test_second_run_adds_nothing(demo_build) -> None:
@@ -35,7 +78,8 @@ def test_second_run_adds_nothing(demo_build) -> None:
     assert len(metadata) == len(SOURCE_OBJECTS)
     for obj in SOURCE_OBJECTS:
         meta = metadata[f"{obj.schema}/{obj.name}"]
-        assert (meta["rows_read"], meta["rows_inserted"], meta["rows_updated"], meta["files_skipped"]) == (0, 0, 0, 1)
+        assert (meta["rows_read"], meta["rows_inserted"], meta["rows_updated"]) == (0, 0, 0)
+        assert meta["files_skipped"] == len(_files_of(counts, obj))
         assert meta["dagster/row_count"] == counts[f"{obj.system}/{obj.file_patterns[0]}"]
 
 

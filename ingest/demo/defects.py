@@ -7,6 +7,9 @@ visible only where a real source-system mistake would be.
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +22,8 @@ DEFECTS: dict[str, str] = {
     "unknown_project": "A timecard whose pse__Project__c matches no pse__Proj__c record.",
     "missing_fx_rate": "One month x currency missing from consolidatedexchangerate.",
     "probability_over_100": "An open opportunity with Probability above 100.",
+    "malformed_hours": "A later timecard batch file whose one row has a decimal comma in its hours (`7,5`): "
+    "the loader cannot read it as a number and quarantines the row.",
 }
 
 Frames = dict[tuple[str, str], pd.DataFrame]
@@ -92,4 +97,26 @@ def inject_defects(frames: Frames, ids: dict[str, np.ndarray], seed: int) -> dic
     _timecard_defects(rng, frames, ids, found)
     _missing_fx(rng, frames, found)
     _bad_probability(rng, frames, found)
-    return {name: found[name] for name in DEFECTS}
+    return {name: found[name] for name in DEFECTS if name in found}
+
+
+def write_malformed_timecard_batch(base_file: Path, spare_id: str, as_of: str) -> tuple[Path, list[str]]:
+    """A one-row later export of timecards, `<stem>.<as_of>.csv`, with a decimal comma in Monday's hours.
+
+    The row copies the base file's last timecard under an unused Id, so the firm's figures do not
+    change whether it is loaded or quarantined. Returns the file and the affected Id.
+    """
+    with base_file.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    with base_file.open("rb") as handle:  # the last line only: the base file can hold millions of rows
+        handle.seek(max(0, base_file.stat().st_size - 65_536))
+        last_line = handle.read().decode("utf-8").rstrip("\n").rsplit("\n", 1)[-1]
+    row = dict(zip(header, next(csv.reader([last_line])), strict=True))
+    row["Id"] = spare_id
+    row["pse__Monday_Hours__c"] = "7,5"
+    path = base_file.with_name(f"{base_file.stem}.{as_of}{base_file.suffix}")
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerow([row[name] for name in header])
+    return path, [spare_id]

@@ -25,7 +25,7 @@ from .billing import build_ledger
 from .config import SCALES
 from .contracts import build_milestones, price_projects
 from .crm import Sales, build_sales, crm_frames
-from .defects import Frames, inject_defects
+from .defects import Frames, inject_defects, write_malformed_timecard_batch
 from .erp import build_customers, erp_frames
 from .hris import Workforce, build_workforce, hris_frames
 from .ids import record_ids
@@ -155,6 +155,12 @@ def run(
                 frame = frames.pop((obj.system, obj.name))
                 path = write_object(con, obj, frame, out_dir)
                 result.rows[path.relative_to(out_dir).as_posix()] = len(frame)
+                if defects and (obj.system, obj.name) == ("psa", "timecard_header"):
+                    batch, keys = write_malformed_timecard_batch(
+                        path, ids["timecard"][len(frame)], tl.as_of.isoformat()
+                    )
+                    result.rows[batch.relative_to(out_dir).as_posix()] = 1
+                    result.defects["malformed_hours"] = keys
         finally:
             con.close()
     _write_manifest(out_dir, scale, seed, tl, result)

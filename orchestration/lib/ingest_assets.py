@@ -29,10 +29,17 @@ def _column_schema(obj: SourceObject) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
+QUARANTINE_CHECK = "no_rows_quarantined"
+
+
 def _result_metadata(result: LoadResult) -> dict[str, dg.MetadataValue | int | str]:
     return {
         "dagster/row_count": result.row_count,
         "rows_read": result.rows_read,
+        "rows_loaded": result.rows_loaded,
+        "rows_quarantined": result.rows_quarantined,
+        "rows_accounted": dg.MetadataValue.bool(result.batch_rows_accounted),
+        "quarantine_rules": dg.MetadataValue.json(result.quarantine_rules),
         "rows_inserted": result.rows_inserted,
         "rows_updated": result.rows_updated,
         "rows_unchanged": result.rows_unchanged,
@@ -58,11 +65,25 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
             "primary_key": ", ".join(obj.primary_key),
             "cursor": obj.cursor or "(none: newest file wins)",
         },
+        check_specs=[
+            dg.AssetCheckSpec(
+                QUARANTINE_CHECK,
+                asset=dg.AssetKey([obj.schema, obj.name]),
+                description="Every row of this load met the contract's row-level rules (types, required fields). "
+                "Rows that did not are in ingest_meta.quarantine with the rule and reason (WARN).",
+            )
+        ],
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, landing: LandingConfig):
         with warehouse.connect() as con:
             try:
-                result = load_object(con, obj, landing.path(), batch_id=context.run.run_id)
+                result = load_object(
+                    con,
+                    obj,
+                    landing.path(),
+                    batch_id=context.run.run_id,
+                    max_quarantine_share=settings.ingest_max_quarantine_share(),
+                )
             except LandingFileError as err:
                 raise dg.Failure(
                     description=str(err),
@@ -70,11 +91,35 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
                 ) from err
         context.log.info(
             f"{obj.schema}.{obj.name}: read {result.rows_read}, inserted {result.rows_inserted}, "
-            f"updated {result.rows_updated} from {len(result.files_loaded)} file(s)"
+            f"updated {result.rows_updated}, quarantined {result.rows_quarantined} "
+            f"from {len(result.files_loaded)} file(s)"
         )
-        return dg.MaterializeResult(metadata=_result_metadata(result))
+        if result.rows_quarantined:
+            context.log.warning(
+                f"{obj.schema}.{obj.name}: {result.rows_quarantined} row(s) quarantined in ingest_meta.quarantine "
+                f"(batch_id = '{context.run.run_id}'): {result.quarantine_rules}"
+            )
+        return dg.MaterializeResult(
+            metadata=_result_metadata(result),
+            check_results=[quarantine_check_result(result)],
+        )
 
     return _ingest
+
+
+def quarantine_check_result(result: LoadResult) -> dg.AssetCheckResult:
+    """WARN when this load quarantined rows: they are kept, not loaded, until a corrected file arrives."""
+    return dg.AssetCheckResult(
+        check_name=QUARANTINE_CHECK,
+        passed=result.rows_quarantined == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rows_in": result.rows_read,
+            "rows_loaded": result.rows_loaded,
+            "rows_quarantined": result.rows_quarantined,
+            "by_rule": dg.MetadataValue.json(result.quarantine_rules),
+        },
+    )
 
 
 def build_system_definitions(system: str) -> dg.Definitions:

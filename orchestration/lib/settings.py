@@ -22,6 +22,8 @@ DEFAULTS = {
     "DUCKDB_MEMORY_LIMIT": "4GB",
     "AS_OF_DATE": "",  # empty: today in FIRM_TIMEZONE, decided by dbt's as_of_date() macro
     "FIRM_TIMEZONE": "UTC",
+    # A landing file with more than this share of rows breaking the contract is refused whole.
+    "INGEST_MAX_QUARANTINE_SHARE": "0.1",
     # Reverse-sync gate thresholds (blocking asset checks on the sync model).
     "SYNC_MAX_EXCEPTION_SHARE": "0.02",  # approved time entries that could not be valued
     "SYNC_MAX_TOTAL_CHANGE": "0.5",  # relative change of the total forecast since the last sync
@@ -46,6 +48,14 @@ def as_of_date() -> str | None:
     if value:
         date.fromisoformat(value)  # fail early and clearly on a malformed date
     return value or None
+
+
+def ingest_max_quarantine_share() -> float:
+    """Above this share of bad rows a landing file is a broken export, not row defects (0 < share <= 1)."""
+    value = float(setting("INGEST_MAX_QUARANTINE_SHARE"))
+    if not 0 < value <= 1:
+        raise ValueError(f"INGEST_MAX_QUARANTINE_SHARE must be in (0, 1], got {value}")
+    return value
 
 
 def duckdb_config() -> dict[str, int | str]:
