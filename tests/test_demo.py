@@ -152,6 +152,11 @@ def test_defaults_inject_every_defect(firm: Path) -> None:
     foreign = "SELECT count(*) FROM erp_subsidiary WHERE iselimination = 'F' AND currency <> 1"
     expected = _one(con, "SELECT count(*) FROM erp_accounting_period") * _one(con, foreign)
     assert _one(con, "SELECT count(*) FROM erp_consolidated_exchange_rate") == expected - 1
+    (uninvoiced,) = json.loads((firm / MANIFEST).read_text(encoding="utf-8"))["defects"]["uninvoiced_month"]
+    project, month = uninvoiced.split("|")
+    billed = f"WHERE custcol_psa_project_id = '{project}' AND strftime(custcol_service_date, '%Y-%m') = '{month}'"
+    assert _one(con, f"SELECT count(*) FROM erp_transaction_line {billed}") == 0
+    assert _one(con, f"SELECT count(*) FROM psa_timecard_header WHERE pse__Project__c = '{project}'") > 0
     (malformed,) = json.loads((firm / MANIFEST).read_text(encoding="utf-8"))["defects"]["malformed_hours"]
     batch = firm / "psa" / f"pse__Timecard_Header__c.{AS_OF.isoformat()}.csv"
     with batch.open(newline="", encoding="utf-8") as fh:

@@ -22,6 +22,8 @@ DEFECTS: dict[str, str] = {
     "unknown_project": "A timecard whose pse__Project__c matches no pse__Proj__c record.",
     "missing_fx_rate": "One month x currency missing from consolidatedexchangerate.",
     "probability_over_100": "An open opportunity with Probability above 100.",
+    "uninvoiced_month": "The invoice of one time-and-materials project-month, with the credit memo and payment "
+    "applied to it, missing from the ERP export: approved billable work that never reached an invoice.",
     "malformed_hours": "A later timecard batch file whose one row has a decimal comma in its hours (`7,5`): "
     "the loader cannot read it as a number and quarantines the row.",
 }
@@ -90,6 +92,35 @@ def _bad_probability(rng: np.random.Generator, frames: Frames, found: dict[str, 
     found["probability_over_100"] = opps.loc[rows, "Id"].tolist()
 
 
+def _uninvoiced_month(seed: int, frames: Frames, found: dict[str, list[str]]) -> None:
+    """Leave one T&M invoice (and what was applied to it) out of the ERP export: revenue leakage with a known key.
+
+    Only months closed before the latest two qualify, so the gap is past any billing window. The key
+    is `<project Id>|<yyyy-mm>` of the work month. Its own random stream keeps the other defects as
+    they were.
+    """
+    rng = rng_for(seed, "uninvoiced_month")
+    headers, lines = frames[("erp", "transaction")], frames[("erp", "transaction_line")]
+    projects = frames[("psa", "project")]
+    periods = frames[("erp", "accounting_period")]
+    time_and_materials = projects.loc[projects["pse__Billing_Type__c"] == "Time and Materials", "Id"]
+    invoices = headers.loc[
+        (headers["type"] == "CustInvc") & headers["custbody_psa_project_id"].isin(time_and_materials), "id"
+    ]
+    service = pd.to_datetime(lines["custcol_service_date"])
+    billed = lines["transaction"].isin(invoices)
+    old_months = np.sort(pd.to_datetime(periods.loc[periods["closed"], "startdate"]).to_numpy())[:-2]
+    eligible = billed & service.isin(old_months)
+    candidates = np.sort(lines.loc[eligible if eligible.any() else billed, "transaction"].unique())
+    invoice = int(candidates[int(rng.integers(len(candidates)))])
+    line = lines.index[lines["transaction"] == invoice][0]
+    applied = lines.loc[lines["createdfrom"].isin([invoice]), "transaction"].unique()
+    dropped = [invoice, *applied.tolist()]
+    frames[("erp", "transaction")] = headers[~headers["id"].isin(dropped)].reset_index(drop=True)
+    frames[("erp", "transaction_line")] = lines[~lines["transaction"].isin(dropped)].reset_index(drop=True)
+    found["uninvoiced_month"] = [f"{lines.at[line, 'custcol_psa_project_id']}|{service[line]:%Y-%m}"]
+
+
 def inject_defects(frames: Frames, ids: dict[str, np.ndarray], seed: int) -> dict[str, list[str]]:
     """Inject every defect in DEFECTS; returns the affected record keys per defect id."""
     rng = rng_for(seed, "defects")
@@ -97,6 +128,7 @@ def inject_defects(frames: Frames, ids: dict[str, np.ndarray], seed: int) -> dic
     _timecard_defects(rng, frames, ids, found)
     _missing_fx(rng, frames, found)
     _bad_probability(rng, frames, found)
+    _uninvoiced_month(seed, frames, found)
     return {name: found[name] for name in DEFECTS if name in found}
 
 
