@@ -55,9 +55,12 @@ def planning_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def demo_instance():
-    """One Dagster instance for the demo build and the tests that run after it (the gate reads it)."""
-    with dg.DagsterInstance.ephemeral() as instance:
+def demo_instance(tmp_path_factory):
+    """One Dagster instance for the demo build and the tests that run after it (the gate reads it).
+
+    Kept on disk, so a sync launched in another process (tests.sync_process) reads the same history.
+    """
+    with dg.DagsterInstance.local_temp(tempdir=str(tmp_path_factory.mktemp("dagster_home"))) as instance:
         yield instance
 
 

@@ -6,8 +6,13 @@ one local Anaplan-protocol server, and run in file order on one worker.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -175,6 +180,66 @@ def test_abandoned_import_that_completes_later_converges(demo_build, demo_instan
     finally:
         requests.delete(f"{server.url}/_admin/faults", timeout=5)
         _shift(warehouse, "Data & Analytics", "-4.00")
+        assert _sync(warehouse, demo_instance).success
+    assert _cells(db) == _desired(warehouse)
+
+
+def _sync_process(warehouse, demo_instance) -> subprocess.Popen:
+    """The sync alone in its own process, with the demo's instance (check history) and environment."""
+    env = {**os.environ, "DAGSTER_HOME": demo_instance.root_directory, "DUCKDB_DATABASE": str(warehouse)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.sync_process", str(warehouse)],
+        cwd=Path(__file__).parents[1],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_until_consumed(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    """Until the process has reached the faulted request (the server took the fault)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        faults = requests.get(f"{url}/_admin/faults", timeout=5).json()["faults"]
+        if faults and all(f["remaining"] == 0 for f in faults):
+            return
+        assert process.poll() is None, process.stderr.read().decode()[-3000:]
+        time.sleep(0.1)
+    raise AssertionError("the sync process never reached the faulted request")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"match": "POST .*/files/[^/]+$", "delay": 2},  # killed while starting the upload
+        {"match": "PUT .*/chunks/0$", "delay": 2},  # killed mid-upload: a chunk in flight
+        {"match": "tasks$", "stall_task": 2},  # killed while the import runs: it completes without us
+    ],
+    ids=["starting-upload", "mid-upload", "import-running"],
+)
+def test_sigkill_mid_sync_then_rerun_converges(demo_build, demo_instance, planning_server, fault) -> None:
+    """A real kill -9 of the process running the sync, at three points; the next run converges."""
+    warehouse, db = demo_build[0], planning_server[1]
+    url = planning_server[0].url
+    changed = _shift(warehouse, "Strategy", "5.00")
+    runs_before = query(warehouse, "select count(*) from reverse_sync.sync_runs")[0][0]
+    try:
+        requests.post(f"{url}/_admin/faults", json=[fault], timeout=5).raise_for_status()
+        process = _sync_process(warehouse, demo_instance)
+        _wait_until_consumed(url, process)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=10) == -signal.SIGKILL
+        time.sleep(2.5)  # the server finishes what it was doing when the client died
+        assert query(warehouse, "select count(*) from reverse_sync.sync_runs")[0][0] == runs_before  # no record
+        requests.delete(f"{url}/_admin/faults", timeout=5)
+        assert _sync(warehouse, demo_instance).success  # the state was not advanced: the change goes again
+        assert _last_run(warehouse)[:3] == ("success", 0, changed)
+        assert _cells(db) == _desired(warehouse)
+        assert len(read_cells(db)) == len(_desired(warehouse))  # nothing duplicated, nothing lost
+    finally:
+        requests.delete(f"{url}/_admin/faults", timeout=5)
+        _shift(warehouse, "Strategy", "-5.00")
         assert _sync(warehouse, demo_instance).success
     assert _cells(db) == _desired(warehouse)
 
