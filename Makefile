@@ -65,9 +65,10 @@ $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
 
 manifest: $(MANIFEST)
 
-$(DAGSTER_HOME)/dagster.yaml:
+# The local instance: telemetry off, the duckdb_writer pool limited to 1, the run queue's lanes.
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
 	@mkdir -p "$(DAGSTER_HOME)"
-	printf 'telemetry:\n  enabled: false\n' > "$@"
+	cp deploy/dagster.local.yaml "$@"
 
 demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@mkdir -p "$(dir $(DUCKDB_DATABASE))" "$(LANDING_DIR)"

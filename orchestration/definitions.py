@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs import crm, erp, hris, planning, psa, quality, reverse_sync, transform
+from orchestration.defs import automation, crm, erp, hris, planning, psa, publish, quality, reverse_sync, transform
 from orchestration.lib.ingest_assets import shared_resources
 
 defs = dg.Definitions.merge(
@@ -14,5 +14,7 @@ defs = dg.Definitions.merge(
     quality.defs,
     transform.defs,
     reverse_sync.defs,
+    publish.defs,
+    automation.defs,
     dg.Definitions(resources=shared_resources(), executor=dg.in_process_executor),
 )

@@ -64,13 +64,21 @@ def demo_instance(tmp_path_factory):
         yield instance
 
 
+class DemoBuild(tuple):
+    """(warehouse, counts, first, second), plus what a BI reader saw while the second run went on."""
+
+    reader_seen: dict[str, object]
+
+
 @pytest.fixture(scope="session")
 def demo_build(small_landing, tmp_path_factory, planning_server, demo_instance):
-    """The small demo materialized end to end, then its ingest run a second time.
+    """The small demo materialized end to end, then everything a second time with a BI reader connected.
 
     Tests using it carry `pytest.mark.xdist_group("demo_build")`, so one worker builds it once.
     """
-    from tests.helpers import RAW_ASSETS, materialize
+    import duckdb
+
+    from tests.helpers import materialize
 
     landing, counts = small_landing
     warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
@@ -78,6 +86,57 @@ def demo_build(small_landing, tmp_path_factory, planning_server, demo_instance):
     mp.setenv("DUCKDB_DATABASE", str(warehouse))  # dbt's profiles.yml reads the same variable
     mp.setenv("AS_OF_DATE", AS_OF.isoformat())  # the marts are built as of the demo's date
     first = materialize(warehouse, landing, instance=demo_instance)
-    second = materialize(warehouse, landing, selection=RAW_ASSETS, instance=demo_instance)  # ingest only
-    yield warehouse, counts, first, second
+    # A BI tool connected to the published reader file for the whole second run (as analysts are).
+    reader = duckdb.connect(str(warehouse.with_name("reader.duckdb")), read_only=True)
+    try:
+        seen_before = reader.execute("select run_id from published").fetchall()[0][0]
+        second = materialize(warehouse, landing, instance=demo_instance)
+        seen_during = reader.execute("select run_id from published").fetchall()[0][0]
+    finally:
+        reader.close()
+    build = DemoBuild((warehouse, counts, first, second))
+    build.reader_seen = {"before": seen_before, "same_connection_after": seen_during}
+    yield build
     mp.undo()
+
+
+# --- PostgreSQL (the WAREHOUSE=postgres tests) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> dict:
+    """Connection settings (POSTGRES_*; CI's server on 127.0.0.1:5432), without a database; skip if none answers."""
+    import psycopg2
+
+    from orchestration.lib import settings
+    from orchestration.lib.postgres import MAINTENANCE_DB, connect_raw
+
+    config = {**settings.postgres_config(), "password": settings.postgres_password()}
+    config.pop("database")
+    try:
+        connect_raw(**config, database=MAINTENANCE_DB).close()
+    except psycopg2.OperationalError as err:
+        reason = str(err).strip().splitlines()[0]
+        pytest.skip(f"no PostgreSQL server at {config['host']}:{config['port']} ({reason}); CI starts one")
+    return config
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server):
+    """Factory: a fresh database `psa_test_<random>_<name>` for this session (and xdist worker), dropped after."""
+    import uuid
+
+    from orchestration.lib.postgres import create_database, drop_database
+
+    token = uuid.uuid4().hex[:8]
+    created: list[str] = []
+
+    def make(name: str) -> dict:
+        database = f"psa_test_{token}_{name}"
+        create_database(**postgres_server, database=database, fresh=True)
+        created.append(database)
+        return {**postgres_server, "database": database}
+
+    yield make
+    for database in created:
+        drop_database(**postgres_server, database=database)

@@ -55,6 +55,6 @@ def count_rows(warehouse: Path, relation: str) -> int:
     return query(warehouse, f"select count(*) from {relation}")[0][0]
 
 
-def query(warehouse: Path, sql: str) -> list[tuple]:
+def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()

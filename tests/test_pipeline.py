@@ -75,7 +75,6 @@ def test_malformed_row_is_quarantined_with_rule_and_reason_and_warns(demo_build,
 def test_second_run_adds_nothing(demo_build) -> None:
     _warehouse, counts, _, second = demo_build
     metadata = materialization_metadata(second)
-    assert len(metadata) == len(SOURCE_OBJECTS)
     for obj in SOURCE_OBJECTS:
         meta = metadata[f"{obj.schema}/{obj.name}"]
         assert (meta["rows_read"], meta["rows_inserted"], meta["rows_updated"]) == (0, 0, 0)

@@ -67,14 +67,21 @@ def _shift(warehouse, practice: str, amount: str) -> int:
 
 
 def test_demo_run_puts_the_forecast_inputs_in_the_planning_tool(demo_build, planning_server) -> None:
-    warehouse, _, first, _ = demo_build
+    warehouse, _, first, second = demo_build
     assert first.success
-    status, created, updated, deleted, rejected, _failing = _last_run(warehouse)
+    status, created, updated, deleted, rejected, _failing = query(
+        warehouse,
+        "select status, rows_created, rows_updated, rows_deleted, rows_rejected, failing_checks"
+        " from reverse_sync.sync_runs where run_id = ?",
+        [first.run_id],
+    )[0]
     desired = _desired(warehouse)
     assert (status, created, updated, deleted, rejected) == ("success", len(desired), 0, 0, 0)
     assert _cells(planning_server[1]) == desired
     audit = {c["Audit Run Id"] for c in read_cells(planning_server[1])}
     assert audit == {first.run_id}
+    # The demo's second full run (make demo again, unchanged data) sent nothing.
+    assert _last_run(warehouse)[:5] == ("success", 0, 0, 0, 0) and second.success
 
 
 def test_second_sync_sends_nothing(demo_build, demo_instance, planning_server) -> None:

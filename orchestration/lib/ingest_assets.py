@@ -7,7 +7,7 @@ import dagster as dg
 from ingest.contract import SourceObject, objects_for
 from ingest.loader import LandingFileError, LoadResult, load_object
 from orchestration.lib import settings
-from orchestration.lib.warehouse import DuckDBWarehouse
+from orchestration.lib.warehouse import WRITER_POOL, DuckDBWarehouse
 
 
 class LandingConfig(dg.ConfigurableResource):
@@ -65,6 +65,12 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
             "primary_key": ", ".join(obj.primary_key),
             "cursor": obj.cursor or "(none: newest file wins)",
         },
+        pool=WRITER_POOL,
+        op_tags={"dagster/priority": "30"},  # the revenue-critical path starts with ingest
+        # A file that breaks the contract raises Failure(allow_retries=False); retries are for I/O hiccups.
+        retry_policy=dg.RetryPolicy(
+            max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+        ),
         check_specs=[
             dg.AssetCheckSpec(
                 QUARANTINE_CHECK,
@@ -88,6 +94,7 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
                 raise dg.Failure(
                     description=str(err),
                     metadata={"file": err.path, "line": err.line or 0, "field": err.field or "", "reason": err.reason},
+                    allow_retries=False,
                 ) from err
         context.log.info(
             f"{obj.schema}.{obj.name}: read {result.rows_read}, inserted {result.rows_inserted}, "

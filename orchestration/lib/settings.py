@@ -24,6 +24,16 @@ DEFAULTS = {
     "FIRM_TIMEZONE": "UTC",
     # A landing file with more than this share of rows breaking the contract is refused whole.
     "INGEST_MAX_QUARANTINE_SHARE": "0.1",
+    # Readers (BI tools) connect to this file, published after the gate passes; empty: reader.duckdb
+    # beside DUCKDB_DATABASE.
+    "READER_DATABASE": "",
+    # Automation (cron in FIRM_TIMEZONE). Schedules and sensors start switched off; turn them on in the UI.
+    "NIGHTLY_CRON": "0 2 * * *",
+    "INTRADAY_CRON": "0 8-18 * * 1-5",  # hourly in working hours
+    "ANALYTICS_CRON": "0 6 * * *",
+    "LANDING_SENSOR_INTERVAL_SECONDS": "60",
+    "LANDING_SETTLE_SECONDS": "30",  # a file modified more recently may still be being written
+    "ALERT_WEBHOOK_URL": "",  # run failures are POSTed here as JSON; empty: no alert
     # Reverse-sync gate thresholds (blocking asset checks on the sync model).
     "SYNC_MAX_EXCEPTION_SHARE": "0.02",  # approved time entries that could not be valued
     "SYNC_MAX_TOTAL_CHANGE": "0.5",  # relative change of the total forecast since the last sync
@@ -48,6 +58,14 @@ def as_of_date() -> str | None:
     if value:
         date.fromisoformat(value)  # fail early and clearly on a malformed date
     return value or None
+
+
+def reader_database(warehouse: str | None = None) -> Path:
+    """Where readers connect: READER_DATABASE, or reader.duckdb beside the warehouse file."""
+    explicit = setting("READER_DATABASE")
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    return Path(warehouse or duckdb_database()).expanduser().resolve().with_name("reader.duckdb")
 
 
 def ingest_max_quarantine_share() -> float:

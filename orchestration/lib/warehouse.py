@@ -10,6 +10,11 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
+# Every step that opens the warehouse shares this concurrency pool, limited to 1 in the instance's
+# dagster.yaml: DuckDB allows one writing process, and a reader in another process is locked out
+# while it writes. Readers outside the pipeline use the published reader file (orchestration/lib/publish.py).
+WRITER_POOL = "duckdb_writer"
+
 
 class DuckDBWarehouse(dg.ConfigurableResource):
     """One DuckDB file, with explicit thread and memory limits."""

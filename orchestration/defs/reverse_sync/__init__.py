@@ -25,7 +25,7 @@ from orchestration.lib.reverse_sync import (
     rejected_keys,
 )
 from orchestration.lib.sync_gate import evaluate_gate
-from orchestration.lib.warehouse import DuckDBWarehouse
+from orchestration.lib.warehouse import WRITER_POOL, DuckDBWarehouse
 
 SYNC_INPUT = dg.AssetKey(["sync", "sync_planning__forecast_inputs"])
 SPEC = SyncSpec(
@@ -121,6 +121,8 @@ def _guard_message(diff: Diff, config: ForecastSyncConfig, synced_rows: int) -> 
     deps=[SYNC_INPUT],
     group_name="reverse_sync",
     kinds={"anaplan"},
+    pool=WRITER_POOL,
+    op_tags={"dagster/priority": "10"},  # the end of the revenue-critical path: before publish and analytics
     description="Writes the forecast inputs to the planning tool: only new, changed and removed rows since "
     "the last successful sync, after checking that every blocking check upstream passed.",
 )
@@ -289,7 +291,7 @@ AGGREGATE_CHECKS = {
 
 
 def _as_asset_check(name: str, check) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=SYNC_INPUT, name=name, description=check.__doc__)
+    @dg.asset_check(asset=SYNC_INPUT, name=name, description=check.__doc__, pool=WRITER_POOL)
     def _check(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
         return check(warehouse)
 

@@ -9,8 +9,9 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_shared.record import replace  # AssetCheckSpec is a dagster record, not a dataclass
 
 from orchestration.lib import settings
-from orchestration.lib.valuation_exceptions import EXCEPTION_OUTPUTS, with_exception_counts
-from orchestration.lib.warehouse import DuckDBWarehouse
+from orchestration.lib.mart_insights import is_mart_output, with_mart_insights
+from orchestration.lib.valuation_exceptions import with_exception_counts
+from orchestration.lib.warehouse import WRITER_POOL, DuckDBWarehouse
 
 settings.export_for_dbt()
 
@@ -41,25 +42,32 @@ def dbt_build_args() -> list[str]:
     return ["build", "--vars", json.dumps({"as_of_date": as_of})] if as_of else ["build"]
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=PipelineTranslator())
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=PipelineTranslator(),
+    pool=WRITER_POOL,
+    op_tags={"dagster/priority": "20"},
+)
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse):
-    # From the first finance mart on, events wait for the end of the build, when the exceptions
-    # model exists and DuckDB's file is free to read, so the marts carry their exception counts.
-    # Everything after that point waits with them: Dagster needs outputs in dependency order.
+    # From the first mart on, events wait for the end of the build, when DuckDB's file is free to
+    # read, so each mart carries its row count, a preview, a chart and (finance marts) its
+    # valuation-exception counts. Everything after that point waits with them: Dagster needs
+    # outputs in dependency order.
     # Failing dbt tests do not fail the step: they are failed asset checks, and the reverse sync's
     # own gate blocks on them (and records why). A model that fails to build does fail the step.
     invocation = dbt.cli(dbt_build_args(), context=context, raise_on_error=False)
     held: list = []
     try:
         for event in invocation.stream():
-            if held or (isinstance(event, dg.Output) and event.output_name in EXCEPTION_OUTPUTS):
+            if held or is_mart_output(context, event):
                 held.append(event)
             else:
                 yield event
     except Exception:
-        yield from with_exception_counts(held, warehouse, context)
+        yield from _enriched(held, warehouse, context)
         raise
-    yield from with_exception_counts(held, warehouse, context)
+    yield from _enriched(held, warehouse, context)
     # dbt exits 1 when a node fails (tests included) and 2 when it could not run at all.
     if invocation.process.wait() >= 2:
         raise dg.Failure(
@@ -68,6 +76,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     failed_models = model_build_errors(invocation.get_artifact("run_results.json"))
     if failed_models:
         raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
+
+
+def _enriched(held: list, warehouse: DuckDBWarehouse, context: dg.AssetExecutionContext):
+    return with_mart_insights(list(with_exception_counts(held, warehouse, context)), warehouse, context)
 
 
 def model_build_errors(run_results: Mapping[str, Any]) -> list[str]:

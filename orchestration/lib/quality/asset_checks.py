@@ -11,7 +11,7 @@ import dagster as dg
 from ingest.contract import SOURCE_OBJECTS, SourceObject
 from orchestration.lib.quality.gx_runner import CheckOutcome, run_suite
 from orchestration.lib.quality.suites import DEFAULT_FRESHNESS_HOURS, SuiteSpec, suite_for
-from orchestration.lib.warehouse import DuckDBWarehouse
+from orchestration.lib.warehouse import WRITER_POOL, DuckDBWarehouse
 
 
 class RawQualityConfig(dg.ConfigurableResource):
@@ -68,6 +68,8 @@ def build_raw_quality_check(obj: SourceObject) -> dg.AssetChecksDefinition:
         name=f"{obj.schema}__{obj.name}__quality",
         specs=_specs(template, key),
         can_subset=True,
+        pool=WRITER_POOL,  # reads the DuckDB file, which another process's writer would have locked
+        op_tags={"dagster/priority": "25"},  # the gate needs them: on the revenue-critical path
         description=f"Great Expectations suite on {template.relation}.",
     )
     def _quality(

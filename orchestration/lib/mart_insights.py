@@ -1,0 +1,202 @@
+"""What a mart's materialization shows in the Dagster UI: row count, a preview table and a chart.
+
+dbt holds DuckDB's file lock while it builds, so the marts' dbt events are held until the build
+ends (see orchestration/defs/transform/assets.py) and enriched here from the finished tables.
+Charts are PNGs drawn with matplotlib (imported only when one is drawn) and embedded in
+markdown metadata, which the UI renders. A chart that cannot be drawn is logged and skipped: the
+figures never depend on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import dagster as dg
+import duckdb
+
+from orchestration.lib.warehouse import DuckDBWarehouse
+
+PREVIEW_ROWS = 5
+PREVIEW_COLUMNS = 10
+ENRICHED_SCHEMAS = ("marts", "sync")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart from one query returning (x, series, value) rows; one series draws plain bars."""
+
+    title: str
+    sql: str
+    y_label: str
+
+
+def _by_month(title: str, table: str, components: dict[str, str], y_label: str) -> Chart:
+    unions = " union all ".join(
+        f"select month_start_date as x, '{label}' as series, sum({column}) as value from {table} group by 1"
+        for label, column in components.items()
+    )
+    return Chart(title, f"select * from ({unions}) order by 1, 2", y_label)
+
+
+CHARTS: dict[str, Chart] = {
+    "fct_revenue_forecast": _by_month(
+        "Revenue forecast by month and component",
+        "marts.fct_revenue_forecast",
+        {
+            "actual": "actual_revenue",
+            "scheduled T&M": "scheduled_time_and_materials_revenue",
+            "scheduled fixed fee": "scheduled_fixed_fee_revenue",
+            "scheduled milestone": "scheduled_milestone_revenue",
+            "scheduled retainer": "scheduled_retainer_revenue",
+            "weighted pipeline": "weighted_pipeline_revenue",
+        },
+        "reporting currency",
+    ),
+    "fct_utilization": Chart(
+        "Billable utilization by practice (actual months)",
+        "select practice as x, 'billable utilization' as series,"
+        " round(100 * sum(billable_hours) / nullif(sum(available_hours), 0), 1) as value"
+        " from marts.fct_utilization where not is_forecast group by 1 order by 1",
+        "% of available hours",
+    ),
+    "fct_project_margin": Chart(
+        "Revenue and margin by practice",
+        "select practice as x, 'revenue' as series, sum(revenue_reporting) as value from marts.fct_project_margin"
+        " group by 1 union all select practice, 'margin', sum(margin_reporting) from marts.fct_project_margin"
+        " group by 1 order by 1, 2",
+        "reporting currency",
+    ),
+    "fct_backlog": _by_month(
+        "Backlog by month end",
+        "marts.fct_backlog",
+        {"scheduled": "scheduled_backlog_amount_reporting", "unscheduled": "unscheduled_backlog_amount_reporting"},
+        "reporting currency",
+    ),
+    "fct_valuation_exceptions": Chart(
+        "Valuation exceptions by reason",
+        "select reason_code as x, 'rows' as series, count(*) as value from marts.fct_valuation_exceptions"
+        " group by 1 order by 1",
+        "rows",
+    ),
+    "sync_planning__forecast_inputs": Chart(
+        "Forecast inputs for the planning tool by line item",
+        "select line_item as x, plan_version_code as series, sum(value) as value"
+        " from sync.sync_planning__forecast_inputs group by 1, 2 order by 1, 2",
+        "reporting currency",
+    ),
+}
+
+
+def _fallback_chart(con: duckdb.DuckDBPyConnection, relation: str) -> Chart | None:
+    """Rows per month (or per legal entity) for marts without a chart of their own."""
+    schema, table = relation.split(".")
+    columns = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    for column, label in (("month_start_date", "month"), ("legal_entity_code", "legal entity")):
+        if column in columns:
+            sql = f"select {column} as x, 'rows' as series, count(*) as value from {relation} group by 1 order by 1"
+            return Chart(f"Rows by {label}", sql, "rows")
+    return None
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")[:40]
+
+
+def preview_markdown(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """The first rows as a markdown table (the first PREVIEW_COLUMNS columns)."""
+    result = con.execute(f"select * from {relation} limit {PREVIEW_ROWS}")
+    names = [d[0] for d in result.description][:PREVIEW_COLUMNS]
+    rows = [row[:PREVIEW_COLUMNS] for row in result.fetchall()]
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def chart_png(rows: list[tuple], chart: Chart) -> bytes:
+    """A bar chart (stacked when there are several series) as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    xs = list(dict.fromkeys(str(r[0]) for r in rows))
+    series: dict[str, dict[str, float]] = defaultdict(dict)
+    for x, name, value in rows:
+        series[str(name)][str(x)] = float(value or Decimal(0))  # drawing only: the figures stay decimal
+    fig, ax = plt.subplots(figsize=(9, 3.6), dpi=80)
+    try:
+        bottoms = [0.0] * len(xs)
+        for name, values in series.items():
+            heights = [values.get(x, 0.0) for x in xs]
+            ax.bar(range(len(xs)), heights, bottom=bottoms, label=name)
+            bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+        step = max(1, len(xs) // 12)
+        ax.set_xticks(range(0, len(xs), step), [xs[i][:10] for i in range(0, len(xs), step)], rotation=45, ha="right")
+        ax.set_title(chart.title)
+        ax.set_ylabel(chart.y_label)
+        if len(series) > 1:
+            ax.legend(fontsize=7, loc="upper left")
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(fig)
+
+
+def mart_metadata(con: duckdb.DuckDBPyConnection, relation: str, log) -> dict[str, dg.MetadataValue | int]:
+    """Row count, preview and (where one fits) a chart for one built table."""
+    metadata: dict[str, dg.MetadataValue | int] = {
+        "dagster/row_count": con.execute(f"select count(*) from {relation}").fetchall()[0][0],
+        "preview": dg.MetadataValue.md(preview_markdown(con, relation)),
+    }
+    chart = CHARTS.get(relation.split(".")[1]) or _fallback_chart(con, relation)
+    if chart is None:
+        return metadata
+    try:
+        rows = con.execute(chart.sql).fetchall()
+        if rows:
+            png = base64.b64encode(chart_png(rows, chart)).decode()
+            metadata["chart"] = dg.MetadataValue.md(
+                f"**{chart.title}**\n\n![{chart.title}](data:image/png;base64,{png})"
+            )
+    except Exception as err:  # a chart is an illustration: never fail the build for it
+        log.warning(f"{relation}: chart not drawn: {err}")
+    return metadata
+
+
+def is_mart_output(context: dg.AssetExecutionContext, event: object) -> bool:
+    """A dbt output for a table in `marts` or `sync`: its metadata is read once the build is done."""
+    if not isinstance(event, dg.Output):
+        return False
+    key = context.assets_def.asset_key_for_output(event.output_name)
+    return key.path[0] in ENRICHED_SCHEMAS and len(key.path) == 2
+
+
+def with_mart_insights(held: list, warehouse: DuckDBWarehouse, context: dg.AssetExecutionContext) -> Iterator:
+    """The held dbt events in order, each mart's (and the sync model's) output enriched."""
+    if not held:
+        return
+    with warehouse.connect(read_only=True) as con:
+        for event in held:
+            if is_mart_output(context, event):
+                key = context.assets_def.asset_key_for_output(event.output_name)
+                try:
+                    extra = mart_metadata(con, ".".join(key.path), context.log)
+                except duckdb.Error as err:  # the model failed to build: its own events say so
+                    context.log.warning(f"{key.to_user_string()}: no preview: {err}")
+                    extra = {}
+                event = dg.Output(value=None, output_name=event.output_name, metadata={**event.metadata, **extra})
+            yield event

@@ -1,0 +1,151 @@
+"""Running it for real: schedules and sensors load and switch on, the landing sensor, failure alerts, freshness."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.lib.alerts import AlertError, post_alert
+from tests.helpers import count_rows, materialize
+
+REPO = Path(__file__).parents[1]
+TIMECARDS = dg.AssetKey(["raw_psa", "timecard_header"])
+
+
+def _defs():
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def test_schedules_and_sensors_are_defined_switched_off_in_the_firm_time_zone() -> None:
+    repo = _defs().get_repository_def()
+    schedules = {s.name: s for s in repo.schedule_defs}
+    assert set(schedules) == {"nightly_full", "intraday_refresh", "analytics_refresh"}
+    assert schedules["intraday_refresh"].cron_schedule == "0 8-18 * * 1-5"
+    assert all(s.execution_timezone == "UTC" and s.default_status.value == "STOPPED" for s in schedules.values())
+    assert {s.name for s in repo.sensor_defs} == {"landing_files", "run_failure_webhook", "freshness_checks_sensor"}
+    intraday = repo.get_job("intraday_refresh").asset_layer.selected_asset_keys
+    assert TIMECARDS in intraday and dg.AssetKey(["marts", "fct_utilization"]) in intraday
+    assert dg.AssetKey(["anaplan", "forecast_inputs"]) not in intraday  # the planning tool gets the nightly run
+    assert dg.AssetKey(["raw_erp", "transaction"]) not in intraday  # only the PSA objects that move intraday
+    assert repo.get_job("analytics_refresh").tags["dagster/priority"] == "-10"
+
+
+def test_schedules_and_sensors_switch_on_from_the_cli(tmp_path: Path) -> None:
+    """What the UI's toggles do, through the same instance storage."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    dagster = [str(Path(sys.executable).parent / "dagster")]
+    module = ["-m", "orchestration.definitions"]
+    for command in (["schedule", "start", "nightly_full"], ["sensor", "start", "landing_files"]):
+        done = subprocess.run([*dagster, *command, *module], env=env, capture_output=True, text=True, cwd=REPO)
+        assert done.returncode == 0, done.stderr[-2000:]
+    listed = subprocess.run([*dagster, "schedule", "list", *module], env=env, capture_output=True, text=True, cwd=REPO)
+    assert "nightly_full [RUNNING]" in listed.stdout or "Schedule: nightly_full [RUNNING]" in listed.stdout, (
+        listed.stdout
+    )
+
+
+def _tick(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, cursor: str | None):
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=_defs())
+    result = sensor.evaluate_tick(context)
+    return result, context.cursor if context.cursor is not None else result.cursor
+
+
+def test_dropping_a_file_starts_ingest_of_its_object_only(small_landing, tmp_path: Path, monkeypatch) -> None:
+    source, _ = small_landing
+    landing = tmp_path / "landing"
+    shutil.copytree(source, landing)
+    monkeypatch.setenv("LANDING_DIR", str(landing))
+    monkeypatch.setenv("LANDING_SETTLE_SECONDS", "0")
+    sensor = next(s for s in _defs().get_repository_def().sensor_defs if s.name == "landing_files")
+    with dg.DagsterInstance.ephemeral() as instance:
+        first, cursor = _tick(sensor, instance, None)
+        assert len(first.run_requests) == 1 and len(first.run_requests[0].asset_selection) == 22  # all, once
+        idle, cursor = _tick(sensor, instance, cursor)
+        assert idle.run_requests == [] and "no new or changed landing files" in idle.skip_message
+
+        batch = landing / "psa" / "pse__Timecard_Header__c.2026-11-20.csv"
+        rows = (landing / "psa" / "pse__Timecard_Header__c.csv").read_text().splitlines()
+        batch.write_text("\n".join([rows[0], rows[1].replace(",Approved,", ",Submitted,")]) + "\n")
+        dropped, cursor = _tick(sensor, instance, cursor)
+        (request,) = dropped.run_requests
+        assert request.asset_selection == [TIMECARDS] and request.tags["trigger"] == "landing_files"
+
+        monkeypatch.setenv("LANDING_SETTLE_SECONDS", "3600")  # a file still being written waits
+        (landing / "psa" / "pse__Milestone__c.2026-11-21.csv").write_text("Id\n")
+        assert _tick(sensor, instance, cursor)[0].run_requests == []
+
+        warehouse = tmp_path / "w.duckdb"
+        run = materialize(warehouse, landing, dg.AssetSelection.assets(*request.asset_selection), instance)
+    assert run.success
+    assert count_rows(warehouse, "raw_psa.timecard_header where \"pse__Status__c\" = 'Submitted'") >= 1
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.received.append({"path": self.path, "body": json.loads(body)})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Hook.received = []
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_failed_run_is_posted_to_the_webhook(small_landing, tmp_path: Path, monkeypatch, webhook) -> None:
+    source, _ = small_landing
+    landing = tmp_path / "landing"
+    shutil.copytree(source, landing)
+    cards = landing / "psa" / "pse__Timecard_Header__c.csv"
+    cards.write_text(cards.read_text()[:2000])  # cut mid-row
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", f"{webhook}/hooks/T000/secret-token")
+    sensor = next(s for s in _defs().get_repository_def().sensor_defs if s.name == "run_failure_webhook")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = materialize(tmp_path / "w.duckdb", landing, dg.AssetSelection.assets(TIMECARDS), instance)
+        assert not result.success
+        run = instance.get_run_by_id(result.run_id)
+        failure = next(
+            e for e in instance.all_logs(result.run_id) if e.dagster_event_type == dg.DagsterEventType.RUN_FAILURE
+        )
+        context = dg.build_run_status_sensor_context(
+            sensor_name=sensor.name, dagster_instance=instance, dagster_run=run, dagster_event=failure.dagster_event
+        ).for_run_failure()
+        sensor(context)
+    (alert,) = _Hook.received
+    assert alert["path"] == "/hooks/T000/secret-token"
+    body = alert["body"]
+    assert body["run_id"] == result.run_id and body["failed_steps"] == ["raw_psa__timecard_header"]
+    assert str(cards) in body["error"] and "Expected Number of Columns" in body["error"]
+    assert body["text"].startswith(f"Dagster run failed: {run.job_name} ({result.run_id[:8]}).")
+
+
+def test_an_unreachable_webhook_never_reveals_its_url() -> None:
+    with pytest.raises(AlertError) as err:
+        post_alert("http://127.0.0.1:9/hooks/T000/secret-token", {"text": "x"}, attempts=1, timeout=1)
+    assert "secret-token" not in str(err.value) and "127.0.0.1" not in str(err.value)
+    assert "unreachable after 1 attempts (ConnectionError)" in str(err.value)

@@ -1,0 +1,67 @@
+"""Readers: the marts published to a separate file after the gate, charts and previews in the UI."""
+
+from __future__ import annotations
+
+import base64
+
+import duckdb
+import pytest
+
+from tests.helpers import materialization_metadata, query
+
+pytestmark = pytest.mark.xdist_group("demo_build")
+
+
+def test_a_reader_connected_during_a_full_run_never_blocks_it(demo_build) -> None:
+    warehouse, _, first, second = demo_build
+    assert second.success, [e.message for e in second.all_events if e.is_failure]
+    # The connection opened before the run kept reading the snapshot it opened...
+    assert demo_build.reader_seen == {"before": first.run_id, "same_connection_after": first.run_id}
+    # ...and the next connection reads the one the second run published.
+    with duckdb.connect(str(warehouse.with_name("reader.duckdb")), read_only=True) as reader:
+        assert reader.execute("select run_id from published").fetchall() == [(second.run_id,)]
+        schemas = {r[0] for r in reader.execute("select distinct table_schema from information_schema.tables")}
+        margin = reader.execute("select sum(margin_reporting) from marts.fct_project_margin").fetchall()
+    assert schemas == {"main", "marts"}  # never restricted (cost rates), raw or staging
+    assert margin == query(warehouse, "select sum(margin_reporting) from marts.fct_project_margin")
+
+
+def test_publish_metadata_counts_every_published_table(demo_build) -> None:
+    warehouse, _, first, _ = demo_build
+    meta = materialization_metadata(first)["reader/marts"]
+    marts = query(warehouse, "select count(*) from information_schema.tables where table_schema = 'marts'")[0][0]
+    assert meta["tables"] == marts and sum(meta["rows_by_table"].values()) == meta["dagster/row_count"]
+
+
+def test_marts_carry_row_count_preview_and_chart(demo_build) -> None:
+    warehouse, _, first, _ = demo_build
+    metadata = materialization_metadata(first)
+    forecast = metadata["marts/fct_revenue_forecast"]
+    assert forecast["dagster/row_count"] == query(warehouse, "select count(*) from marts.fct_revenue_forecast")[0][0]
+    header = forecast["preview"].splitlines()[0]
+    assert header.startswith("| legal_entity_code | practice | month_start_date |")
+    chart = forecast["chart"]
+    assert chart.startswith("**Revenue forecast by month and component**")
+    png = base64.b64decode(chart.split("base64,")[1].rstrip(")"))
+    assert png.startswith(b"\x89PNG") and len(png) > 5_000
+    assert "chart" in metadata["marts/fct_utilization"] and "chart" in metadata["sync/sync_planning__forecast_inputs"]
+    assert all("preview" in metadata[k] for k in metadata if k.startswith("marts/"))
+
+
+def test_freshness_checks_are_populated_by_the_run(demo_build) -> None:
+    first = demo_build[2]
+    freshness = {
+        e.asset_key.to_user_string(): e
+        for e in first.get_asset_check_evaluations()
+        if e.check_name == "freshness_check"
+    }
+    assert set(freshness) == {
+        "marts/fct_revenue_forecast",
+        "marts/fct_backlog",
+        "marts/fct_project_margin",
+        "sync/sync_planning__forecast_inputs",
+        "marts/fct_time_entries",
+        "marts/fct_utilization",
+        "marts/fct_milestones",
+    }
+    assert all(e.passed for e in freshness.values())
