@@ -28,6 +28,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workspace-id", default=os.environ.get("ANAPLAN_WORKSPACE_ID") or "demo-ws")
     parser.add_argument("--model-id", default=os.environ.get("ANAPLAN_MODEL_ID") or "demo-model")
     parser.add_argument("--token-ttl-seconds", type=float, default=2100, help="token lifetime (Anaplan: 35 min)")
+    parser.add_argument("--landing", type=Path, help="landing files whose planning exports the server offers")
+    parser.add_argument("--export-chunk-bytes", type=int, default=1_000_000, help="size of an export file chunk")
     return parser.parse_args(argv)
 
 
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             username=os.environ.get("ANAPLAN_USERNAME") or "demo",
             password=os.environ.get("ANAPLAN_PASSWORD") or "demo-password",
             token_ttl_seconds=args.token_ttl_seconds,
+            landing_dir=args.landing,
+            export_chunk_bytes=args.export_chunk_bytes,
         )
     except OSError as exc:
         print(f"local Anaplan server: cannot listen on port {args.port}: {exc}", file=sys.stderr)

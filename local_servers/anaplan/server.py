@@ -8,6 +8,14 @@ Anaplan endpoints (same shapes as Anaplan; the auth service and the API share on
   `POST /files/{id}`, `PUT /files/{id}/chunks/{n}`, `POST /files/{id}/complete`,
   `POST /imports/{id}/tasks`, `GET /imports/{id}/tasks/{taskId}`, `GET .../tasks/{taskId}/dump`.
 
+Exports (the planning connector reads the demo firm's plan versions and targets this way), same base:
+`GET /exports` (`{"exports": [{"id", "name": "Plan_Versions.csv", ...}]}`), `GET /exports/{id}`
+(`exportMetadata`: `headerNames`, `dataTypes`, `rowCount`, ...), `POST /exports/{id}/tasks`
+(`{"localeName": "en_US"}`), `GET /exports/{id}/tasks/{taskId}` (COMPLETE with `result`), then the
+file it wrote: `GET /files/{id}/chunks` (`{"chunks": [{"id": "0", "name": "Chunk 0"}, ...]}`) and
+`GET /files/{id}/chunks/{n}` (the bytes, `export_chunk_bytes` a chunk). The exported data are the
+landing files' Plan_Versions and Targets given as `landing_dir`.
+
 Import tasks run in a background worker, one at a time in start order, and each applies its
 file (as it was when the task started) in one transaction; see `module.py` for the semantics.
 The failure dump is the rejected rows with the original header plus a `_Reason` column (real
@@ -21,7 +29,10 @@ Local, non-Anaplan endpoints (no authentication; the server binds to 127.0.0.1 o
 - `POST /_admin/faults` (a JSON list, see `faults.py`) replaces the faults in force,
   `GET /_admin/faults` lists them with what is left, `DELETE /_admin/faults` clears them;
 - `GET /_admin/requests`: `{"requests": {"METHOD /path": count}}` of every request except the
-  `/_admin` ones, counted on arrival (also the ones a fault answered), so tests can see retries.
+  `/_admin` ones, counted on arrival (also the ones a fault answered), so tests can see retries;
+- `POST /_admin/tokens/expire` expires every token; `POST /_admin/records/update|delete` and
+  `POST /_admin/fields` change the exported data, as on the other local servers
+  (`local_servers.common.base`); a deleted row is simply no longer exported.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ import json
 import queue
 import re
 import secrets
+import tempfile
 import threading
 import time
 import uuid
@@ -43,6 +55,9 @@ from typing import Any
 
 from local_servers.anaplan import module
 from local_servers.anaplan.faults import Fault, FaultError, FaultPlan
+from local_servers.common.base import HttpError as ChangeError
+from local_servers.common.base import apply_change
+from local_servers.common.store import DemoStore, StoreError
 
 HOST = "127.0.0.1"  # never another interface: the admin endpoints have no authentication
 _API = re.compile(r"/2/0/workspaces/(?P<ws>[^/]+)/models/(?P<model>[^/]+)(?P<rest>/.*)")
@@ -53,7 +68,16 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"/imports/(?P<imp>[^/]+)/tasks"), "start_task"),
     ("GET", re.compile(r"/imports/(?P<imp>[^/]+)/tasks/(?P<task>[^/]+)"), "task_status"),
     ("GET", re.compile(r"/imports/(?P<imp>[^/]+)/tasks/(?P<task>[^/]+)/dump"), "task_dump"),
+    ("GET", re.compile(r"/exports"), "list_exports"),
+    ("GET", re.compile(r"/exports/(?P<exp>[^/]+)"), "export_metadata"),
+    ("POST", re.compile(r"/exports/(?P<exp>[^/]+)/tasks"), "start_export"),
+    ("GET", re.compile(r"/exports/(?P<exp>[^/]+)/tasks/(?P<task>[^/]+)"), "export_status"),
+    ("GET", re.compile(r"/files/(?P<file>[^/]+)/chunks"), "list_chunks"),
+    ("GET", re.compile(r"/files/(?P<file>[^/]+)/chunks/(?P<n>\d+)"), "get_chunk"),
 ]
+# Export ids as Anaplan numbers them (116 = export actions); each exports one landing-contract object.
+EXPORTS = {"116000000001": "Plan_Versions", "116000000002": "Targets"}
+_ANAPLAN_TYPES = {"BOOLEAN": "BOOLEAN", "DATE": "DATE", "INTEGER": "NUMBER"}
 _TASK_START = re.compile(r"POST /2/0/workspaces/[^/]+/models/[^/]+/imports/[^/]+/tasks")
 
 
@@ -76,6 +100,8 @@ class ServerConfig:
     password: str
     token_ttl_seconds: float
     token_prefix: str = ""  # lets a test plant a canary in every token
+    landing_dir: Path | None = None  # the demo firm's planning exports
+    export_chunk_bytes: int = 1_000_000
 
 
 @dataclass
@@ -110,6 +136,9 @@ class AnaplanState:
         self.uploads: dict[str, Upload] = {}
         self.tasks: dict[str, Task] = {}
         self.queue: queue.Queue[Task] = queue.Queue()
+        self.store = DemoStore(("planning",), config.landing_dir, "%Y-%m-%dT%H:%M:%S")
+        self.export_files: dict[str, bytes] = {}  # export id -> what its last task wrote
+        self.export_tasks: dict[str, str] = {}  # task id -> export id
         module.create_store(config.db_path)
         self.worker = threading.Thread(target=self._run_tasks, name="anaplan-import-worker", daemon=True)
         self.worker.start()
@@ -134,6 +163,23 @@ class AnaplanState:
                 del self.tokens[value]
                 expires_at = None
         return expires_at is not None
+
+    def expire_tokens(self) -> int:
+        with self.lock:
+            count = len(self.tokens)
+            self.tokens.clear()
+        return count
+
+    def export_csv(self, export_id: str) -> bytes:
+        """The export's data as Anaplan writes it: CSV with a header row, written by DuckDB."""
+        state = self.store.state(EXPORTS[export_id])
+        columns = ", ".join(f'"{f}"' for f in state.fields)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "export.csv"
+            self.store.query(
+                f"copy (select {columns} from {state.table} order by _seq) to '{path}' (header, delimiter ',')"
+            )
+            return path.read_bytes()
 
     def retire_token(self, value: str) -> None:
         with self.lock:
@@ -356,6 +402,71 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(404, "no failure dump for this task")
         self._send(200, task.dump.encode(), "text/csv; charset=utf-8")
 
+    # --- exports ----------------------------------------------------------------------------------------
+    def _list_exports(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
+        exports = [
+            {"id": export_id, "name": f"{name}.csv", "exportType": "TABULAR_MULTI_COLUMN", "exportFormat": "text/csv"}
+            for export_id, name in EXPORTS.items()
+        ]
+        self._send_json(200, {"status": _OK, "exports": exports})
+
+    def _export_metadata(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
+        export_id = self._known_export(route)
+        state = self.state.store.state(EXPORTS[export_id])
+        types = ["NUMBER" if t.startswith("DECIMAL") else _ANAPLAN_TYPES.get(t, "TEXT") for t in state.fields.values()]
+        rows = self.state.store.query(f"select count(*) from {state.table}")[0][0]
+        metadata = {
+            "columnCount": len(types),
+            "dataTypes": types,
+            "headerNames": list(state.fields),
+            "rowCount": rows,
+            "exportFormat": "text/csv",
+            "delimiter": '"',
+            "encoding": "UTF-8",
+            "separator": ",",
+        }
+        self._send_json(200, {"status": _OK, "exportMetadata": metadata})
+
+    def _start_export(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
+        export_id = self._known_export(route)
+        content = self.state.export_csv(export_id)  # exports of this size finish before the first poll
+        task_id = uuid.uuid4().hex.upper()
+        with self.state.lock:
+            self.state.export_files[export_id] = content
+            self.state.export_tasks[task_id] = export_id
+        self._send_json(200, {"status": _OK, "task": {"taskId": task_id, "taskState": "NOT_STARTED"}})
+
+    def _export_status(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
+        export_id = self._known_export(route)
+        if self.state.export_tasks.get(route["task"]) != export_id:
+            raise HttpError(404, f"task {route['task']} not found")
+        result = {"successful": True, "failureDumpAvailable": False, "objectId": export_id}
+        info = {"type": "taskInformation", "taskId": route["task"], "taskState": "COMPLETE", "progress": 1.0}
+        self._send_json(200, {"status": _OK, "task": {**info, "currentStep": "Complete.", "result": result}})
+
+    def _export_chunks(self, route: re.Match[str]) -> list[bytes]:
+        content = self.state.export_files.get(route["file"])
+        if content is None:
+            raise HttpError(404, f"file {route['file']} not found")
+        size = self.state.config.export_chunk_bytes
+        return [content[i : i + size] for i in range(0, len(content), size)] or [b""]
+
+    def _list_chunks(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
+        chunks = [{"id": str(n), "name": f"Chunk {n}"} for n in range(len(self._export_chunks(route)))]
+        self._send_json(200, {"status": _OK, "chunks": chunks})
+
+    def _get_chunk(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
+        chunks = self._export_chunks(route)
+        n = int(route["n"])
+        if n >= len(chunks):
+            raise HttpError(404, f"chunk {n} not found")
+        self._send(200, chunks[n], "application/octet-stream")
+
+    def _known_export(self, route: re.Match[str]) -> str:
+        if route["exp"] not in EXPORTS:
+            raise HttpError(404, f"export {route['exp']} not found")
+        return route["exp"]
+
     def _known_file(self, route: re.Match[str]) -> str:
         if route["file"] != self.state.config.file_id:
             raise HttpError(404, f"file {route['file']} not found")
@@ -406,8 +517,20 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_admin/faults" and self.command == "DELETE":
             faults.clear()
             self._send_json(200, {"faults": 0})
+        elif path == "/_admin/tokens/expire" and self.command == "POST":
+            self._send_json(200, {"expired": self.state.expire_tokens()})
+        elif self.command == "POST" and path in ("/_admin/records/update", "/_admin/records/delete", "/_admin/fields"):
+            self._change(path, _json(body))
         else:
             raise HttpError(404, "not found")
+
+    def _change(self, path: str, spec: dict[str, Any]) -> None:
+        store = self.state.store
+        try:
+            answer = apply_change(store, path, spec, lambda name, key: {"deleted": store.remove(name, key)})
+        except (StoreError, ChangeError) as exc:
+            raise HttpError(400, str(exc)) from exc
+        self._send_json(200, answer)
 
     # --- responses --------------------------------------------------------------------------------
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
@@ -514,6 +637,8 @@ def start_server(
     file_id: str = "forecast_inputs",
     import_id: str = "forecast_inputs",
     token_prefix: str = "",
+    landing_dir: Path | None = None,
+    export_chunk_bytes: int = 1_000_000,
 ) -> RunningServer:
     """Start serving on 127.0.0.1 (port 0: a free port) in background threads."""
     config = ServerConfig(
@@ -526,6 +651,8 @@ def start_server(
         password=password,
         token_ttl_seconds=token_ttl_seconds,
         token_prefix=token_prefix,
+        landing_dir=landing_dir,
+        export_chunk_bytes=export_chunk_bytes,
     )
     state = AnaplanState(config)
     handler = type("BoundHandler", (Handler,), {"state": state})

@@ -1,0 +1,1 @@
+"""Shared pieces of the local source-system servers: the demo-firm store, tokens, faults, admin endpoints."""
