@@ -181,7 +181,7 @@ def is_mart_output(context: dg.AssetExecutionContext, event: object) -> bool:
     """A dbt output for a table in `marts` or `sync`: its metadata is read once the build is done."""
     if not isinstance(event, dg.Output):
         return False
-    key = context.assets_def.asset_key_for_output(event.output_name)
+    key = context.asset_key_for_output(event.output_name)
     return key.path[0] in ENRICHED_SCHEMAS and len(key.path) == 2
 
 
@@ -192,7 +192,7 @@ def with_mart_insights(held: list, warehouse: DuckDBWarehouse, context: dg.Asset
     with warehouse.connect(read_only=True) as con:
         for event in held:
             if is_mart_output(context, event):
-                key = context.assets_def.asset_key_for_output(event.output_name)
+                key = context.asset_key_for_output(event.output_name)
                 try:
                     extra = mart_metadata(con, ".".join(key.path), context.log)
                 except duckdb.Error as err:  # the model failed to build: its own events say so
