@@ -133,11 +133,12 @@ class TokenAuth(requests.auth.AuthBase):
 
     def token(self, stale: str | None = None) -> str:
         with self._lock:
-            expired = self._expires_at is not None and time.time() >= self._expires_at - self.renew_margin_seconds
+            expired = self._expires_at is not None and time.time() >= self._expires_at
             if self._token is None or expired or (stale is not None and self._token == stale):
                 self.stats.add(token_requests=1)
                 token, lifetime = self.fetch()
-                self._token, self._expires_at = token, (time.time() + lifetime if lifetime else None)
+                margin = min(self.renew_margin_seconds, (lifetime or 0) / 10)  # renew a little before expiry
+                self._token, self._expires_at = token, (time.time() + lifetime - margin if lifetime else None)
             return self._token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
