@@ -29,6 +29,38 @@ export ANAPLAN_PASSWORD     ?= demo-password
 PLANNING_SERVER := $(BIN)/python -m local_servers.control
 PLANNING_ARGS   := anaplan --port $(ANAPLAN_PORT) --db "$(PLANNING_DIR)anaplan.sqlite" --pidfile "$(PLANNING_DIR)anaplan.pid" --log "$(PLANNING_DIR)anaplan.log"
 
+# SOURCE=api: the same demo firm read through local servers that speak the vendors' APIs (Salesforce,
+# NetSuite, Workday, Anaplan exports) instead of from landing files. Defaults are the local servers'.
+SOURCE ?= files
+export INGEST_SOURCE := $(SOURCE)
+API_DIR         := $(PLANNING_DIR)api_servers
+SALESFORCE_PORT ?= 8766
+NETSUITE_PORT   ?= 8767
+WORKDAY_PORT    ?= 8768
+export SALESFORCE_LOGIN_URL     ?= http://127.0.0.1:$(SALESFORCE_PORT)
+export SALESFORCE_CLIENT_ID     ?= demo-client
+export SALESFORCE_CLIENT_SECRET ?= demo-secret
+export NETSUITE_ACCOUNT_URL     ?= http://127.0.0.1:$(NETSUITE_PORT)
+export NETSUITE_CLIENT_ID       ?= demo-client
+export NETSUITE_CERTIFICATE_ID  ?= demo-certificate
+export WORKDAY_BASE_URL         ?= http://127.0.0.1:$(WORKDAY_PORT)
+export WORKDAY_TENANT           ?= psf_demo
+export WORKDAY_REPORT_OWNER     ?= ISU_PSA_Pipeline
+export WORKDAY_CLIENT_ID        ?= demo-client
+export WORKDAY_CLIENT_SECRET    ?= demo-secret
+export WORKDAY_REFRESH_TOKEN    ?= demo-refresh-token
+api_server = $(PLANNING_SERVER) $(1) $(2) --port $(3) --landing "$(LANDING_DIR)" --state-dir "$(API_DIR)" \
+  --pidfile "$(API_DIR)/$(2).pid" --log "$(API_DIR)/$(2).log"
+ifeq ($(SOURCE),api)
+PLANNING_ARGS += --landing "$(LANDING_DIR)"
+API_START := $(call api_server,start,salesforce,$(SALESFORCE_PORT)) && \
+  $(call api_server,start,netsuite,$(NETSUITE_PORT)) && $(call api_server,start,workday,$(WORKDAY_PORT))
+API_STOP  := $(call api_server,stop,salesforce,$(SALESFORCE_PORT)); \
+  $(call api_server,stop,netsuite,$(NETSUITE_PORT)); $(call api_server,stop,workday,$(WORKDAY_PORT));
+# The local NetSuite integration's private key (created by its server), unless one is given.
+API_ENV   := NETSUITE_PRIVATE_KEY="$${NETSUITE_PRIVATE_KEY:-$$(cat "$(API_DIR)/netsuite_demo_private_key.pem")}"
+endif
+
 SCALE ?= small
 SEED  ?= 42
 AS_OF ?=
@@ -43,7 +75,7 @@ MANIFEST    := dbt_project/target/manifest.json
 .PHONY: help install demo test ui lint manifest clean
 
 help:
-	@echo "make demo   build the demo firm's warehouse (SCALE=small|medium|large SEED=42 AS_OF=YYYY-MM-DD)"
+	@echo "make demo   build the demo firm's warehouse (SCALE=small|medium|large SEED=42 AS_OF=YYYY-MM-DD SOURCE=files|api)"
 	@echo "make test   run the test suite"
 	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint   ruff + sqlfluff"
@@ -75,8 +107,9 @@ demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m ingest.demo --scale $(SCALE) --seed $(SEED) --out "$(LANDING_DIR)" $(if $(AS_OF),--as-of $(AS_OF))
 	$(if $(DROP),rm -f "$(LANDING_DIR)/$(DROP)")
 	$(PLANNING_SERVER) start $(PLANNING_ARGS)
-	$(BIN)/dagster asset materialize -m orchestration.definitions --select '*'; status=$$?; \
-	  $(PLANNING_SERVER) stop $(PLANNING_ARGS); exit $$status
+	$(API_START)
+	$(API_ENV) $(BIN)/dagster asset materialize -m orchestration.definitions --select '*'; status=$$?; \
+	  $(PLANNING_SERVER) stop $(PLANNING_ARGS); $(API_STOP) exit $$status
 	@$(BIN)/python -m orchestration.summary
 
 test: $(MANIFEST)

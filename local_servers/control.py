@@ -1,7 +1,9 @@
 """Start and stop a local source-system server in the background (`make demo`, `make ui`).
 
 `python -m local_servers.control start anaplan --port 8765 --db data/anaplan.sqlite` returns once
-the server listens (or at once if one already does); `stop` ends the one its pidfile names.
+the server listens (or at once if one already does); `stop` ends the one its pidfile names. The
+source-system servers (`salesforce`, `netsuite`, `workday`; `anaplan` too) serve the demo firm's
+landing files given with `--landing`; `--state-dir` holds the local NetSuite integration key.
 """
 
 from __future__ import annotations
@@ -22,20 +24,25 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start(server: str, port: int, db: Path, pidfile: Path, log: Path, wait_seconds: float = 30) -> None:
+def start(
+    server: str, port: int, db: Path, pidfile: Path, log: Path, wait_seconds: float = 30, extra: list[str] | None = None
+) -> None:
     if _listening(port):
         print(f"{server} server already listening on 127.0.0.1:{port}")
         return
-    db.parent.mkdir(parents=True, exist_ok=True)
+    for folder in {db.parent, log.parent, pidfile.parent}:
+        folder.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        command = [sys.executable, "-m", f"local_servers.{server}", "--port", str(port), "--db", str(db)]
+        command = [sys.executable, "-m", f"local_servers.{server}", "--port", str(port), *(extra or [])]
+        if server == "anaplan":
+            command += ["--db", str(db)]
         subprocess.Popen([*command, "--pidfile", str(pidfile)], stdout=out, stderr=out, start_new_session=True)
     deadline = time.monotonic() + wait_seconds
     while not _listening(port):
         if time.monotonic() > deadline:
             raise SystemExit(f"{server} server did not start on port {port} within {wait_seconds:.0f} s; see {log}")
         time.sleep(0.2)
-    print(f"{server} server listening on http://127.0.0.1:{port} (cells in {db}, log {log})")
+    print(f"{server} server listening on http://127.0.0.1:{port} (log {log})")
 
 
 def stop(pidfile: Path) -> None:
@@ -50,14 +57,18 @@ def stop(pidfile: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local_servers.control")
     parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("server", choices=["anaplan"])
+    parser.add_argument("server", choices=["anaplan", "salesforce", "netsuite", "workday"])
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db", type=Path, default=Path("data/anaplan.sqlite"))
     parser.add_argument("--pidfile", type=Path, default=Path("data/anaplan.pid"))
     parser.add_argument("--log", type=Path, default=Path("data/anaplan.log"))
+    parser.add_argument("--landing", type=Path, help="the demo firm's landing files to serve")
+    parser.add_argument("--state-dir", type=Path, help="salesforce/netsuite/workday: keys and scratch files")
     args = parser.parse_args(argv)
+    extra = ["--landing", str(args.landing)] if args.landing else []
+    extra += ["--state-dir", str(args.state_dir)] if args.state_dir and args.server != "anaplan" else []
     if args.action == "start":
-        start(args.server, args.port, args.db, args.pidfile, args.log)
+        start(args.server, args.port, args.db, args.pidfile, args.log, extra=extra)
     else:
         stop(args.pidfile)
 
