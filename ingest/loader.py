@@ -15,6 +15,10 @@ one transaction per object.
   fails the object as above, naming the first bad row.
 
 API connectors land through the same checks with `load_relation`.
+
+DuckDB always reads, checks and dedupes. Where the raw tables live is the `target`: by default the
+same DuckDB connection; `ingest.postgres.PostgresTarget` moves each typed batch and the quarantine
+rows to PostgreSQL in bulk and merges them there, in one PostgreSQL transaction per object.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -386,17 +391,68 @@ def _log_file(
     )
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, obj: SourceObject, result: LoadResult, work) -> LoadResult:
+class Target(Protocol):
+    """Where the raw tables, the quarantine and the load log live; DuckDB stages and checks either way."""
+
+    def prepare(self, con: duckdb.DuckDBPyConnection, obj: SourceObject) -> None: ...
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def already_loaded(self, table: str, path: Path) -> bool: ...
+    def merge(self, con: duckdb.DuckDBPyConnection, obj: SourceObject) -> tuple[int, int]: ...
+    def store_quarantine(self, con: duckdb.DuckDBPyConnection) -> None: ...
+    def log_file(self, table: str, source: str, path: Path | None, batch_id: str, counts: tuple) -> None: ...
+    def row_count(self, table: str) -> int: ...
+
+
+class DuckDBTarget:
+    """The raw tables in the DuckDB database that stages the files: one connection, one transaction."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def prepare(self, con: duckdb.DuckDBPyConnection, obj: SourceObject) -> None:
+        pass  # ensure_tables already made them in this database
+
+    def begin(self) -> None:
+        pass  # the staging connection's transaction covers the raw tables too
+
+    commit = rollback = begin
+
+    def already_loaded(self, table: str, path: Path) -> bool:
+        return _already_loaded(self.con, table, path)
+
+    def merge(self, con: duckdb.DuckDBPyConnection, obj: SourceObject) -> tuple[int, int]:
+        return merge_batch(con, obj)
+
+    def store_quarantine(self, con: duckdb.DuckDBPyConnection) -> None:
+        pass  # quarantine_batch wrote them to this database's ingest_meta.quarantine
+
+    def log_file(self, table: str, source: str, path: Path | None, batch_id: str, counts: tuple) -> None:
+        _log_file(self.con, table, source, path, batch_id, counts)
+
+    def row_count(self, table: str) -> int:
+        return scalar(self.con, f"select count(*) from {table}")
+
+
+def _in_transaction(
+    con: duckdb.DuckDBPyConnection, obj: SourceObject, result: LoadResult, work, target: Target
+) -> LoadResult:
     """Run `work` in one transaction: raw table, quarantine and load log change together or not at all."""
     ensure_tables(con, obj)
+    target.prepare(con, obj)
     con.execute("begin transaction")
+    target.begin()
     try:
         work()
+        target.store_quarantine(con)
+        target.commit()
         con.execute("commit")
     except BaseException:
+        target.rollback()
         con.execute("rollback")
         raise
-    result.row_count = scalar(con, f"select count(*) from {result.table}")
+    result.row_count = target.row_count(result.table)
     return result
 
 
@@ -406,22 +462,24 @@ def load_object(
     landing_dir: Path,
     batch_id: str | None = None,
     max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE,
+    target: Target | None = None,
 ) -> LoadResult:
-    """Load every new landing file of one object, all or nothing."""
+    """Load every new landing file of one object, all or nothing (into `target`, default: `con` itself)."""
     batch_id = batch_id or uuid.uuid4().hex
     result = LoadResult(table=f"{obj.schema}.{obj.name}")
+    target = target or DuckDBTarget(con)
 
     def work() -> None:
         for path in landing_files(obj, landing_dir):
-            if _already_loaded(con, result.table, path):
+            if target.already_loaded(result.table, path):
                 result.files_skipped.append(str(path))
                 continue
             extra = stage_file(con, obj, path)
-            _load_staged(con, obj, str(path), path, batch_id, max_quarantine_share, obj, result)
+            _load_staged(con, obj, str(path), path, batch_id, max_quarantine_share, obj, result, target)
             result.files_loaded.append(str(path))
             result.extra_fields = sorted(set(result.extra_fields) | set(extra))
 
-    return _in_transaction(con, obj, result, work)
+    return _in_transaction(con, obj, result, work, target)
 
 
 def load_relation(
@@ -431,14 +489,17 @@ def load_relation(
     batch_id: str | None = None,
     source_label: str | None = None,
     max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE,
+    target: Target | None = None,
 ) -> LoadResult:
     """Load rows a connector has already landed in `relation` (a table or view), with the file path's checks.
 
     The relation must carry every contract field under its contract name, as text or typed; its
     rows are checked, quarantined, deduplicated and merged exactly like a landing file's rows,
     and errors and quarantine rows name `source_label` and the record's position in the relation.
+    `relation` is read through `con` (DuckDB); `target` is where it lands (default: `con` itself).
     """
     batch_id = batch_id or uuid.uuid4().hex
+    target = target or DuckDBTarget(con)
     source = source_label or relation
     result = LoadResult(table=f"{obj.schema}.{obj.name}")
     columns = [r[0] for r in con.execute(f"select * from {relation} limit 0").description]
@@ -449,11 +510,11 @@ def load_relation(
     def work() -> None:
         select = ", ".join(f"cast({q(f.name)} as varchar) as {q(f.name)}" for f in obj.fields)
         con.execute(f"create or replace temp table _batch as select {select} from {relation}")
-        _load_staged(con, obj, source, None, batch_id, max_quarantine_share, None, result)
+        _load_staged(con, obj, source, None, batch_id, max_quarantine_share, None, result, target)
         result.files_loaded.append(source)
         result.extra_fields = sorted(c for c in columns if c not in obj.field_names and not c.startswith("_"))
 
-    return _in_transaction(con, obj, result, work)
+    return _in_transaction(con, obj, result, work, target)
 
 
 def _load_staged(
@@ -465,13 +526,14 @@ def _load_staged(
     max_share: float,
     file_format: SourceObject | None,
     result: LoadResult,
+    target: Target,
 ) -> None:
     """Quarantine, type, dedupe and merge what is staged in `_batch`, and account for every row."""
     rows_in = scalar(con, "select count(*) from _batch")
     quarantined, by_rule = quarantine_batch(con, obj, source, batch_id, max_share, file_format)
     rows, duplicates = _typed_batch(con, obj, source, batch_id)
-    inserted, updated = merge_batch(con, obj)
-    _log_file(con, result.table, source, path, batch_id, (rows_in, inserted, updated, quarantined))
+    inserted, updated = target.merge(con, obj)
+    target.log_file(result.table, source, path, batch_id, (rows_in, inserted, updated, quarantined))
     result.rows_read += rows_in
     result.rows_quarantined += quarantined
     for rule, count in by_rule.items():

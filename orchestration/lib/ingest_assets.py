@@ -7,7 +7,7 @@ import dagster as dg
 from ingest.contract import SourceObject, objects_for
 from ingest.loader import LandingFileError, LoadResult, load_object
 from orchestration.lib import settings
-from orchestration.lib.warehouse import WRITER_POOL, DuckDBWarehouse
+from orchestration.lib.warehouse import WRITER_POOL, Warehouse, warehouse_resource
 
 
 class LandingConfig(dg.ConfigurableResource):
@@ -80,8 +80,9 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
             )
         ],
     )
-    def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, landing: LandingConfig):
-        with warehouse.connect() as con:
+    def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingConfig):
+        # DuckDB reads and checks the files; `target` is where they land (None: that same DuckDB file).
+        with warehouse.ingest_session() as (con, target):
             try:
                 result = load_object(
                     con,
@@ -89,6 +90,7 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
                     landing.path(),
                     batch_id=context.run.run_id,
                     max_quarantine_share=settings.ingest_max_quarantine_share(),
+                    target=target,
                 )
             except LandingFileError as err:
                 raise dg.Failure(
@@ -136,6 +138,6 @@ def build_system_definitions(system: str) -> dg.Definitions:
 
 def shared_resources() -> dict[str, dg.ConfigurableResource]:
     return {
-        "warehouse": DuckDBWarehouse(database=settings.duckdb_database(), **settings.duckdb_config()),
+        "warehouse": warehouse_resource(),  # DuckDB, or PostgreSQL with WAREHOUSE=postgres
         "landing": LandingConfig(landing_dir=str(settings.landing_dir())),
     }

@@ -16,10 +16,18 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 DEFAULTS = {
+    # The warehouse: `duckdb` (one file, DUCKDB_DATABASE) or `postgres` (a server, POSTGRES_*).
+    "WAREHOUSE": "duckdb",
     "DUCKDB_DATABASE": str(REPO_ROOT / "data" / "warehouse.duckdb"),
     "LANDING_DIR": str(REPO_ROOT / "data" / "landing"),
     "DUCKDB_THREADS": "2",
     "DUCKDB_MEMORY_LIMIT": "4GB",
+    # WAREHOUSE=postgres: the server and database (POSTGRES_PASSWORD is a secret, read only through
+    # postgres_password() and Dagster's EnvVar, never logged). DuckDB still reads and checks the files.
+    "POSTGRES_HOST": "127.0.0.1",
+    "POSTGRES_PORT": "5432",
+    "POSTGRES_USER": "postgres",
+    "POSTGRES_DB": "psa",
     "AS_OF_DATE": "",  # empty: today in FIRM_TIMEZONE, decided by dbt's as_of_date() macro
     "FIRM_TIMEZONE": "UTC",
     # A landing file with more than this share of rows breaking the contract is refused whole.
@@ -46,6 +54,33 @@ def setting(name: str) -> str:
 
 def duckdb_database() -> str:
     return str(Path(setting("DUCKDB_DATABASE")).expanduser().resolve())
+
+
+WAREHOUSES = ("duckdb", "postgres")
+POSTGRES_SETTINGS = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_DB")
+
+
+def warehouse() -> str:
+    """Which warehouse the pipeline and dbt write: `duckdb` or `postgres`."""
+    value = setting("WAREHOUSE").strip().lower()
+    if value not in WAREHOUSES:
+        raise ValueError(f"WAREHOUSE must be one of {', '.join(WAREHOUSES)}, got {value!r}")
+    return value
+
+
+def postgres_config() -> dict[str, str | int]:
+    """Where the PostgreSQL warehouse is, without the password (safe to log)."""
+    return {
+        "host": setting("POSTGRES_HOST"),
+        "port": int(setting("POSTGRES_PORT")),
+        "user": setting("POSTGRES_USER"),
+        "database": setting("POSTGRES_DB"),
+    }
+
+
+def postgres_password() -> str:
+    """The secret, for code outside Dagster's resources (the demo's database helper); empty for trust auth."""
+    return os.environ.get("POSTGRES_PASSWORD", "")
 
 
 def landing_dir() -> Path:
@@ -84,6 +119,10 @@ def duckdb_config() -> dict[str, int | str]:
 def export_for_dbt() -> None:
     """dbt runs as a subprocess and reads the warehouse path and limits from the environment."""
     os.environ["DUCKDB_DATABASE"] = duckdb_database()
+    # profiles.yml picks its target from WAREHOUSE and reads POSTGRES_* (the password straight from
+    # the inherited environment, through dbt's env_var, never from here).
+    for name in ("WAREHOUSE", *POSTGRES_SETTINGS):
+        os.environ.setdefault(name, setting(name))
     os.environ.setdefault("DUCKDB_THREADS", setting("DUCKDB_THREADS"))
     os.environ.setdefault("DUCKDB_MEMORY_LIMIT", setting("DUCKDB_MEMORY_LIMIT"))
     os.environ.setdefault("FIRM_TIMEZONE", setting("FIRM_TIMEZONE"))

@@ -1,14 +1,25 @@
-"""The DuckDB warehouse as a Dagster resource.
+"""The warehouse as a Dagster resource (key `warehouse`): DuckDB by default, PostgreSQL with WAREHOUSE=postgres.
 
 Connections are always closed, also when a step fails: a connection left open by a failed step
 would hold DuckDB's file lock and block the dbt process that runs next in the same run.
+Both resources offer `connect()` (a connection with DuckDB's `execute(sql, params)` API and a
+`dialect` of `duckdb` or `postgres`) and `ingest_session()` (DuckDB to read and check landing
+files, and where the loader lands them).
 """
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
+import psycopg2
+
+from ingest.loader import Target
+from orchestration.lib import settings
+
+# What a failed warehouse query raises, on either database (e.g. a model that was not built).
+WAREHOUSE_ERRORS = (duckdb.Error, psycopg2.Error)
 
 # Every step that opens the warehouse shares this concurrency pool, limited to 1 in the instance's
 # dagster.yaml: DuckDB allows one writing process, and a reader in another process is locked out
@@ -16,7 +27,30 @@ import duckdb
 WRITER_POOL = "duckdb_writer"
 
 
-class DuckDBWarehouse(dg.ConfigurableResource):
+class Warehouse(dg.ConfigurableResource):
+    """What every warehouse resource offers; assets annotate `warehouse: Warehouse` and get either kind."""
+
+    @property
+    def dialect(self) -> str:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """Where the warehouse is, for logs and the demo summary (never a password)."""
+        raise NotImplementedError
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator:
+        raise NotImplementedError
+        yield
+
+    @contextmanager
+    def ingest_session(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, Target | None]]:
+        """(DuckDB connection that stages and checks landing files, loader target; None: that connection)."""
+        raise NotImplementedError
+        yield
+
+
+class DuckDBWarehouse(Warehouse):
     """One DuckDB file, with explicit thread and memory limits."""
 
     database: str
@@ -31,3 +65,75 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+    @property
+    def dialect(self) -> str:
+        return "duckdb"
+
+    def describe(self) -> str:
+        return self.database
+
+    @contextmanager
+    def ingest_session(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, Target | None]]:
+        with self.connect() as con:
+            yield con, None
+
+
+class PostgresWarehouse(Warehouse):
+    """A PostgreSQL database. Landing files are still read and checked by DuckDB, in memory, then copied in bulk."""
+
+    host: str
+    port: int = 5432
+    user: str
+    password: str = ""  # dg.EnvVar("POSTGRES_PASSWORD"): resolved at run time, never shown or logged
+    database: str
+    # The in-memory DuckDB that reads, checks and dedupes landing files before they are copied.
+    threads: int = 2
+    memory_limit: str = "4GB"
+
+    @property
+    def dialect(self) -> str:
+        return "postgres"
+
+    def describe(self) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
+
+    def raw_connection(self, read_only: bool = False, autocommit: bool = False):
+        from orchestration.lib.postgres import connect_raw
+
+        return connect_raw(
+            self.host, self.port, self.user, self.password, self.database, read_only=read_only, autocommit=autocommit
+        )
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator:
+        from orchestration.lib.postgres import PgConnection
+
+        con = PgConnection(self.raw_connection(read_only=read_only))
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def ingest_session(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, Target | None]]:
+        from ingest.postgres import PostgresTarget
+
+        with tempfile.TemporaryDirectory(prefix="psa_duckdb_") as spill:
+            config = {"threads": self.threads, "memory_limit": self.memory_limit, "temp_directory": spill}
+            engine = duckdb.connect(":memory:", config=config)
+            pg = self.raw_connection()
+            try:
+                yield engine, PostgresTarget(pg)
+            finally:
+                pg.close()
+                engine.close()
+
+
+def warehouse_resource() -> Warehouse:
+    """The `warehouse` resource chosen by WAREHOUSE, configured from the environment (settings)."""
+    if settings.warehouse() == "postgres":
+        # EnvVar keeps the secret out of the resource's config in the UI and the run's logs.
+        password = dg.EnvVar("POSTGRES_PASSWORD") if settings.postgres_password() else ""
+        return PostgresWarehouse(**settings.postgres_config(), password=password, **settings.duckdb_config())
+    return DuckDBWarehouse(database=settings.duckdb_database(), **settings.duckdb_config())
