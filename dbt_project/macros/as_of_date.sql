@@ -26,8 +26,7 @@
 {% macro first_actual_month_start() -%}
     {#- First actual month: var('actual_months') months before the as-of month. -#}
     cast(
-        date_trunc('month', {{ as_of_date() }})
-        - to_months({{ var('actual_months') | int }})
+        {{ add_months("date_trunc('month', " ~ as_of_date() ~ ")", -(var('actual_months') | int)) }}
         as date
     )
 {%- endmacro %}
@@ -35,8 +34,7 @@
 {% macro last_forecast_month_start() -%}
     {#- Last forecast month: the as-of month plus var('forecast_months') - 1 months. -#}
     cast(
-        date_trunc('month', {{ as_of_date() }})
-        + to_months({{ var('forecast_months') | int - 1 }})
+        {{ add_months("date_trunc('month', " ~ as_of_date() ~ ")", var('forecast_months') | int - 1) }}
         as date
     )
 {%- endmacro %}

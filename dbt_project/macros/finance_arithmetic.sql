@@ -1,9 +1,10 @@
 {#- Exact money arithmetic. DuckDB divides DECIMALs as DOUBLE, so a quotient that must be
-    right to the cent is computed on scaled HUGEINTs instead; products and sums of DECIMALs
-    stay exact. All round half away from zero, as DuckDB's DECIMAL round() does. Note that
-    DuckDB types a DECIMAL product with the wider factor's width and the summed scales
-    (DECIMAL(18,2) × DECIMAL(18,8) is DECIMAL(18,10), which overflows above 10^8), so a
-    factor that can be large is cast to DECIMAL(38, s) before multiplying. -#}
+    right to the cent is computed on scaled HUGEINTs instead (numeric(38, 0) and div() on
+    PostgreSQL, see cross_database.sql); products and sums of DECIMALs stay exact. All
+    round half away from zero, as DuckDB's DECIMAL round() and PostgreSQL's numeric round()
+    do. Note that DuckDB types a DECIMAL product with the wider factor's width and the
+    summed scales (DECIMAL(18,2) × DECIMAL(18,8) is DECIMAL(18,10), which overflows above
+    10^8), so a factor that can be large is cast to DECIMAL(38, s) before multiplying. -#}
 
 {% macro round_to_cents(expression) -%}
     cast(round({{ expression }}, 2) as decimal(18, 2))
@@ -13,15 +14,17 @@
     {#- numerator ÷ denominator rounded to cents without a DOUBLE in between: both sides are
         scaled by 10^8 to HUGEINT (exact for up to 8 decimals and 20 integer digits), then
         cents = (200·|n| + |d|) div (2·|d|), signed. Null when the denominator is 0 or null. -#}
+    {%- set integer = exact_integer_type() -%}
     cast(
         sign({{ numerator }}) * sign(nullif({{ denominator }}, 0))
-        * (
-            (
-                200 * abs(cast(round(cast({{ numerator }} as decimal(38, 10)) * 100000000) as hugeint))
-                + abs(cast(round(cast({{ denominator }} as decimal(38, 10)) * 100000000) as hugeint))
-            )
-            // (2 * abs(cast(round(cast(nullif({{ denominator }}, 0) as decimal(38, 10)) * 100000000) as hugeint)))
-        )
+        * {{ integer_division(
+            '200 * abs(cast(round(cast(' ~ numerator ~ ' as decimal(38, 10)) * 100000000) as '
+            ~ integer ~ '))'
+            ~ ' + abs(cast(round(cast(' ~ denominator ~ ' as decimal(38, 10)) * 100000000) as '
+            ~ integer ~ '))',
+            '2 * abs(cast(round(cast(nullif(' ~ denominator ~ ', 0) as decimal(38, 10)) * 100000000) as '
+            ~ integer ~ '))'
+        ) }}
         * 0.01 as decimal(18, 2)
     )
 {%- endmacro %}

@@ -12,6 +12,13 @@
     (a column, e.g. the month) keeps only compared rows whose value of it occurs in the
     filtered model, so the model's window decides what is compared. -#}
     {%- set keys = group_by | join(', ') %}
+    {%- set on_model = [] %}
+    {%- set on_compared = [] %}
+    {%- for key in group_by %}
+        {%- set same = 'all_groups.' ~ key ~ ' is not distinct from ' %}
+        {%- set _ = on_model.append(same ~ 'model_values.' ~ key) %}
+        {%- set _ = on_compared.append(same ~ 'compared_values.' ~ key) %}
+    {%- endfor %}
 
 with
 
@@ -40,22 +47,28 @@ compared_values as (
     group by {{ keys }}
 ),
 
+{#- Every group on either side, then both sides joined to it: PostgreSQL cannot run a full
+    outer join on `is not distinct from` keys. #}
+all_groups as (
+    select {{ keys }} from model_values
+    union
+    select {{ keys }} from compared_values
+),
+
 differences as (
     select
         {% for key in group_by -%}
-    coalesce(model_values.{{ key }}, compared_values.{{ key }}) as {{ key }},
+    all_groups.{{ key }},
         {% endfor -%}
         model_values.model_value,
         compared_values.compared_value,
         coalesce(model_values.is_model_unknown, false) as is_model_unknown,
         coalesce(compared_values.is_compared_unknown, false) as is_compared_unknown
-    from model_values
-    full outer join compared_values
-        on
-            {% for key in group_by -%}
-    model_values.{{ key }} is not distinct from compared_values.{{ key }}
-    {%- if not loop.last %} and {% endif %}
-{% endfor %}
+    from all_groups
+    left outer join model_values
+        on {{ on_model | join(' and ') }}
+    left outer join compared_values
+        on {{ on_compared | join(' and ') }}
 )
 
 select * from differences

@@ -48,15 +48,18 @@ bounds as (
 
     select
         cast(date_trunc('month', min(first_date)) as date) as first_date,
-        last_day(cast({{ as_of_date() }} + to_months(13) as date)) as last_date
+        {{ month_end('cast(' ~ add_months(as_of_date(), 13) ~ ' as date)') }} as last_date
     from first_days
 
 ),
 
 days as (
 
-    select cast(unnest(range(first_date, last_date + 1, interval 1 day)) as date) as calendar_date
+    select cast(day_starts.calendar_date as date) as calendar_date
     from bounds
+    cross join
+        {{ date_series('bounds.first_date', 'bounds.last_date', "interval '1 day'") }}
+            as day_starts (calendar_date)
 
 ),
 
@@ -64,12 +67,12 @@ final as (
 
     select
         calendar_date,
-        isoyear(calendar_date) as iso_year,
-        weekofyear(calendar_date) as iso_week,
-        isodow(calendar_date) as iso_day_of_week,
+        {{ iso_year('calendar_date') }} as iso_year,
+        {{ iso_week('calendar_date') }} as iso_week,
+        {{ iso_day_of_week('calendar_date') }} as iso_day_of_week,
         cast(date_trunc('week', calendar_date) as date) as week_start_date,
         cast(date_trunc('month', calendar_date) as date) as month_start_date,
-        isodow(calendar_date) <= 5 as is_weekday
+        {{ iso_day_of_week('calendar_date') }} <= 5 as is_weekday
     from days
 
 )

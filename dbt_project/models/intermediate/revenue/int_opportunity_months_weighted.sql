@@ -50,7 +50,7 @@ weighted as (
         cast(
             greatest(
                 cast(date_trunc('month', close_date) as date), {{ as_of_month_start() }}
-            ) + interval 1 month as date
+            ) + interval '1 month' as date
         ) as first_delivery_month_start_date
     from open_opportunities
 
@@ -65,14 +65,11 @@ spread as (
             as regular_month_amount
     from weighted
     cross join
-        unnest(
-            generate_series(
-                weighted.first_delivery_month_start_date,
-                weighted.first_delivery_month_start_date
-                + to_months(weighted.delivery_months - 1),
-                interval 1 month
-            )
-        ) as month_starts (month_start_date)
+        {{ date_series(
+            'weighted.first_delivery_month_start_date',
+            add_months('weighted.first_delivery_month_start_date', 'weighted.delivery_months - 1'),
+            "interval '1 month'"
+        ) }} as month_starts (month_start_date)
 
 ),
 
@@ -98,7 +95,7 @@ final as (
             case
                 when
                     month_start_date
-                    = first_delivery_month_start_date + to_months(delivery_months - 1)
+                    = {{ add_months('first_delivery_month_start_date', 'delivery_months - 1') }}
                     then weighted_amount - regular_month_amount * (delivery_months - 1)
                 else regular_month_amount
             end as decimal(18, 2)

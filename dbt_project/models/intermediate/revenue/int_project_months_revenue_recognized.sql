@@ -202,13 +202,11 @@ project_months as (
         cast(month_starts.month_start_date as date) as month_start_date
     from project_ranges
     cross join
-        unnest(
-            generate_series(
-                project_ranges.first_month_start_date,
-                project_ranges.last_month_start_date,
-                interval 1 month
-            )
-        ) as month_starts (month_start_date)
+        {{ date_series(
+            'project_ranges.first_month_start_date',
+            'project_ranges.last_month_start_date',
+            "interval '1 month'"
+        ) }} as month_starts (month_start_date)
     where project_ranges.first_month_start_date <= project_ranges.last_month_start_date
 
 ),

@@ -47,13 +47,8 @@ forecast_months as (
 
     select cast(month_starts.month_start_date as date) as month_start_date
     from
-        unnest(
-            generate_series(
-                {{ as_of_month_start() }},
-                {{ last_forecast_month_start() }},
-                interval 1 month
-            )
-        ) as month_starts (month_start_date)
+        {{ date_series(as_of_month_start(), last_forecast_month_start(), "interval '1 month'") }}
+            as month_starts (month_start_date)
 
 ),
 
@@ -75,7 +70,7 @@ schedule_months as (
     from scheduled_hours
     where
         scheduled_date >= {{ as_of_month_start() }}
-        and scheduled_date < {{ last_forecast_month_start() }} + interval 1 month
+        and scheduled_date < {{ last_forecast_month_start() }} + interval '1 month'
     group by project_id, cast(date_trunc('month', scheduled_date) as date)
 
 ),
@@ -196,7 +191,8 @@ milestone_months as (
             milestones.target_date is not null
             or (milestones.is_complete and milestones.actual_date is not null)
         )
-    group by all
+    -- month_start_date is the output column above (no milestone column has that name)
+    group by milestones.project_id, month_start_date
 
 ),
 

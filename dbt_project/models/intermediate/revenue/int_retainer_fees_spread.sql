@@ -21,7 +21,7 @@ retainers as (
         contract_amount,
         cast(date_trunc('month', start_date) as date) as first_month_start_date,
         cast(date_trunc('month', end_date) as date) as last_month_start_date,
-        datediff('month', start_date, end_date) + 1 as term_months
+        {{ months_between('start_date', 'end_date') }} + 1 as term_months
     from projects
     where
         billing_type = 'retainer'
@@ -40,13 +40,11 @@ retainer_months as (
             as regular_month_amount
     from retainers
     cross join
-        unnest(
-            generate_series(
-                retainers.first_month_start_date,
-                retainers.last_month_start_date,
-                interval 1 month
-            )
-        ) as month_starts (month_start_date)
+        {{ date_series(
+            'retainers.first_month_start_date',
+            'retainers.last_month_start_date',
+            "interval '1 month'"
+        ) }} as month_starts (month_start_date)
 
 ),
 

@@ -180,7 +180,8 @@ rate_exceptions as (
         'fct_revenue_forecast' as affected_model,
         'assignment_month' as record_type,
         scheduled_hours.assignment_id || '|'
-        || strftime(date_trunc('month', scheduled_hours.scheduled_date), '%Y-%m') as record_id,
+        || {{ format_date("date_trunc('month', scheduled_hours.scheduled_date)", '%Y-%m') }}
+            as record_id,
         'psa' as source_system,
         'pse__Assignment__c' as source_object,
         scheduled_hours.assignment_id as source_id,
@@ -199,8 +200,12 @@ rate_exceptions as (
         and scheduled_hours.scheduled_hours <> 0
         and scheduled_hours.scheduled_date >= {{ as_of_month_start() }}
         and scheduled_hours.scheduled_date
-        < {{ last_forecast_month_start() }} + interval 1 month
-    group by all
+        < {{ last_forecast_month_start() }} + interval '1 month'
+    group by
+        scheduled_hours.assignment_id,
+        scheduled_hours.project_id,
+        projects.currency_code,
+        date_trunc('month', scheduled_hours.scheduled_date)
 
 ),
 

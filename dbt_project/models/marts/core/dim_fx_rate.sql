@@ -33,24 +33,37 @@ months as (
 
 ),
 
-base_currency as (
+base_currencies as (
 
-    select currency_code
+    select
+        currency_code,
+        row_number() over (order by currency_id) as base_currency_rank
     from currencies
     where is_base_currency
-    qualify row_number() over (order by currency_id) = 1
 
 ),
 
-rates_to_base as (
+base_currency as (
 
-    -- One rate per month and currency: several subsidiaries in the same currency carry
-    -- the same rate, so the lowest subsidiary id is taken.
+    select currency_code
+    from base_currencies
+    where base_currency_rank = 1
+
+),
+
+ranked_rates_to_base as (
+
     select
         months.month_start_date,
         from_currencies.currency_code as from_currency_code,
         exchange_rates.average_rate,
-        exchange_rates.period_end_rate
+        exchange_rates.period_end_rate,
+        row_number() over (
+            partition by months.month_start_date, from_currencies.currency_code
+            order by
+                exchange_rates.from_subsidiary_id,
+                exchange_rates.consolidated_exchange_rate_id
+        ) as subsidiary_rank
     from exchange_rates
     inner join months
         on exchange_rates.accounting_period_id = months.accounting_period_id
@@ -61,10 +74,20 @@ rates_to_base as (
     inner join base_currency
         on to_currencies.currency_code = base_currency.currency_code
     where from_currencies.currency_code <> to_currencies.currency_code
-    qualify row_number() over (
-        partition by months.month_start_date, from_currencies.currency_code
-        order by exchange_rates.from_subsidiary_id, exchange_rates.consolidated_exchange_rate_id
-    ) = 1
+
+),
+
+rates_to_base as (
+
+    -- One rate per month and currency: several subsidiaries in the same currency carry
+    -- the same rate, so the lowest subsidiary id is taken.
+    select
+        month_start_date,
+        from_currency_code,
+        average_rate,
+        period_end_rate
+    from ranked_rates_to_base
+    where subsidiary_rank = 1
 
 ),
 
@@ -147,7 +170,7 @@ final as (
         is_identity,
 
         -- dates
-        cast(last_day(month_start_date) as date) as month_end_date
+        cast({{ month_end('month_start_date') }} as date) as month_end_date
 
     from unioned
 

@@ -73,7 +73,8 @@ timecards_joined as (
 
 weekdays as (
 
-    select cast(unnest(range(1, 8)) as integer) as iso_day_of_week
+    select cast(day_numbers.iso_day_of_week as integer) as iso_day_of_week
+    from generate_series(1, 7) as day_numbers (iso_day_of_week)
 
 ),
 
@@ -86,7 +87,11 @@ timecard_days as (
         timecards_joined.*,
         timecards_joined.week_start_date
         + cast(
-            (weekdays.iso_day_of_week - isodow(timecards_joined.week_start_date) + 7) % 7
+            (
+                weekdays.iso_day_of_week
+                - {{ iso_day_of_week('timecards_joined.week_start_date') }}
+                + 7
+            ) % 7
             as integer
         ) as entry_date,
         case weekdays.iso_day_of_week

@@ -82,18 +82,15 @@ project_months as (
         project_ranges.project_id,
         project_ranges.first_month_start_date,
         cast(month_starts.month_start_date as date) as month_start_date,
-        cast(last_day(month_starts.month_start_date) as date) as month_end_date,
-        least(cast(last_day(month_starts.month_start_date) as date), {{ as_of_date() }})
-            as balance_date
+        cast({{ month_end('month_starts.month_start_date') }} as date) as month_end_date,
+        least(
+            cast({{ month_end('month_starts.month_start_date') }} as date), {{ as_of_date() }}
+        ) as balance_date
     from project_ranges
     cross join
-        unnest(
-            generate_series(
-                project_ranges.first_month_start_date,
-                {{ as_of_month_start() }},
-                interval 1 month
-            )
-        ) as month_starts (month_start_date)
+        {{ date_series(
+            'project_ranges.first_month_start_date', as_of_month_start(), "interval '1 month'"
+        ) }} as month_starts (month_start_date)
 
 ),
 

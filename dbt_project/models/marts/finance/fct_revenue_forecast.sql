@@ -37,13 +37,9 @@ report_months as (
         cast(month_starts.month_start_date as date) as month_start_date,
         month_starts.month_start_date >= {{ as_of_month_start() }} as is_forecast
     from
-        unnest(
-            generate_series(
-                {{ first_actual_month_start() }},
-                {{ last_forecast_month_start() }},
-                interval 1 month
-            )
-        ) as month_starts (month_start_date)
+        {{ date_series(
+            first_actual_month_start(), last_forecast_month_start(), "interval '1 month'"
+        ) }} as month_starts (month_start_date)
 
 ),
 

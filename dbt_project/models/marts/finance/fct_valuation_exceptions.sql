@@ -63,11 +63,11 @@ fx_exceptions as (
     select
         'missing_fx_rate' as reason_code,
         'No average ' || coalesce(currency_code, '(no currency)') || ' to '
-        || reporting_currency_code || ' rate for ' || strftime(month_start_date, '%Y-%m')
+        || reporting_currency_code || ' rate for ' || {{ format_date('month_start_date', '%Y-%m') }}
             as reason_text,
         'fct_project_margin' as affected_model,
         'project_month' as record_type,
-        project_id || '|' || strftime(month_start_date, '%Y-%m') as record_id,
+        project_id || '|' || {{ format_date('month_start_date', '%Y-%m') }} as record_id,
         'erp' as source_system,
         'consolidatedexchangerate' as source_object,
         cast(null as varchar) as source_id,
@@ -87,10 +87,10 @@ fx_exceptions as (
         'missing_fx_rate' as reason_code,
         'Labor cost in a currency other than ' || coalesce(currency_code, '(none)')
         || ' could not be converted: no average rate for '
-        || strftime(month_start_date, '%Y-%m') as reason_text,
+        || {{ format_date('month_start_date', '%Y-%m') }} as reason_text,
         'fct_project_margin' as affected_model,
         'project_month_labor_cost' as record_type,
-        project_id || '|' || strftime(month_start_date, '%Y-%m') as record_id,
+        project_id || '|' || {{ format_date('month_start_date', '%Y-%m') }} as record_id,
         'erp' as source_system,
         'consolidatedexchangerate' as source_object,
         cast(null as varchar) as source_id,
@@ -109,10 +109,10 @@ fx_exceptions as (
         'Standard value from a rate card in a currency other than '
         || coalesce(currency_code, '(none)')
         || ' could not be converted: no average rate for '
-        || strftime(month_start_date, '%Y-%m') as reason_text,
+        || {{ format_date('month_start_date', '%Y-%m') }} as reason_text,
         'fct_project_margin' as affected_model,
         'project_month_standard_value' as record_type,
-        project_id || '|' || strftime(month_start_date, '%Y-%m') as record_id,
+        project_id || '|' || {{ format_date('month_start_date', '%Y-%m') }} as record_id,
         'erp' as source_system,
         'consolidatedexchangerate' as source_object,
         cast(null as varchar) as source_id,
@@ -129,11 +129,11 @@ fx_exceptions as (
     select
         'missing_fx_rate' as reason_code,
         'No period-end ' || coalesce(currency_code, '(no currency)') || ' to '
-        || reporting_currency_code || ' rate for ' || strftime(month_start_date, '%Y-%m')
+        || reporting_currency_code || ' rate for ' || {{ format_date('month_start_date', '%Y-%m') }}
             as reason_text,
         'fct_backlog' as affected_model,
         'project_month' as record_type,
-        project_id || '|' || strftime(month_start_date, '%Y-%m') as record_id,
+        project_id || '|' || {{ format_date('month_start_date', '%Y-%m') }} as record_id,
         'erp' as source_system,
         'consolidatedexchangerate' as source_object,
         cast(null as varchar) as source_id,
@@ -158,11 +158,11 @@ fx_exceptions as (
         'No average '
         || coalesce(scheduled_revenue_months.currency_code, '(no currency)') || ' to '
         || {{ reporting_currency() }} || ' rate for '
-        || strftime(scheduled_revenue_months.month_start_date, '%Y-%m') as reason_text,
+        || {{ format_date('scheduled_revenue_months.month_start_date', '%Y-%m') }} as reason_text,
         'fct_revenue_forecast' as affected_model,
         'project_month' as record_type,
         scheduled_revenue_months.project_id || '|'
-        || strftime(scheduled_revenue_months.month_start_date, '%Y-%m') as record_id,
+        || {{ format_date('scheduled_revenue_months.month_start_date', '%Y-%m') }} as record_id,
         'erp' as source_system,
         'consolidatedexchangerate' as source_object,
         cast(null as varchar) as source_id,
@@ -188,11 +188,11 @@ fx_exceptions as (
         'missing_fx_rate' as reason_code,
         'No average ' || coalesce(pipeline_months.currency_code, '(no currency)') || ' to '
         || {{ reporting_currency() }} || ' rate for '
-        || strftime(pipeline_months.month_start_date, '%Y-%m') as reason_text,
+        || {{ format_date('pipeline_months.month_start_date', '%Y-%m') }} as reason_text,
         'fct_revenue_forecast' as affected_model,
         'opportunity_month' as record_type,
         pipeline_months.crm_opportunity_id || '|'
-        || strftime(pipeline_months.month_start_date, '%Y-%m') as record_id,
+        || {{ format_date('pipeline_months.month_start_date', '%Y-%m') }} as record_id,
         'erp' as source_system,
         'consolidatedexchangerate' as source_object,
         cast(null as varchar) as source_id,

@@ -71,7 +71,8 @@ actual_hours as (
     where
         time_entries.is_actual
         and time_entries.entry_date >= window_bounds.first_month_start_date
-        and time_entries.entry_date < window_bounds.last_month_start_date + to_months(1)
+        and time_entries.entry_date
+        < {{ add_months('window_bounds.last_month_start_date', 1) }}
     group by
         time_entries.resource_id,
         cast(date_trunc('month', time_entries.entry_date) as date)
@@ -91,7 +92,7 @@ scheduled as (
         scheduled_hours.is_billable
         and scheduled_hours.scheduled_date >= window_bounds.first_forecast_month_start_date
         and scheduled_hours.scheduled_date
-        < window_bounds.last_month_start_date + to_months(1)
+        < {{ add_months('window_bounds.last_month_start_date', 1) }}
     group by
         scheduled_hours.resource_id,
         cast(date_trunc('month', scheduled_hours.scheduled_date) as date)

@@ -8,25 +8,25 @@ source as (
 
 renamed as (
 
-    -- Every column is aliased, some to their own name: unaliased, DuckDB would keep
-    -- Salesforce's spelling (`Industry`) as the column name.
+    -- Raw columns keep Salesforce's spelling (`Industry`), quoted: PostgreSQL matches
+    -- quoted names case-sensitively. Every column is aliased to its lowercase name.
     select
         -- ids
-        id as crm_account_id,
+        "Id" as crm_account_id,
 
         -- strings
-        name as account_name,
-        type as account_type,
-        industry as industry,
-        billingcountry as billing_country_code,
-        currencyisocode as currency_code,
+        "Name" as account_name,
+        "Type" as account_type,
+        "Industry" as industry,
+        "BillingCountry" as billing_country_code,
+        "CurrencyIsoCode" as currency_code,
 
         -- booleans
-        coalesce(isdeleted, false) as is_deleted,
+        coalesce("IsDeleted", false) as is_deleted,
 
         -- timestamps
-        createddate as created_at,
-        systemmodstamp as modified_at,
+        "CreatedDate" as created_at,
+        "SystemModstamp" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

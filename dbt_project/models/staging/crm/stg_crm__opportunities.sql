@@ -8,37 +8,37 @@ source as (
 
 renamed as (
 
-    -- Every column is aliased, some to their own name: unaliased, DuckDB would keep
-    -- Salesforce's spelling (`Amount`) as the column name.
+    -- Raw columns keep Salesforce's spelling (`Amount`), quoted: PostgreSQL matches
+    -- quoted names case-sensitively. Every column is aliased to its lowercase name.
     select
         -- ids
-        id as crm_opportunity_id,
-        accountid as crm_account_id,
+        "Id" as crm_opportunity_id,
+        "AccountId" as crm_account_id,
 
         -- strings
-        name as opportunity_name,
-        stagename as opportunity_stage,
-        type as opportunity_type,
-        practice__c as practice,
-        legal_entity__c as legal_entity_code,
-        currencyisocode as currency_code,
+        "Name" as opportunity_name,
+        "StageName" as opportunity_stage,
+        "Type" as opportunity_type,
+        "Practice__c" as practice,
+        "Legal_Entity__c" as legal_entity_code,
+        "CurrencyIsoCode" as currency_code,
 
         -- numerics
-        amount as amount,
-        probability as probability_percent,
-        delivery_months__c as delivery_months,
+        "Amount" as amount,
+        "Probability" as probability_percent,
+        "Delivery_Months__c" as delivery_months,
 
         -- booleans
-        isclosed as is_closed,
-        iswon as is_won,
-        coalesce(isdeleted, false) as is_deleted,
+        "IsClosed" as is_closed,
+        "IsWon" as is_won,
+        coalesce("IsDeleted", false) as is_deleted,
 
         -- dates
-        closedate as close_date,
+        "CloseDate" as close_date,
 
         -- timestamps
-        createddate as created_at,
-        systemmodstamp as modified_at,
+        "CreatedDate" as created_at,
+        "SystemModstamp" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

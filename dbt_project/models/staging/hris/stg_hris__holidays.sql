@@ -8,21 +8,21 @@ source as (
 
 renamed as (
 
-    -- Every column is aliased, some to their own name: unaliased, DuckDB would keep
-    -- Workday's spelling (`Worker_ID`) as the column name.
+    -- Raw columns keep Workday's spelling (`Worker_ID`), quoted: PostgreSQL matches
+    -- quoted names case-sensitively. Every column is aliased to its lowercase name.
     select
         -- ids
-        holiday_id as holiday_id,
+        "Holiday_ID" as holiday_id,
 
         -- strings
-        country as country_code,
-        holiday_name as holiday_name,
+        "Country" as country_code,
+        "Holiday_Name" as holiday_name,
 
         -- dates
-        date as holiday_date,
+        "Date" as holiday_date,
 
         -- timestamps
-        last_updated as modified_at,
+        "Last_Updated" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

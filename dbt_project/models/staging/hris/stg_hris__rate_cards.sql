@@ -8,26 +8,26 @@ source as (
 
 renamed as (
 
-    -- Every column is aliased, some to their own name: unaliased, DuckDB would keep
-    -- Workday's spelling (`Worker_ID`) as the column name.
+    -- Raw columns keep Workday's spelling (`Worker_ID`), quoted: PostgreSQL matches
+    -- quoted names case-sensitively. Every column is aliased to its lowercase name.
     select
         -- ids
-        rate_card_id as rate_card_id,
+        "Rate_Card_ID" as rate_card_id,
 
         -- strings
-        job_profile as role_code,
-        company_id as legal_entity_code,
-        currency as currency_code,
+        "Job_Profile" as role_code,
+        "Company_ID" as legal_entity_code,
+        "Currency" as currency_code,
 
         -- numerics
-        standard_bill_rate as standard_bill_rate,
-        standard_cost_rate as standard_cost_rate,
+        "Standard_Bill_Rate" as standard_bill_rate,
+        "Standard_Cost_Rate" as standard_cost_rate,
 
         -- dates
-        effective_date as effective_date,
+        "Effective_Date" as effective_date,
 
         -- timestamps
-        last_updated as modified_at,
+        "Last_Updated" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

@@ -8,25 +8,25 @@ source as (
 
 renamed as (
 
-    -- Every column is aliased, some to their own name: unaliased, DuckDB would keep
-    -- Workday's spelling (`Worker_ID`) as the column name.
+    -- Raw columns keep Workday's spelling (`Worker_ID`), quoted: PostgreSQL matches
+    -- quoted names case-sensitively. Every column is aliased to its lowercase name.
     select
         -- ids
-        time_off_entry_id as time_off_entry_id,
-        worker_id as worker_id,
+        "Time_Off_Entry_ID" as time_off_entry_id,
+        "Worker_ID" as worker_id,
 
         -- strings
-        time_off_type as time_off_type,
-        status as time_off_status,
+        "Time_Off_Type" as time_off_type,
+        "Status" as time_off_status,
 
         -- numerics
-        hours as time_off_hours,
+        "Hours" as time_off_hours,
 
         -- dates
-        date as time_off_date,
+        "Date" as time_off_date,
 
         -- timestamps
-        last_updated as modified_at,
+        "Last_Updated" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

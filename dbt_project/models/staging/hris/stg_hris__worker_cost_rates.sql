@@ -8,24 +8,24 @@ source as (
 
 renamed as (
 
-    -- Every column is aliased, some to their own name: unaliased, DuckDB would keep
-    -- Workday's spelling (`Worker_ID`) as the column name.
+    -- Raw columns keep Workday's spelling (`Worker_ID`), quoted: PostgreSQL matches
+    -- quoted names case-sensitively. Every column is aliased to its lowercase name.
     select
         -- ids
-        cost_rate_id as worker_cost_rate_id,
-        worker_id as worker_id,
+        "Cost_Rate_ID" as worker_cost_rate_id,
+        "Worker_ID" as worker_id,
 
         -- strings
-        currency as currency_code,
+        "Currency" as currency_code,
 
         -- numerics
-        loaded_cost_rate as loaded_cost_rate,
+        "Loaded_Cost_Rate" as loaded_cost_rate,
 
         -- dates
-        effective_date as effective_date,
+        "Effective_Date" as effective_date,
 
         -- timestamps
-        last_updated as modified_at,
+        "Last_Updated" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

@@ -8,31 +8,31 @@ source as (
 
 renamed as (
 
-    -- Every column is aliased, some to their own name: unaliased, DuckDB would keep
-    -- Workday's spelling (`Worker_ID`) as the column name.
+    -- Raw columns keep Workday's spelling (`Worker_ID`), quoted: PostgreSQL matches
+    -- quoted names case-sensitively. Every column is aliased to its lowercase name.
     select
         -- ids
-        worker_id as worker_id,
+        "Worker_ID" as worker_id,
 
         -- strings
-        worker as worker_name,
-        email_address as email_address,
-        company_id as legal_entity_code,
-        location_country as location_country_code,
-        practice as practice,
-        region as region,
-        job_profile as role_code,
-        worker_type as worker_type,
+        "Worker" as worker_name,
+        "Email_Address" as email_address,
+        "Company_ID" as legal_entity_code,
+        "Location_Country" as location_country_code,
+        "Practice" as practice,
+        "Region" as region,
+        "Job_Profile" as role_code,
+        "Worker_Type" as worker_type,
 
         -- numerics
-        scheduled_weekly_hours as scheduled_weekly_hours,
+        "Scheduled_Weekly_Hours" as scheduled_weekly_hours,
 
         -- dates
-        hire_date as hire_date,
-        termination_date as termination_date,
+        "Hire_Date" as hire_date,
+        "Termination_Date" as termination_date,
 
         -- timestamps
-        last_updated as modified_at,
+        "Last_Updated" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

@@ -8,16 +8,16 @@ source as (
 
 renamed as (
 
-    -- Every column is aliased, some to their own name: unaliased, DuckDB would keep
-    -- Anaplan's spelling (`Practice`) as the column name.
+    -- Raw columns keep Anaplan's spelling (`Practice`), quoted: PostgreSQL matches
+    -- quoted names case-sensitively. Every column is aliased to its lowercase name.
     select
         -- ids
-        version as plan_version_code,
+        "Version" as plan_version_code,
         "Legal Entity" as legal_entity_code,
 
         -- strings
-        practice as practice,
-        currency as currency_code,
+        "Practice" as practice,
+        "Currency" as currency_code,
 
         -- numerics
         "Revenue Target" as revenue_target_amount,
@@ -26,7 +26,7 @@ renamed as (
         "Headcount Target" as headcount_target,
 
         -- dates
-        {{ anaplan_month_to_date('month') }} as month_start_date,
+        {{ anaplan_month_to_date('"Month"') }} as month_start_date,
 
         -- load metadata
         _loaded_at as loaded_at,

@@ -10,27 +10,27 @@ renamed as (
 
     select
         -- ids
-        id as assignment_id,
-        pse__project__c as project_id,
-        pse__resource__c as resource_id,
-        pse__schedule__c as schedule_id,
+        "Id" as assignment_id,
+        "pse__Project__c" as project_id,
+        "pse__Resource__c" as resource_id,
+        "pse__Schedule__c" as schedule_id,
 
         -- strings
-        name as assignment_name,
-        pse__role__c as role_code,
-        pse__status__c as assignment_status,
-        currencyisocode as currency_code,
+        "Name" as assignment_name,
+        "pse__Role__c" as role_code,
+        "pse__Status__c" as assignment_status,
+        "CurrencyIsoCode" as currency_code,
 
         -- numerics
-        pse__bill_rate__c as bill_rate,
-        pse__planned_hours__c as planned_hours,
+        "pse__Bill_Rate__c" as bill_rate,
+        "pse__Planned_Hours__c" as planned_hours,
 
         -- booleans
-        pse__is_billable__c as is_billable,
-        coalesce(isdeleted, false) as is_deleted,
+        "pse__Is_Billable__c" as is_billable,
+        coalesce("IsDeleted", false) as is_deleted,
 
         -- timestamps
-        systemmodstamp as modified_at,
+        "SystemModstamp" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

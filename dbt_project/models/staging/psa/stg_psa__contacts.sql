@@ -10,21 +10,21 @@ renamed as (
 
     select
         -- ids
-        id as resource_id,
-        workday_worker_id__c as worker_id,
+        "Id" as resource_id,
+        "Workday_Worker_ID__c" as worker_id,
 
         -- strings
-        name as resource_name,
-        email as email_address,
-        pse__resource_role__c as default_role,
+        "Name" as resource_name,
+        "Email" as email_address,
+        "pse__Resource_Role__c" as default_role,
 
         -- booleans
-        pse__is_resource__c as is_resource,
-        pse__is_resource_active__c as is_resource_active,
-        coalesce(isdeleted, false) as is_deleted,
+        "pse__Is_Resource__c" as is_resource,
+        "pse__Is_Resource_Active__c" as is_resource_active,
+        coalesce("IsDeleted", false) as is_deleted,
 
         -- timestamps
-        systemmodstamp as modified_at,
+        "SystemModstamp" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

@@ -10,27 +10,27 @@ renamed as (
 
     select
         -- ids
-        id as milestone_id,
-        pse__project__c as project_id,
+        "Id" as milestone_id,
+        "pse__Project__c" as project_id,
 
         -- strings
-        name as milestone_name,
-        pse__status__c as milestone_status,
-        currencyisocode as currency_code,
+        "Name" as milestone_name,
+        "pse__Status__c" as milestone_status,
+        "CurrencyIsoCode" as currency_code,
 
         -- numerics
-        pse__milestone_amount__c as milestone_amount,
+        "pse__Milestone_Amount__c" as milestone_amount,
 
         -- booleans
-        pse__approved__c as is_approved,
-        coalesce(isdeleted, false) as is_deleted,
+        "pse__Approved__c" as is_approved,
+        coalesce("IsDeleted", false) as is_deleted,
 
         -- dates
-        pse__target_date__c as target_completion_date,
-        pse__actual_date__c as actual_completion_date,
+        "pse__Target_Date__c" as target_completion_date,
+        "pse__Actual_Date__c" as actual_completion_date,
 
         -- timestamps
-        systemmodstamp as modified_at,
+        "SystemModstamp" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

@@ -10,27 +10,27 @@ renamed as (
 
     select
         -- ids
-        id as schedule_id,
+        "Id" as schedule_id,
 
         -- numerics
-        pse__monday_hours__c as monday_hours,
-        pse__tuesday_hours__c as tuesday_hours,
-        pse__wednesday_hours__c as wednesday_hours,
-        pse__thursday_hours__c as thursday_hours,
-        pse__friday_hours__c as friday_hours,
-        pse__saturday_hours__c as saturday_hours,
-        pse__sunday_hours__c as sunday_hours,
-        pse__scheduled_hours__c as scheduled_hours,
+        "pse__Monday_Hours__c" as monday_hours,
+        "pse__Tuesday_Hours__c" as tuesday_hours,
+        "pse__Wednesday_Hours__c" as wednesday_hours,
+        "pse__Thursday_Hours__c" as thursday_hours,
+        "pse__Friday_Hours__c" as friday_hours,
+        "pse__Saturday_Hours__c" as saturday_hours,
+        "pse__Sunday_Hours__c" as sunday_hours,
+        "pse__Scheduled_Hours__c" as scheduled_hours,
 
         -- booleans
-        coalesce(isdeleted, false) as is_deleted,
+        coalesce("IsDeleted", false) as is_deleted,
 
         -- dates
-        pse__start_date__c as start_date,
-        pse__end_date__c as end_date,
+        "pse__Start_Date__c" as start_date,
+        "pse__End_Date__c" as end_date,
 
         -- timestamps
-        systemmodstamp as modified_at,
+        "SystemModstamp" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,

@@ -12,35 +12,35 @@ renamed as (
     -- days happens in intermediate.
     select
         -- ids
-        id as timecard_id,
-        pse__resource__c as resource_id,
-        pse__project__c as project_id,
-        pse__assignment__c as assignment_id,
+        "Id" as timecard_id,
+        "pse__Resource__c" as resource_id,
+        "pse__Project__c" as project_id,
+        "pse__Assignment__c" as assignment_id,
 
         -- strings
-        name as timecard_number,
-        pse__status__c as timecard_status,
+        "Name" as timecard_number,
+        "pse__Status__c" as timecard_status,
 
         -- numerics
-        pse__monday_hours__c as monday_hours,
-        pse__tuesday_hours__c as tuesday_hours,
-        pse__wednesday_hours__c as wednesday_hours,
-        pse__thursday_hours__c as thursday_hours,
-        pse__friday_hours__c as friday_hours,
-        pse__saturday_hours__c as saturday_hours,
-        pse__sunday_hours__c as sunday_hours,
-        pse__total_hours__c as total_hours,
+        "pse__Monday_Hours__c" as monday_hours,
+        "pse__Tuesday_Hours__c" as tuesday_hours,
+        "pse__Wednesday_Hours__c" as wednesday_hours,
+        "pse__Thursday_Hours__c" as thursday_hours,
+        "pse__Friday_Hours__c" as friday_hours,
+        "pse__Saturday_Hours__c" as saturday_hours,
+        "pse__Sunday_Hours__c" as sunday_hours,
+        "pse__Total_Hours__c" as total_hours,
 
         -- booleans
-        pse__billable__c as is_billable,
-        coalesce(isdeleted, false) as is_deleted,
+        "pse__Billable__c" as is_billable,
+        coalesce("IsDeleted", false) as is_deleted,
 
         -- dates
-        pse__start_date__c as week_start_date,
-        pse__end_date__c as week_end_date,
+        "pse__Start_Date__c" as week_start_date,
+        "pse__End_Date__c" as week_end_date,
 
         -- timestamps
-        systemmodstamp as modified_at,
+        "SystemModstamp" as modified_at,
 
         -- load metadata
         _loaded_at as loaded_at,
