@@ -79,6 +79,7 @@ help:
 	@echo "make test   run the test suite"
 	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint   ruff + sqlfluff"
+	@echo "make docs   dbt model docs (every model and column) on http://127.0.0.1:$(DOCS_PORT)"
 
 # The environment is rebuilt only when the lock file changes: a second `make demo` takes seconds.
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -118,6 +119,22 @@ test: $(MANIFEST)
 ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(PLANNING_SERVER) start $(PLANNING_ARGS)
 	$(BIN)/dagster dev -w workspace.yaml; $(PLANNING_SERVER) stop $(PLANNING_ARGS)
+
+# dbt's model docs for analysts: every model and column with its description, data type, tests
+# and lineage (the Metrics section of the README is the map). `dbt docs generate` is offline (no
+# packages, no telemetry: the site's tracking follows send_anonymous_usage_stats, off); its catalog
+# reads the warehouse for a few seconds, so run it between pipeline runs. The result is static:
+# target/docs/static_index.html opens from disk as one file, and `dbt docs serve` serves the same.
+DOCS_PORT ?= 8080
+DOCS_DIR  := dbt_project/target/docs
+
+.PHONY: docs
+docs: $(MANIFEST)
+	cd dbt_project && ../$(BIN)/dbt docs generate --static --profiles-dir . --target-path target/docs \
+	  $(if $(AS_OF_DATE),--vars '{as_of_date: $(AS_OF_DATE)}')
+	@echo "Model docs: $(CURDIR)/$(DOCS_DIR)/static_index.html, or http://127.0.0.1:$(DOCS_PORT) (Ctrl+C stops)"
+	cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --target-path target/docs --host 127.0.0.1 \
+	  --port $(DOCS_PORT) --no-browser
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check ingest orchestration tests
