@@ -72,7 +72,7 @@ export AS_OF_DATE ?= $(AS_OF)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST    := dbt_project/target/manifest.json
 
-.PHONY: help install demo test ui lint manifest clean
+.PHONY: help install demo test ui lint manifest clean bench
 
 help:
 	@echo "make demo   build the demo firm's warehouse (SCALE=small|medium|large SEED=42 AS_OF=YYYY-MM-DD SOURCE=files|api)"
@@ -80,6 +80,7 @@ help:
 	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint   ruff + sqlfluff"
 	@echo "make docs   dbt model docs (every model and column) on http://127.0.0.1:$(DOCS_PORT)"
+	@echo "make bench  time the pipeline against the DuckDB limit (BENCH_SCALE=small|medium|large, default medium)"
 
 # The environment is rebuilt only when the lock file changes: a second `make demo` takes seconds.
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -143,3 +144,12 @@ lint: $(BIN)/.installed
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs
+
+# The benchmark (README, Performance): the pipeline against the single-connection DuckDB limit and
+# a pandas peer, on a fresh demo firm under data/bench/; results in bench/results/<scale>.json.
+# Not a test: minutes at medium, much longer at large (make bench BENCH_SCALE=large).
+BENCH_SCALE ?= medium
+BENCH_ARGS  ?=
+
+bench: $(MANIFEST)
+	$(BIN)/python -m bench --scale $(BENCH_SCALE) $(BENCH_ARGS)

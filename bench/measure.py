@@ -1,0 +1,125 @@
+"""Run one command in its own process and measure it: wall time, CPU time and peak memory.
+
+CPU time and `ru_maxrss` come from `os.wait4` on the child, so they cover the child and every
+descendant it waited for (dbt under Dagster), and nothing of this process. `ru_maxrss` is the
+largest single process; the process tree's peak (Dagster and dbt alive at once) is sampled from
+/proc. The machine's other CPU use during the run is recorded, so a disturbed figure shows.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SAMPLE_SECONDS = 0.2
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+MIB = 1024 * 1024
+
+
+@dataclass
+class Measurement:
+    """What one run cost, as written to the results file."""
+
+    name: str
+    command: list[str]
+    returncode: int
+    wall_seconds: float
+    cpu_seconds: float
+    user_seconds: float
+    sys_seconds: float
+    peak_rss_mib: float  # max(sampled process-tree peak, largest single process)
+    max_process_rss_mib: float  # ru_maxrss: the largest single process of the tree
+    tree_rss_peak_mib: float  # sampled every SAMPLE_SECONDS: sum over the live process tree
+    other_cpu_seconds: float  # CPU the rest of the machine used meanwhile (others' work)
+    load_average_before: float
+    log: str
+    details: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+def _children_by_parent() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of a process and all its live descendants."""
+    children, total, stack = _children_by_parent(), 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks[:8]) - idle) / CLOCK_TICKS
+
+
+class _TreeSampler(threading.Thread):
+    def __init__(self, root: int):
+        super().__init__(daemon=True)
+        self.root, self.peak, self.done = root, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak = max(self.peak, tree_rss_bytes(self.root))
+            self.done.wait(SAMPLE_SECONDS)
+
+
+def run_measured(name: str, command: list, log: Path, env: dict[str, str], cwd: Path) -> Measurement:
+    """Run `command` to completion with output to `log`; raise nothing, report the exit code."""
+    command = [str(part) for part in command]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
+    busy_before = busy_cpu_seconds()
+    with log.open("wb") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        sampler = _TreeSampler(process.pid)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        sampler.done.set()
+        sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen
+    cpu = usage.ru_utime + usage.ru_stime
+    max_process = usage.ru_maxrss * 1024 / MIB  # Linux reports KiB
+    tree_peak = sampler.peak / MIB
+    return Measurement(
+        name=name,
+        command=command,
+        returncode=process.returncode,
+        wall_seconds=wall,
+        cpu_seconds=cpu,
+        user_seconds=usage.ru_utime,
+        sys_seconds=usage.ru_stime,
+        peak_rss_mib=max(tree_peak, max_process),
+        max_process_rss_mib=max_process,
+        tree_rss_peak_mib=tree_peak,
+        other_cpu_seconds=max(0.0, busy_cpu_seconds() - busy_before - cpu),
+        load_average_before=load_before,
+        log=str(log),
+    )
