@@ -71,11 +71,6 @@
     )
 {%- endmacro %}
 
-{% macro month_end_date(month_start_date) -%}
-    {#- Last day of the month that starts on month_start_date (portable interval arithmetic). -#}
-    cast({{ month_start_date }} + interval '1 month' - interval '1 day' as date)
-{%- endmacro %}
-
 {% macro landing_source_objects() -%}
     {#- The landing contract's source objects (ingest/contract.py SOURCE_OBJECTS, in its
         order) as (system, raw object, staging model, has a modified cursor) tuples.
