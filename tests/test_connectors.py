@@ -10,31 +10,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
-import requests
 
 from ingest.contract import objects_for
 from ingest.loader import load_object
-from local_servers.anaplan import start_server as start_anaplan
 from local_servers.netsuite import demo_key_pair
-from local_servers.netsuite import start_server as start_netsuite
-from local_servers.salesforce import start_server as start_salesforce
-from local_servers.workday import start_server as start_workday
-from orchestration.lib.connectors.assets import (
-    AnaplanExportsApi,
-    ApiTuning,
-    NetSuiteApi,
-    SalesforceApi,
-    WorkdayApi,
-    build_api_assets,
-)
+from orchestration.lib.connectors.assets import ApiTuning, SalesforceApi, build_api_assets
 from orchestration.lib.warehouse import DuckDBWarehouse
+from tests.api_servers import Servers, api_servers
 
 pytestmark = pytest.mark.xdist_group("connectors")
 
@@ -52,22 +39,6 @@ DRIVE = {
 }
 
 
-@dataclass
-class Servers:
-    urls: dict[str, str]
-    running: dict[str, object]
-    resources: dict[str, dg.ConfigurableResource]
-
-    def admin(self, system: str, path: str, payload: object) -> dict:
-        response = requests.post(f"{self.urls[system]}/_admin/{path}", json=payload, timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def requests_to(self, system: str, prefix: str) -> int:
-        counts = requests.get(f"{self.urls[system]}/_admin/requests", timeout=10).json()["requests"]
-        return sum(n for line, n in counts.items() if line.startswith(prefix))
-
-
 @pytest.fixture(scope="module")
 def key_pem(tmp_path_factory) -> str:
     return demo_key_pair(tmp_path_factory.mktemp("netsuite_key")).read_text()
@@ -75,47 +46,8 @@ def key_pem(tmp_path_factory) -> str:
 
 @pytest.fixture
 def servers(small_landing, tmp_path: Path, key_pem: str) -> Iterator[Servers]:
-    landing, _ = small_landing
-    with ExitStack() as stack:
-        sf = stack.enter_context(start_salesforce(landing, client_secret=SECRET))
-        ns = stack.enter_context(start_netsuite(landing, key_pem.encode(), max_concurrent=5))
-        wd = stack.enter_context(start_workday(landing, client_secret=SECRET, refresh_token=f"rt-{SECRET}"))
-        an = stack.enter_context(
-            start_anaplan(tmp_path / "anaplan.sqlite", password=SECRET, landing_dir=landing, export_chunk_bytes=5000)
-        )
-        resources = {
-            "api_tuning": ApiTuning(lookback_seconds=300, max_concurrency=3, max_retry_delay_seconds=5),
-            "salesforce_api": SalesforceApi(
-                login_url=sf.url, client_id="demo-client", client_secret=SECRET, batch_size=50
-            ),
-            "netsuite_api": NetSuiteApi(
-                account_url=ns.url,
-                client_id="demo-client",
-                certificate_id="demo-certificate",
-                private_key=key_pem,
-                page_size=200,
-            ),
-            "workday_api": WorkdayApi(
-                base_url=wd.url,
-                tenant="psf_demo",
-                report_owner="ISU_PSA_Pipeline",
-                client_id="demo-client",
-                client_secret=SECRET,
-                refresh_token=f"rt-{SECRET}",
-                window_days=120,
-            ),
-            "anaplan_exports_api": AnaplanExportsApi(
-                api_url=an.url,
-                auth_url=an.url,
-                workspace_id="demo-ws",
-                model_id="demo-model",
-                username="demo",
-                password=SECRET,
-            ),
-        }
-        urls = {"crm": sf.url, "psa": sf.url, "erp": ns.url, "hris": wd.url, "planning": an.url}
-        running = {"crm": sf, "psa": sf, "erp": ns, "hris": wd, "planning": an}
-        yield Servers(urls, running, resources)
+    with api_servers(small_landing[0], tmp_path, key_pem, SECRET) as running:
+        yield running
 
 
 def run(servers: Servers, warehouse: Path, system: str, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
@@ -310,9 +242,15 @@ def test_schema_drift_a_retyped_field_fails_naming_field_and_object(system: str,
 
 def test_request_concurrency_is_configurable_and_the_concurrency_limit_429_is_retried(servers, tmp_path) -> None:
     servers.running["erp"].state.max_concurrent = 1  # NetSuite answers 429 to a second request in flight
+    slow = [{"match": "suiteql", "delay": 0.1, "times": 1000}]  # every query takes 0.1 s, so parallel ones overlap
+    servers.admin("erp", "faults", slow)
+    servers.resources["api_tuning"] = ApiTuning(max_concurrency=1, max_retry_delay_seconds=1)
+    one_at_a_time_all = metadata(run(servers, tmp_path / "one.duckdb", "erp"))
+    assert next(iter(one_at_a_time_all.values()))["api_retries"] == 0
     servers.resources["api_tuning"] = ApiTuning(max_concurrency=4, max_retry_delay_seconds=1)
-    result = metadata(run(servers, tmp_path / "w.duckdb", "erp"))
-    assert sum(m["rows_inserted"] for m in result.values()) > 0
+    parallel = metadata(run(servers, tmp_path / "four.duckdb", "erp"))
+    assert next(iter(parallel.values()))["api_retries"] >= 1  # requests overlapped, and the 429s were retried
+    assert [m["rows_inserted"] for m in parallel.values()] == [m["rows_inserted"] for m in one_at_a_time_all.values()]
 
 
 def test_the_client_secrets_never_appear_in_logs_or_metadata(servers: Servers, tmp_path: Path, key_pem) -> None:
@@ -327,3 +265,14 @@ def test_the_client_secrets_never_appear_in_logs_or_metadata(servers: Servers, t
     failed = run(servers, tmp_path / "bad.duckdb", "crm", raise_on_error=False)
     assert not failed.success and "HTTP 400" in failure_message(failed)
     assert SECRET not in " ".join(str(event) for event in failed.all_events)
+
+
+def test_every_setting_the_api_connectors_read_is_documented() -> None:
+    from orchestration.defs import api_ingest
+
+    section = (Path(__file__).parents[1] / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    names = {name for name, _ in api_ingest._TUNING.values()} | {"INGEST_SOURCE"}
+    resources = api_ingest.api_resources().values()
+    names |= {v.env_var_name for r in resources for v in r.__dict__.values() if isinstance(v, dg.EnvVar)}
+    assert len(names) > 20
+    assert {n for n in names if f"`{n}`" not in section} == set()

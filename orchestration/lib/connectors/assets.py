@@ -148,6 +148,8 @@ def landing_table(obj: SourceObject) -> str:
 def run_dlt(con: duckdb.DuckDBPyConnection, system: str, resources: list[Any], workers: int) -> list[str]:
     """Extract into `api_<system>`; dlt restores its state (the cursors) from there every run."""
     dlt.config["extract.workers"] = max(1, workers)
+    if workers > 1:  # each resource's pages are fetched in dlt's thread pool, `workers` at a time
+        resources = [resource.parallelize() for resource in resources]
     schema = dlt.Schema(f"api_{system}", normalizers={"names": "direct"})  # keep the vendors' field names
     source = DltSource(schema, f"api_{system}", resources)
     source.max_table_nesting = 0
@@ -185,7 +187,9 @@ def batch_relation(con: duckdb.DuckDBPyConnection, obj: SourceObject, load_ids: 
 
 
 def flag_deleted(con: duckdb.DuckDBPyConnection, obj: SourceObject, system: str, load_ids: list[str]) -> int:
-    """Mark landing rows the source deleted: NetSuite's DeletedRecord; Anaplan rows an export no longer has."""
+    """Mark landing rows the source deleted (NetSuite's DeletedRecord; rows an Anaplan export no longer has).
+
+    Returns the rows newly marked by this run."""
     if not _columns(con, obj):
         return 0
     table = landing_table(obj)
@@ -205,8 +209,7 @@ def flag_deleted(con: duckdb.DuckDBPyConnection, obj: SourceObject, system: str,
         )
     else:
         return 0
-    con.execute(sql)
-    return con.execute(f"select count(*) from {table} where _source_deleted_at is not null").fetchall()[0][0]
+    return len(con.execute(sql + " returning 1").fetchall())
 
 
 def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:

@@ -77,7 +77,7 @@ def compare(obj: SourceObject, source_fields: dict[str, str], protocol_fields: t
     for name, f in contract.items():
         if name not in source_fields:
             drift.removed.append(name)
-        elif source_fields[name] not in (family(f.type), "text" if family(f.type) == "text" else None):
+        elif source_fields[name] != family(f.type):
             drift.retyped[name] = source_fields[name]
     return drift
 

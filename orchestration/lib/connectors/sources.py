@@ -66,7 +66,6 @@ def _resource_hints(obj: SourceObject, lag: float, convert, initial: str) -> dic
         "table_name": obj.name,
         "primary_key": list(obj.primary_key),
         "write_disposition": "merge",
-        "parallelized": True,
     }
     if obj.cursor:
         hints["endpoint"] = {
