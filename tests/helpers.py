@@ -58,3 +58,12 @@ def count_rows(warehouse: Path, relation: str) -> int:
 def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+def failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Each failed step's error message, for assertion output."""
+    return [
+        f"{e.step_key}: {e.step_failure_data.error.message if e.step_failure_data.error else e.message}"
+        for e in result.all_events
+        if e.event_type_value == "STEP_FAILURE"
+    ]

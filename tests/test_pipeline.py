@@ -10,14 +10,14 @@ import pytest
 from ingest.contract import SOURCE_OBJECTS
 from ingest.demo import MANIFEST
 from orchestration.lib.ingest_assets import QUARANTINE_CHECK
-from tests.helpers import count_rows, materialization_metadata, materialize, query
+from tests.helpers import count_rows, failures, materialization_metadata, materialize, query
 
 pytestmark = pytest.mark.xdist_group("demo_build")  # one worker builds the demo once
 
 
 def test_full_materialization_succeeds(demo_build) -> None:
     _, _, first, second = demo_build
-    assert first.success, [e.message for e in first.all_events if e.is_failure]
+    assert first.success, failures(first)
     assert second.success
 
 

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+# Checks that are WARN by construction and judge timeliness or row-level quarantine, not the
+# correctness of what is sent: never blocking, even before their first evaluation (in a run they
+# may be scheduled after the sync step).
+NEVER_BLOCKING = frozenset({"freshness_check", "no_rows_quarantined"})
+
 
 @dataclass
 class GateResult:
@@ -58,6 +63,11 @@ def evaluate_gate(
                 result.failing.append(f"{name} (failed)")
             continue
         record = executions.get(check_key)
+        if check_key.name in NEVER_BLOCKING:
+            evaluation = record.event.asset_check_evaluation if record and record.event else None
+            if evaluation is not None and not evaluation.passed:
+                result.warnings.append(f"{name} (failed)")
+            continue
         if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED or record.event is None:
             result.failing.append(f"{name} (not evaluated)")
             continue
