@@ -49,14 +49,13 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from local_servers.anaplan import module
 from local_servers.anaplan.faults import Fault, FaultError, FaultPlan
 from local_servers.common.base import HttpError as ChangeError
-from local_servers.common.base import apply_change
+from local_servers.common.base import JsonResponses, QuietServer, apply_change
 from local_servers.common.store import DemoStore, StoreError
 
 HOST = "127.0.0.1"  # never another interface: the admin endpoints have no authentication
@@ -247,30 +246,11 @@ def _task_result(import_id: str, plan: module.ImportPlan, counts: dict[str, int]
     return {"successful": failed == 0, "failureDumpAvailable": failed > 0, "objectId": import_id, "details": details}
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonResponses):
     """One request: count it, apply a fault if one matches, then route it."""
 
-    protocol_version = "HTTP/1.1"  # keep-alive, as a real API gateway; every answer sets Content-Length
     server_version = "LocalAnaplan/1.0"
-    # headers and body in one write, sent at once: otherwise Nagle plus delayed ACKs add ~40 ms a call
-    wbufsize = -1
-    disable_nagle_algorithm = True
     state: AnaplanState  # set on the subclass start_server builds
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: tests and the demo do not want a line per request on stderr
 
     def _handle(self) -> None:
         path = self.path.split("?", 1)[0]
@@ -281,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self._anaplan(path, body)
         except HttpError as exc:
-            self._send_json(exc.status, {"status": {"code": exc.status, "message": str(exc)}})
+            self.send_json(exc.status, {"status": {"code": exc.status, "message": str(exc)}})
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -296,7 +276,7 @@ class Handler(BaseHTTPRequestHandler):
             self.state.stopping.wait(fault.seconds)
         if fault is not None and fault.effect == "status":
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            self._send_json(fault.status, {"status": {"code": fault.status, "message": "injected fault"}}, headers)
+            self.send_json(fault.status, {"status": {"code": fault.status, "message": "injected fault"}}, headers)
             return
         self._route(path, body, fault)
 
@@ -316,21 +296,21 @@ class Handler(BaseHTTPRequestHandler):
     def _authenticate(self) -> None:
         username, password = _basic_credentials(self.headers.get("Authorization", ""))
         if not self.state.credentials_ok(username, password):
-            self._send_json(401, {"status": "FAILURE_BAD_CREDENTIAL", "statusMessage": "Bad credentials"})
+            self.send_json(401, {"status": "FAILURE_BAD_CREDENTIAL", "statusMessage": "Bad credentials"})
             return
         self._send_token(201)
 
     def _refresh(self) -> None:
         token = self._token()
         if not self.state.token_valid(token):
-            self._send_json(401, {"status": "FAILURE_BAD_TOKEN", "statusMessage": "Token is invalid or expired"})
+            self.send_json(401, {"status": "FAILURE_BAD_TOKEN", "statusMessage": "Token is invalid or expired"})
             return
         self.state.retire_token(token)
         self._send_token(201)
 
     def _send_token(self, status: int) -> None:
         info = self.state.issue_token()
-        self._send_json(status, {"status": "SUCCESS", "statusMessage": "Login successful", "tokenInfo": info})
+        self.send_json(status, {"status": "SUCCESS", "statusMessage": "Login successful", "tokenInfo": info})
 
     def _token(self) -> str:
         scheme, _, value = self.headers.get("Authorization", "").partition(" ")
@@ -356,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(400, "chunkCount must be a positive integer")
         with self.state.lock:
             self.state.uploads[file_id] = Upload(chunk_count)  # a new upload replaces any earlier one
-        self._send_json(200, {"status": _OK, "file": {"id": file_id, "chunkCount": chunk_count}})
+        self.send_json(200, {"status": _OK, "file": {"id": file_id, "chunkCount": chunk_count}})
 
     def _put_chunk(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
         upload = self._upload(self._known_file(route))
@@ -365,7 +345,7 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(400, f"chunk {n} is beyond chunkCount {upload.chunk_count}")
         with self.state.lock:
             upload.chunks[n] = body
-        self._send(204, b"", "")
+        self.send_body(204, b"", "")
 
     def _complete_upload(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
         file_id = self._known_file(route)
@@ -375,7 +355,7 @@ class Handler(BaseHTTPRequestHandler):
             upload.complete = not missing
         if missing:
             raise HttpError(400, f"chunk(s) {missing} not uploaded")
-        self._send_json(200, {"status": _OK, "file": {"id": file_id, "chunkCount": upload.chunk_count}})
+        self.send_json(200, {"status": _OK, "file": {"id": file_id, "chunkCount": upload.chunk_count}})
 
     def _start_task(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
         self._known_import(route)
@@ -385,7 +365,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise HttpError(400, "the import's file has no completed upload")
             content = b"".join(upload.chunks[n] for n in range(upload.chunk_count))
         task = self.state.start_task(content, fault)
-        self._send_json(200, {"status": _OK, "task": {"taskId": task.task_id, "taskState": task.state}})
+        self.send_json(200, {"status": _OK, "task": {"taskId": task.task_id, "taskState": task.state}})
 
     def _task_status(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
         task = self._task(route)
@@ -394,13 +374,13 @@ class Handler(BaseHTTPRequestHandler):
         info["progress"] = 1.0 if task.state == "COMPLETE" else 0.0
         if task.state == "COMPLETE":
             info["result"] = task.result
-        self._send_json(200, {"status": _OK, "task": info})
+        self.send_json(200, {"status": _OK, "task": info})
 
     def _task_dump(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
         task = self._task(route)
         if task.dump is None:
             raise HttpError(404, "no failure dump for this task")
-        self._send(200, task.dump.encode(), "text/csv; charset=utf-8")
+        self.send_body(200, task.dump.encode(), "text/csv; charset=utf-8")
 
     # --- exports ----------------------------------------------------------------------------------------
     def _list_exports(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
@@ -408,7 +388,7 @@ class Handler(BaseHTTPRequestHandler):
             {"id": export_id, "name": f"{name}.csv", "exportType": "TABULAR_MULTI_COLUMN", "exportFormat": "text/csv"}
             for export_id, name in EXPORTS.items()
         ]
-        self._send_json(200, {"status": _OK, "exports": exports})
+        self.send_json(200, {"status": _OK, "exports": exports})
 
     def _export_metadata(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
         export_id = self._known_export(route)
@@ -425,7 +405,7 @@ class Handler(BaseHTTPRequestHandler):
             "encoding": "UTF-8",
             "separator": ",",
         }
-        self._send_json(200, {"status": _OK, "exportMetadata": metadata})
+        self.send_json(200, {"status": _OK, "exportMetadata": metadata})
 
     def _start_export(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
         export_id = self._known_export(route)
@@ -434,7 +414,7 @@ class Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.export_files[export_id] = content
             self.state.export_tasks[task_id] = export_id
-        self._send_json(200, {"status": _OK, "task": {"taskId": task_id, "taskState": "NOT_STARTED"}})
+        self.send_json(200, {"status": _OK, "task": {"taskId": task_id, "taskState": "NOT_STARTED"}})
 
     def _export_status(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
         export_id = self._known_export(route)
@@ -442,7 +422,7 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(404, f"task {route['task']} not found")
         result = {"successful": True, "failureDumpAvailable": False, "objectId": export_id}
         info = {"type": "taskInformation", "taskId": route["task"], "taskState": "COMPLETE", "progress": 1.0}
-        self._send_json(200, {"status": _OK, "task": {**info, "currentStep": "Complete.", "result": result}})
+        self.send_json(200, {"status": _OK, "task": {**info, "currentStep": "Complete.", "result": result}})
 
     def _export_chunks(self, route: re.Match[str]) -> list[bytes]:
         content = self.state.export_files.get(route["file"])
@@ -453,14 +433,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def _list_chunks(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
         chunks = [{"id": str(n), "name": f"Chunk {n}"} for n in range(len(self._export_chunks(route)))]
-        self._send_json(200, {"status": _OK, "chunks": chunks})
+        self.send_json(200, {"status": _OK, "chunks": chunks})
 
     def _get_chunk(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
         chunks = self._export_chunks(route)
         n = int(route["n"])
         if n >= len(chunks):
             raise HttpError(404, f"chunk {n} not found")
-        self._send(200, chunks[n], "application/octet-stream")
+        self.send_body(200, chunks[n], "application/octet-stream")
 
     def _known_export(self, route: re.Match[str]) -> str:
         if route["exp"] not in EXPORTS:
@@ -499,26 +479,26 @@ class Handler(BaseHTTPRequestHandler):
         }
         if path not in answers:
             raise HttpError(404, "not found")
-        self._send_json(200, answers[path]())
+        self.send_json(200, answers[path]())
 
     def _admin(self, path: str, body: bytes) -> None:
         faults = self.state.faults
         if path == "/_admin/requests" and self.command == "GET":
             with self.state.lock:
-                self._send_json(200, {"requests": dict(self.state.requests)})
+                self.send_json(200, {"requests": dict(self.state.requests)})
         elif path == "/_admin/faults" and self.command == "POST":
             try:
                 count = faults.replace(_json_any(body))
             except (FaultError, KeyError, TypeError, ValueError) as exc:
                 raise HttpError(400, f"bad fault list: {exc}") from exc
-            self._send_json(200, {"faults": count})
+            self.send_json(200, {"faults": count})
         elif path == "/_admin/faults" and self.command == "GET":
-            self._send_json(200, {"faults": faults.describe()})
+            self.send_json(200, {"faults": faults.describe()})
         elif path == "/_admin/faults" and self.command == "DELETE":
             faults.clear()
-            self._send_json(200, {"faults": 0})
+            self.send_json(200, {"faults": 0})
         elif path == "/_admin/tokens/expire" and self.command == "POST":
-            self._send_json(200, {"expired": self.state.expire_tokens()})
+            self.send_json(200, {"expired": self.state.expire_tokens()})
         elif self.command == "POST" and path in ("/_admin/records/update", "/_admin/records/delete", "/_admin/fields"):
             self._change(path, _json(body))
         else:
@@ -530,24 +510,9 @@ class Handler(BaseHTTPRequestHandler):
             answer = apply_change(store, path, spec, lambda name, key: {"deleted": store.remove(name, key)})
         except (StoreError, ChangeError) as exc:
             raise HttpError(400, str(exc)) from exc
-        self._send_json(200, answer)
+        self.send_json(200, answer)
 
     # --- responses --------------------------------------------------------------------------------
-    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json", headers)
-
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        try:
-            self.send_response(status)
-            if content_type:
-                self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (e.g. timed out during a delay fault)
 
 
 _OK = {"code": 200, "message": "Success"}
@@ -579,17 +544,10 @@ def _basic_credentials(header: str) -> tuple[str, str]:
     return username, password
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a request stuck in a delay fault must not hold up stop()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that disconnects mid-request is expected here (timeouts are a test case)
-
-
 class RunningServer:
     """A started server: `.url` is both the auth and the API base URL; `.stop()` or `with`."""
 
-    def __init__(self, httpd: _Server, state: AnaplanState) -> None:
+    def __init__(self, httpd: QuietServer, state: AnaplanState) -> None:
         self._httpd = httpd
         self._state = state
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -657,7 +615,7 @@ def start_server(
     state = AnaplanState(config)
     handler = type("BoundHandler", (Handler,), {"state": state})
     try:
-        httpd = _Server((HOST, port), handler)
+        httpd = QuietServer((HOST, port), handler)
     except OSError:
         state.stopping.set()
         raise

@@ -80,13 +80,15 @@ class SourceState:
         return count
 
 
-class SourceHandler(BaseHTTPRequestHandler):
-    """One request: count it, apply a fault if one matches, then let the protocol route it."""
+class JsonResponses(BaseHTTPRequestHandler):
+    """Answers with an exact Content-Length (keep-alive), quiet about clients that hang up."""
 
     protocol_version = "HTTP/1.1"
     wbufsize = -1  # headers and body in one write (no Nagle/delayed-ACK stalls)
     disable_nagle_algorithm = True
-    state: SourceState  # set on the subclass `serve` builds
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: no line per request on stderr
 
     def do_GET(self) -> None:
         self._handle()
@@ -100,8 +102,30 @@ class SourceHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._handle()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: no line per request on stderr
+    def _handle(self) -> None:
+        raise NotImplementedError
+
+    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self.send_body(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def send_body(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            if content_type:
+                self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+class SourceHandler(JsonResponses):
+    """One request: count it, apply a fault if one matches, then let the protocol route it."""
+
+    state: SourceState  # set on the subclass `serve` builds
 
     # --- to implement per protocol -------------------------------------------------------------------
     def route(self, path: str, query: dict[str, str], body: bytes) -> None:
@@ -179,23 +203,6 @@ class SourceHandler(BaseHTTPRequestHandler):
     def _change(self, path: str, spec: dict[str, Any]) -> None:
         self.send_json(200, apply_change(self.state.store, path, spec, self.delete_record))
 
-    # --- responses -----------------------------------------------------------------------------------
-    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        self.send_body(status, json.dumps(payload).encode(), "application/json", headers)
-
-    def send_body(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        try:
-            self.send_response(status)
-            if content_type:
-                self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
     def bearer_token(self) -> str:
         scheme, _, value = self.headers.get("Authorization", "").partition(" ")
         return value.strip() if scheme.lower() == "bearer" else ""
@@ -234,8 +241,8 @@ def json_body(body: bytes, kind: type) -> Any:
     return payload
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True  # a request stuck in a delay fault must not hold up stop()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that disconnects mid-request is expected (timeouts are a test case)
@@ -244,7 +251,7 @@ class _Server(ThreadingHTTPServer):
 class RunningServer:
     """A started server: `.url`, `.store`, `.stop()` or `with`; in-process shortcuts for tests."""
 
-    def __init__(self, httpd: _Server, state: SourceState) -> None:
+    def __init__(self, httpd: QuietServer, state: SourceState) -> None:
         self._httpd, self.state, self.store = httpd, state, state.store
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -277,4 +284,4 @@ class RunningServer:
 def serve(handler: type[SourceHandler], state: SourceState, port: int = 0) -> RunningServer:
     """Start serving on 127.0.0.1 (port 0: a free port) in background threads."""
     bound = type(f"Bound{handler.__name__}", (handler,), {"state": state})
-    return RunningServer(_Server((HOST, port), bound), state)
+    return RunningServer(QuietServer((HOST, port), bound), state)
