@@ -29,6 +29,7 @@ SECRET = "s3cr3t-canary-7f2a"  # every secret of these tests contains it
 # The object each test drives per system, and where its data requests go (for faults and page counts).
 DRIVE = {
     "crm": ("Opportunity", {"Id": None}, "GET /services/data/v61.0/queryAll"),
+    "psa": ("pse__Timecard_Header__c", {"Id": None}, "GET /services/data/v61.0/queryAll"),
     "erp": ("transaction", {"id": None}, "POST /services/rest/query/v1/suiteql"),
     "hris": (
         "Time_Off",
@@ -82,7 +83,7 @@ def first_key(warehouse: Path, system: str, name: str, key: str) -> str:
 SYSTEMS = ["crm", "erp", "hris", "planning"]
 
 
-@pytest.mark.parametrize("system", SYSTEMS)
+@pytest.mark.parametrize("system", [*SYSTEMS, "psa"])
 def test_first_run_pages_and_equals_the_file_path_and_a_second_run_loads_nothing(
     system: str, servers: Servers, small_landing, tmp_path: Path
 ) -> None:
