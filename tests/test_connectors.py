@@ -23,8 +23,6 @@ from orchestration.lib.connectors.assets import ApiTuning, SalesforceApi, build_
 from orchestration.lib.warehouse import DuckDBWarehouse
 from tests.api_servers import Servers, api_servers
 
-pytestmark = pytest.mark.xdist_group("connectors")
-
 SECRET = "s3cr3t-canary-7f2a"  # every secret of these tests contains it
 # The object each test drives per system, and where its data requests go (for faults and page counts).
 DRIVE = {
