@@ -4,8 +4,8 @@
   (ingest, dbt, the raw checks, the gate and the reverse sync), then the publish to readers.
 - `intraday_refresh`: hourly in working hours (FIRM_TIMEZONE): the PSA timecards, milestones and
   assignments and every model downstream of them, then the publish; not the reverse sync. Ingest
-  reads only new landing files and the dbt models over time entries are incremental, so the cost
-  follows the new data.
+  reads only new landing files and the time-entry models are incremental (only changed timecards
+  are rebuilt), so their cost follows the new data; nightly_full rebuilds them whole.
 - `analytics_refresh`: the utilization and operational marts, at a lower run priority and in its
   own lane (`pipeline/lane: analytics`, limited to one run by the run queue in dagster.yaml).
 - `landing_ingest`: the ingest assets; the `landing_files` sensor starts it for the objects whose
@@ -26,7 +26,7 @@ from dagster_dbt import build_dbt_asset_selection
 from ingest.contract import SOURCE_OBJECTS
 from orchestration.defs.publish import READER_MARTS
 from orchestration.defs.reverse_sync import anaplan_forecast_inputs
-from orchestration.defs.transform.assets import dbt_models
+from orchestration.defs.transform.assets import FULL_REFRESH_TAG, dbt_models
 from orchestration.lib import settings
 from orchestration.lib.alerts import run_failure_webhook
 from orchestration.lib.landing_sensor import build_landing_sensor
@@ -43,8 +43,9 @@ INTRADAY_MARTS = [dg.AssetKey(["marts", m]) for m in ("fct_time_entries", "fct_u
 nightly_full = dg.define_asset_job(
     "nightly_full",
     selection=dg.AssetSelection.all(),
-    tags={"dagster/priority": "10", **REVENUE_LANE},
-    description="Everything, revenue-critical path first: ingest, marts, checks, gate, reverse sync, publish.",
+    tags={"dagster/priority": "10", FULL_REFRESH_TAG: "true", **REVENUE_LANE},
+    description="Everything, revenue-critical path first: ingest, marts, checks, gate, reverse sync, publish. "
+    "dbt rebuilds the incremental models whole.",
 )
 
 intraday_refresh = dg.define_asset_job(

@@ -36,10 +36,17 @@ class PipelineTranslator(DagsterDbtTranslator):
         return None if spec is None else replace(spec, blocking=False)
 
 
-def dbt_build_args() -> list[str]:
-    """`dbt build`, pinned to AS_OF_DATE when set so a past run can be reproduced."""
+FULL_REFRESH_TAG = "dbt/full_refresh"
+
+
+def dbt_build_args(full_refresh: bool = False) -> list[str]:
+    """`dbt build`, pinned to AS_OF_DATE when set so a past run can be reproduced.
+
+    Runs tagged dbt/full_refresh=true (the nightly job) rebuild the incremental models whole.
+    """
     as_of = settings.as_of_date()
-    return ["build", "--vars", json.dumps({"as_of_date": as_of})] if as_of else ["build"]
+    args = ["build", "--vars", json.dumps({"as_of_date": as_of})] if as_of else ["build"]
+    return [*args, "--full-refresh"] if full_refresh else args
 
 
 @dbt_assets(
@@ -56,7 +63,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # outputs in dependency order.
     # Failing dbt tests do not fail the step: they are failed asset checks, and the reverse sync's
     # own gate blocks on them (and records why). A model that fails to build does fail the step.
-    invocation = dbt.cli(dbt_build_args(), context=context, raise_on_error=False)
+    full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+    invocation = dbt.cli(dbt_build_args(full_refresh), context=context, raise_on_error=False)
     held: list = []
     try:
         for event in invocation.stream():

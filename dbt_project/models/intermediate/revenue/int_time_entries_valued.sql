@@ -5,6 +5,18 @@
 -- downstream. A rate that cannot be found leaves its value empty and the row is listed in
 -- fct_valuation_exceptions; cost rates are applied in int_project_months_labor_costed so
 -- that no per-person cost leaves the restricted schema.
+-- Incremental (intraday): only the timecards whose entries, source row or assignment changed
+-- are priced again; see macros/incremental_time_entries.sql. The nightly run rebuilds it whole.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ valued_entries_prepare_increment() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_psa__timecard_headers') }} (read by the incremental pre-hook)
+
 with
 
 time_entries as (
@@ -48,6 +60,7 @@ actual_time_entries as (
         and not has_unknown_project
         and not is_duplicate
         and entry_date <= {{ as_of_date() }}
+        {{ valued_entries_in_touched_timecards() }}
 
 ),
 
@@ -137,7 +150,11 @@ final as (
 
         -- dates
         entry_date,
-        cast(date_trunc('month', entry_date) as date) as month_start_date
+        cast(date_trunc('month', entry_date) as date) as month_start_date,
+        {{ as_of_date() }} as priced_as_of_date,
+
+        -- timestamps
+        {{ run_started_at_timestamp() }} as refreshed_at
 
     from entries_priced
 

@@ -1,6 +1,17 @@
 -- Certinia weekly timecards unpivoted to one row per timecard and day with hours <> 0.
 -- Every status is kept (only approved, valid, non-duplicate time is an actual: is_actual);
 -- defects are flagged, not dropped, so the exceptions model can list them.
+-- Incremental (intraday): only the resource-project pairs whose timecards changed are rebuilt;
+-- see macros/incremental_time_entries.sql. The nightly run rebuilds it whole.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ time_entries_prepare_increment() }}",
+    )
+}}
+
 with
 
 timecards as (
@@ -24,7 +35,7 @@ resources as (
 live_timecards as (
 
     select * from timecards
-    where not is_deleted
+    where not is_deleted {{ time_entries_in_touched_pairs() }}
 
 ),
 
@@ -138,7 +149,11 @@ final as (
         and not is_duplicate as is_actual,
 
         -- dates
-        entry_date
+        entry_date,
+
+        -- timestamps
+        loaded_at,
+        {{ run_started_at_timestamp() }} as refreshed_at
 
     from timecard_days
     where hours <> 0

@@ -1,0 +1,125 @@
+"""The intraday build is incremental and exact: after timecard and assignment changes, the
+incremental time-entry models equal a full rebuild row for row, and only the touched rows moved."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.contract import SOURCE_OBJECTS
+from ingest.loader import load_object
+from tests.conftest import AS_OF
+from tests.test_dbt_project import run_dbt
+
+MODELS = ["fct_time_entries", "int_time_entries_valued"]
+TABLES = {
+    "fct_time_entries": "marts.fct_time_entries",
+    "int_time_entries_valued": "intermediate.int_time_entries_valued",
+}
+NEWER = "2026-11-20T00:00:00.000Z"
+
+
+def _load(warehouse: Path, landing: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        for obj in SOURCE_OBJECTS:
+            load_object(con, obj, landing)
+
+
+def _build(warehouse: Path, work: Path, *extra: str) -> None:
+    args = ["run", "--select", "+int_time_entries_valued", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
+    done = run_dbt([*args, *extra], warehouse, work)
+    assert done.returncode == 0, done.output[-3000:]
+
+
+def _write_changes(landing: Path) -> dict[str, str]:
+    """A later timecard batch and assignment batch touching a handful of records in every way a PSA can."""
+    cards_file = landing / "psa" / "pse__Timecard_Header__c.csv"
+    con = duckdb.connect()
+    con.execute(f"create table cards as select * from read_csv('{cards_file}', all_varchar = true)")
+    approved = [r[0] for r in con.execute(
+        "select Id from cards where pse__Status__c = 'Approved' and pse__Assignment__c is not null"
+        " and cast(pse__Monday_Hours__c as decimal(9, 2)) > 0 order by Id limit 7"
+    ).fetchall()]  # fmt: skip
+    edited, deleted, moved, zeroed, rejected, twin, repriced = approved
+    days = [
+        f"pse__{d}_Hours__c" for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    ]
+    con.execute(f"update cards set SystemModstamp = '{NEWER}'")
+    con.execute(
+        "update cards set pse__Monday_Hours__c = cast(cast(pse__Monday_Hours__c as decimal(9, 2)) + 1 as varchar),"
+        " pse__Total_Hours__c = cast(cast(pse__Total_Hours__c as decimal(9, 2)) + 1 as varchar) where Id = ?",
+        [edited],
+    )
+    con.execute("update cards set IsDeleted = 'true' where Id = ?", [deleted])
+    con.execute(
+        "update cards set pse__Project__c = (select max(pse__Project__c) from cards where pse__Project__c <> "
+        "(select pse__Project__c from cards where Id = $1)) where Id = $1",
+        [moved],
+    )
+    con.execute(
+        f"update cards set {', '.join(f'{d} = 0' for d in days)}, pse__Total_Hours__c = 0 where Id = ?", [zeroed]
+    )
+    con.execute("update cards set pse__Status__c = 'Rejected' where Id = ?", [rejected])
+    # A card identical to an existing one but with a lower Id: the existing card becomes the duplicate.
+    con.execute("insert into cards select * replace ('a2T0000000000AAAAA' as Id) from cards where Id = ?", [twin])
+    con.execute(
+        f"copy (select * from cards where Id in (?, ?, ?, ?, ?, 'a2T0000000000AAAAA')) to "
+        f"'{landing / 'psa' / 'pse__Timecard_Header__c.2026-11-20.csv'}' (header, quote '\"')",
+        [edited, deleted, moved, zeroed, rejected],
+    )
+    assignments_file = landing / "psa" / "pse__Assignment__c.csv"
+    con.execute(f"create table assignments as select * from read_csv('{assignments_file}', all_varchar = true)")
+    assignment = con.execute("select pse__Assignment__c from cards where Id = ?", [repriced]).fetchall()[0][0]
+    con.execute(
+        f"copy (select * replace (cast(cast(pse__Bill_Rate__c as decimal(18, 2)) + 10 as varchar) as pse__Bill_Rate__c,"
+        f" '{NEWER}' as SystemModstamp) from assignments where Id = ?) to "
+        f"'{landing / 'psa' / 'pse__Assignment__c.2026-11-20.csv'}' (header)",
+        [assignment],
+    )
+    con.close()
+    return {"twin": twin, "deleted": deleted, "repriced_assignment": assignment}
+
+
+def _rows(warehouse: Path, table: str) -> set[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return set(con.execute(f"select * exclude (refreshed_at) from {table}").fetchall())
+
+
+@pytest.mark.xdist_group("incremental")
+def test_incremental_time_entries_equal_a_full_rebuild(small_landing, tmp_path: Path) -> None:
+    source, _ = small_landing
+    landing = tmp_path / "landing"
+    shutil.copytree(source, landing)
+    warehouse = tmp_path / "incremental.duckdb"
+    _load(warehouse, landing)
+    _build(warehouse, tmp_path / "first")
+    before = {model: _rows(warehouse, table) for model, table in TABLES.items()}
+
+    keys = _write_changes(landing)
+    _load(warehouse, landing)
+    _build(warehouse, tmp_path / "incremental")  # an intraday run: incremental
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copy(warehouse, rebuilt)
+    _build(rebuilt, tmp_path / "full", "--full-refresh")  # what the nightly run does
+
+    for model, table in TABLES.items():
+        incremental, full = _rows(warehouse, table), _rows(rebuilt, table)
+        assert incremental == full, f"{model}: {len(incremental - full)} extra, {len(full - incremental)} missing"
+        assert incremental != before[model]  # the changes did reach the model
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        total, touched = con.execute(
+            "select count(*), count(*) filter (where refreshed_at = (select max(refreshed_at) from"
+            " marts.fct_time_entries)) from marts.fct_time_entries"
+        ).fetchall()[0]
+        twin_flags = con.execute(
+            "select distinct timecard_id, is_duplicate from marts.fct_time_entries where timecard_id in (?, ?)",
+            [keys["twin"], "a2T0000000000AAAAA"],
+        ).fetchall()
+        gone = con.execute("select count(*) from marts.fct_time_entries where timecard_id = ?", [keys["deleted"]])
+        assert gone.fetchall() == [(0,)]
+    assert 0 < touched < total * 0.2  # only the touched resource-project pairs were rebuilt
+    assert sorted(twin_flags) == [("a2T0000000000AAAAA", False), (keys["twin"], True)]
