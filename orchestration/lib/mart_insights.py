@@ -19,7 +19,7 @@ from decimal import Decimal
 import dagster as dg
 import duckdb
 
-from orchestration.lib.warehouse import DuckDBWarehouse
+from orchestration.lib.warehouse import WAREHOUSE_ERRORS, Warehouse
 
 PREVIEW_ROWS = 5
 PREVIEW_COLUMNS = 10
@@ -40,7 +40,7 @@ def _by_month(title: str, table: str, components: dict[str, str], y_label: str) 
         f"select month_start_date as x, '{label}' as series, sum({column}) as value from {table} group by 1"
         for label, column in components.items()
     )
-    return Chart(title, f"select * from ({unions}) order by 1, 2", y_label)
+    return Chart(title, f"select * from ({unions}) as components order by 1, 2", y_label)  # PostgreSQL needs the alias
 
 
 CHARTS: dict[str, Chart] = {
@@ -185,7 +185,7 @@ def is_mart_output(context: dg.AssetExecutionContext, event: object) -> bool:
     return key.path[0] in ENRICHED_SCHEMAS and len(key.path) == 2
 
 
-def with_mart_insights(held: list, warehouse: DuckDBWarehouse, context: dg.AssetExecutionContext) -> Iterator:
+def with_mart_insights(held: list, warehouse: Warehouse, context: dg.AssetExecutionContext) -> Iterator:
     """The held dbt events in order, each mart's (and the sync model's) output enriched."""
     if not held:
         return
@@ -195,7 +195,7 @@ def with_mart_insights(held: list, warehouse: DuckDBWarehouse, context: dg.Asset
                 key = context.asset_key_for_output(event.output_name)
                 try:
                     extra = mart_metadata(con, ".".join(key.path), context.log)
-                except duckdb.Error as err:  # the model failed to build: its own events say so
+                except WAREHOUSE_ERRORS as err:  # the model failed to build: its own events say so
                     context.log.warning(f"{key.to_user_string()}: no preview: {err}")
                     extra = {}
                 event = dg.Output(value=None, output_name=event.output_name, metadata={**event.metadata, **extra})

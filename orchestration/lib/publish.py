@@ -69,3 +69,65 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, reader_path: Path, run_id: 
         con.execute(f"detach {SNAPSHOT_ALIAS}")
     os.replace(tmp, reader_path)
     return PublishResult(path=str(reader_path), tables=counts, published_at=published_at)
+
+
+# --- PostgreSQL (WAREHOUSE=postgres) --------------------------------------------------------------
+# There is no file to swap: BI tools read schema `reader` of the warehouse database. The publish
+# step copies the published schemas' tables into a new schema and, in the same transaction, renames
+# the current `reader` aside and the new one to `reader`. A new query sees the old snapshot or the
+# new one, never a mix; a query already running keeps reading the tables it opened (renaming a
+# schema waits for no reader). The renamed-aside snapshot is dropped only if no reader still uses
+# it (a short lock timeout); otherwise the next publish drops it.
+
+READER_SCHEMA = "reader"
+STALE_PREFIX = "reader_previous_"
+
+
+def publish_schema(con, run_id: str) -> PublishResult:
+    """Copy the published schemas into a fresh schema, then make it `reader` in one transaction."""
+    token = "".join(c for c in run_id if c.isalnum())[:12]
+    fresh, previous = f"reader_next_{token}", f"{STALE_PREFIX}{token}"
+    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
+    tables = con.execute(
+        "select table_schema, table_name from information_schema.tables"
+        f" where table_schema in ({schemas}) and table_type = 'BASE TABLE' order by 1, 2"
+    ).fetchall()
+    published_at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    counts: dict[str, int] = {}
+    con.execute("begin transaction")
+    try:
+        con.execute(f"drop schema if exists {fresh} cascade")  # from a run killed mid-publish
+        con.execute(f"create schema {fresh}")
+        for schema, table in tables:
+            con.execute(f"create table {fresh}.{_q(table)} as select * from {_q(schema)}.{_q(table)}")
+            counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {fresh}.{_q(table)}").fetchall()[0][0]
+        con.execute(
+            f"create table {fresh}.published as select cast(? as varchar) as run_id,"
+            " cast(? as timestamp) as published_at, cast(? as jsonb) as table_rows",
+            [run_id, published_at, json.dumps(counts)],
+        )
+        if con.execute("select to_regnamespace(?) is not null", [READER_SCHEMA]).fetchall()[0][0]:
+            con.execute(f"alter schema {READER_SCHEMA} rename to {previous}")
+        con.execute(f"alter schema {fresh} rename to {READER_SCHEMA}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    _drop_stale_snapshots(con)
+    return PublishResult(path=READER_SCHEMA, tables=counts, published_at=published_at)
+
+
+def _drop_stale_snapshots(con) -> None:
+    """Drop earlier snapshots nobody reads any more; one still in use waits for the next publish."""
+    stale = con.execute(
+        "select nspname from pg_namespace where nspname like ?", [STALE_PREFIX.replace("_", "\\_") + "%"]
+    ).fetchall()
+    con.execute("set lock_timeout = '2s'")
+    try:
+        for (schema,) in stale:
+            try:
+                con.execute(f"drop schema {schema} cascade")
+            except Exception:  # psycopg2 LockNotAvailable: a reader still has it open
+                continue
+    finally:
+        con.execute("reset lock_timeout")

@@ -4,6 +4,7 @@ Schema `reverse_sync` holds, per sync: `sync_state` (what the target holds, as f
 project sent it), `sync_runs`, `sync_changelog` and `sync_rejections`. State advances only after
 the target confirmed an import, in the same transaction as the logs, so a kill at any point
 leaves either the old state (the next run re-sends the same upserts) or the new one.
+The same SQL runs on DuckDB and PostgreSQL (orchestration.lib.dialect for what differs).
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
+
+from orchestration.lib.dialect import dialect_of, json_object
 
 SCHEMA = "reverse_sync"
 UTC_NOW = "(current_timestamp at time zone 'UTC')::timestamp"
@@ -42,12 +46,16 @@ class SyncSpec:
 
     name: str
     model: str  # relation in the warehouse
-    key_columns: dict[str, str]  # target column -> SQL expression over the model
+    # target column -> SQL expression over the model, or a function of the dialect returning one
+    key_columns: dict[str, str | Callable[[str], str]]
     value_column: tuple[str, str]  # target column, SQL expression
     audit_column: str  # target column carrying the Dagster run id
 
-    def key_sql(self) -> str:
-        return "concat_ws('|', " + ", ".join(self.key_columns.values()) + ")"
+    def key_expressions(self, dialect: str = "duckdb") -> dict[str, str]:
+        return {c: e(dialect) if callable(e) else e for c, e in self.key_columns.items()}
+
+    def key_sql(self, dialect: str = "duckdb") -> str:
+        return "concat_ws('|', " + ", ".join(self.key_expressions(dialect).values()) + ")"
 
 
 @dataclass
@@ -72,15 +80,18 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 def compute_diff(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> Diff:
     """Compare the sync model with the last synced state, by key, set-based."""
     ensure_tables(con)
-    payload = "json_object(" + ", ".join(f"'{c}', {e}" for c, e in spec.key_columns.items()) + ")"
+    dialect = dialect_of(con)
+    payload = json_object(spec.key_expressions(dialect), dialect)
     value_expr = spec.value_column[1]
+    for temp in ("_desired", "_state"):  # `create or replace` is DuckDB's only
+        con.execute(f"drop table if exists {temp}")
     con.execute(
-        f"""create or replace temp table _desired as
-            select {spec.key_sql()} as record_key, {payload}::varchar as payload,
+        f"""create temp table _desired as
+            select {spec.key_sql(dialect)} as record_key, {payload} as payload,
                    {value_expr} as value from {spec.model}"""
     )
     con.execute(
-        f"""create or replace temp table _state as
+        f"""create temp table _state as
             select record_key, payload, value from {SCHEMA}.sync_state where sync_name = ?""",
         [spec.name],
     )
@@ -89,15 +100,18 @@ def compute_diff(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> Diff:
         con, "select record_key, payload, value from _desired where value is null or record_key is null"
     )
     valid = "(select * from _desired where value is not null and record_key is not null)"
-    diff.creates = _rows(con, f"select d.* from {valid} d anti join _state s using (record_key)")
+    missing = "not exists (select 1 from {} where {}.record_key = {}.record_key)"
+    diff.creates = _rows(con, f"select d.* from {valid} d where {missing.format('_state s', 's', 'd')}")
     diff.updates = _rows(
         con,
         f"select d.*, s.value as old_value from {valid} d join _state s using (record_key)"
         " where d.value is distinct from s.value",
     )
     # A row still wanted but without a valid value is invalid, never a delete: it must not clear the cell.
-    diff.deletes = _rows(con, "select s.*, s.value as old_value from _state s anti join _desired d using (record_key)")
-    diff.desired_total = float(con.execute(f"select coalesce(sum(value), 0) from {valid}").fetchall()[0][0])
+    diff.deletes = _rows(
+        con, f"select s.*, s.value as old_value from _state s where {missing.format('_desired d', 'd', 's')}"
+    )
+    diff.desired_total = float(con.execute(f"select coalesce(sum(value), 0) from {valid} d").fetchall()[0][0])
     synced = con.execute("select count(*), sum(value) from _state").fetchall()[0]
     diff.synced_total = float(synced[1]) if synced[0] else None
     return diff

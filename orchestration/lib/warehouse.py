@@ -101,8 +101,10 @@ class PostgresWarehouse(Warehouse):
     def raw_connection(self, read_only: bool = False, autocommit: bool = False):
         from orchestration.lib.postgres import connect_raw
 
+        # Inside a run Dagster has resolved the EnvVar; outside one (the demo summary) resolve it here.
+        password = self.password.get_value() if isinstance(self.password, dg.EnvVar) else self.password
         return connect_raw(
-            self.host, self.port, self.user, self.password, self.database, read_only=read_only, autocommit=autocommit
+            self.host, self.port, self.user, password or "", self.database, read_only=read_only, autocommit=autocommit
         )
 
     @contextmanager

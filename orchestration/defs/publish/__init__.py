@@ -4,9 +4,9 @@ import dagster as dg
 
 from orchestration.defs.transform.assets import dbt_models
 from orchestration.lib import settings
-from orchestration.lib.publish import publish_snapshot
+from orchestration.lib.publish import READER_SCHEMA, publish_schema, publish_snapshot
 from orchestration.lib.sync_gate import evaluate_gate
-from orchestration.lib.warehouse import WRITER_POOL, DuckDBWarehouse
+from orchestration.lib.warehouse import WRITER_POOL, Warehouse
 
 READER_MARTS = dg.AssetKey(["reader", "marts"])
 MART_KEYS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string())
@@ -29,9 +29,10 @@ def _full_asset_graph():
     description="The analyst-facing marts, published to READER_DATABASE for BI tools once every blocking check "
     "upstream passed. Swapped in by one atomic rename: readers never see half-built marts and never block a run.",
 )
-def reader_marts(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+def reader_marts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     gate = evaluate_gate(context.instance, _full_asset_graph(), READER_MARTS)
-    reader = settings.reader_database(warehouse.database)
+    on_postgres = warehouse.dialect == "postgres"  # readers use schema `reader` of the database there
+    reader = f"schema {READER_SCHEMA}" if on_postgres else settings.reader_database(warehouse.database)
     if not gate.passed:
         raise dg.Failure(
             description=f"Not published: readers keep the previous snapshot in {reader}. "
@@ -40,11 +41,17 @@ def reader_marts(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) 
             allow_retries=False,
         )
     with warehouse.connect() as con:
-        result = publish_snapshot(con, reader, context.run.run_id)
+        result = (
+            publish_schema(con, context.run.run_id)
+            if on_postgres
+            else publish_snapshot(con, reader, context.run.run_id)
+        )
     context.log.info(f"published {len(result.tables)} tables to {result.path}")
     return dg.MaterializeResult(
         metadata={
-            "reader_database": dg.MetadataValue.path(result.path),
+            "reader_database": dg.MetadataValue.path(
+                result.path if not on_postgres else f"{warehouse.describe()}/{READER_SCHEMA}"
+            ),
             "tables": len(result.tables),
             "dagster/row_count": sum(result.tables.values()),
             "rows_by_table": dg.MetadataValue.json(result.tables),

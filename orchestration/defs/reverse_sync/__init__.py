@@ -9,10 +9,10 @@ Dagster-blocking, so a failing one lets the sync step run, record `blocked` and 
 import time
 
 import dagster as dg
-import duckdb
 
 from orchestration.lib import settings
 from orchestration.lib.anaplan.client import AnaplanClient, AnaplanSettings
+from orchestration.lib.dialect import json_field, month_label, table_exists
 from orchestration.lib.reverse_sync import (
     Diff,
     RunRecord,
@@ -25,7 +25,7 @@ from orchestration.lib.reverse_sync import (
     rejected_keys,
 )
 from orchestration.lib.sync_gate import evaluate_gate
-from orchestration.lib.warehouse import WRITER_POOL, DuckDBWarehouse
+from orchestration.lib.warehouse import WRITER_POOL, Warehouse
 
 SYNC_INPUT = dg.AssetKey(["sync", "sync_planning__forecast_inputs"])
 SPEC = SyncSpec(
@@ -34,7 +34,7 @@ SPEC = SyncSpec(
     key_columns={
         "Legal Entity": "legal_entity_code",
         "Practice": "practice",
-        "Month": "strftime(month_start_date, '%b %y')",
+        "Month": lambda dialect: month_label("month_start_date", dialect),
         "Line Item": "line_item",
         "Version": "plan_version_code",
     },
@@ -129,7 +129,7 @@ def _guard_message(diff: Diff, config: ForecastSyncConfig, synced_rows: int) -> 
 def anaplan_forecast_inputs(
     context: dg.AssetExecutionContext,
     config: ForecastSyncConfig,
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     anaplan: AnaplanResource,
 ) -> dg.MaterializeResult:
     run = RunRecord(run_id=context.run.run_id, sync_name=SPEC.name, started_at=_now(), status="blocked")
@@ -173,7 +173,7 @@ def anaplan_forecast_inputs(
 
 
 def _send(
-    context: dg.AssetExecutionContext, anaplan: AnaplanResource, warehouse: DuckDBWarehouse, diff: Diff, run: RunRecord
+    context: dg.AssetExecutionContext, anaplan: AnaplanResource, warehouse: Warehouse, diff: Diff, run: RunRecord
 ) -> dg.MaterializeResult:
     client = anaplan.client()
     rejected: dict[str, str] = {}
@@ -211,12 +211,12 @@ def anaplan_resource(**overrides: object) -> AnaplanResource:
     )
 
 
-def _scalar(warehouse: DuckDBWarehouse, sql: str) -> object:
+def _scalar(warehouse: Warehouse, sql: str) -> object:
     with warehouse.connect(read_only=True) as con:
         return con.execute(sql).fetchall()[0][0]
 
 
-def check_no_unconverted_currency(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+def check_no_unconverted_currency(warehouse: Warehouse) -> dg.AssetCheckResult:
     """No forecast amount is left unconverted (missing FX)."""
     forecast_nulls = _scalar(
         warehouse,
@@ -230,7 +230,7 @@ def check_no_unconverted_currency(warehouse: DuckDBWarehouse) -> dg.AssetCheckRe
     )
 
 
-def check_exception_share(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+def check_exception_share(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Share of approved time entries that could not be valued, under SYNC_MAX_EXCEPTION_SHARE."""
     threshold = float(settings.setting("SYNC_MAX_EXCEPTION_SHARE"))
     exceptions = _scalar(
@@ -251,20 +251,19 @@ def check_exception_share(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
     )
 
 
-def _last_synced_total(warehouse: DuckDBWarehouse, line_item_sql: str) -> tuple[int, object]:
+def _last_synced_total(warehouse: Warehouse, line_item_sql: str) -> tuple[int, object]:
     """(rows, total) of one line item as last synced; (0, None) before the first sync."""
     with warehouse.connect(read_only=True) as con:
-        try:
-            return con.execute(
-                "select count(*), sum(value) from reverse_sync.sync_state"
-                f" where sync_name = ? and payload ->> 'Line Item' = {line_item_sql}",
-                [SPEC.name],
-            ).fetchall()[0]
-        except duckdb.CatalogException:
+        if not table_exists(con, "reverse_sync", "sync_state"):
             return (0, None)
+        return con.execute(
+            "select count(*), sum(value) from reverse_sync.sync_state"
+            f" where sync_name = ? and {json_field('payload', 'Line Item')} = {line_item_sql}",
+            [SPEC.name],
+        ).fetchall()[0]
 
 
-def check_forecast_change(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+def check_forecast_change(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Total forecast against the last synced version, within SYNC_MAX_TOTAL_CHANGE."""
     threshold = float(settings.setting("SYNC_MAX_TOTAL_CHANGE"))
     line = "'Forecast Revenue'"
@@ -292,7 +291,7 @@ AGGREGATE_CHECKS = {
 
 def _as_asset_check(name: str, check) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=SYNC_INPUT, name=name, description=check.__doc__, pool=WRITER_POOL)
-    def _check(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         return check(warehouse)
 
     return _check

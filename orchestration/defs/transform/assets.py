@@ -11,7 +11,7 @@ from dagster_shared.record import replace  # AssetCheckSpec is a dagster record,
 from orchestration.lib import settings
 from orchestration.lib.mart_insights import is_mart_output, with_mart_insights
 from orchestration.lib.valuation_exceptions import with_exception_counts
-from orchestration.lib.warehouse import WRITER_POOL, DuckDBWarehouse
+from orchestration.lib.warehouse import WRITER_POOL, Warehouse
 
 settings.export_for_dbt()
 
@@ -56,7 +56,7 @@ def dbt_build_args(full_refresh: bool = False) -> list[str]:
     pool=WRITER_POOL,
     op_tags={"dagster/priority": "20"},
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse):
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     # From the first mart on, events wait for the end of the build, when DuckDB's file is free to
     # read, so each mart carries its row count, a preview, a chart and (finance marts) its
     # valuation-exception counts. Everything after that point waits with them: Dagster needs
@@ -86,7 +86,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
 
 
-def _enriched(held: list, warehouse: DuckDBWarehouse, context: dg.AssetExecutionContext):
+def _enriched(held: list, warehouse: Warehouse, context: dg.AssetExecutionContext):
     return with_mart_insights(list(with_exception_counts(held, warehouse, context)), warehouse, context)
 
 

@@ -11,7 +11,7 @@ import dagster as dg
 from ingest.contract import SOURCE_OBJECTS, SourceObject
 from orchestration.lib.quality.gx_runner import CheckOutcome, run_suite
 from orchestration.lib.quality.suites import DEFAULT_FRESHNESS_HOURS, SuiteSpec, suite_for
-from orchestration.lib.warehouse import WRITER_POOL, DuckDBWarehouse
+from orchestration.lib.warehouse import WRITER_POOL, Warehouse
 
 
 class RawQualityConfig(dg.ConfigurableResource):
@@ -73,12 +73,15 @@ def build_raw_quality_check(obj: SourceObject) -> dg.AssetChecksDefinition:
         description=f"Great Expectations suite on {template.relation}.",
     )
     def _quality(
-        context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse, raw_quality: RawQualityConfig
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse, raw_quality: RawQualityConfig
     ) -> Iterator[dg.AssetCheckResult]:
         selected = {k.name for k in context.selected_asset_check_keys}
-        suite = suite_for(obj, raw_quality.freshness_hours).only(selected)
-        config = {"threads": warehouse.threads, "memory_limit": warehouse.memory_limit}
-        outcomes = run_suite(warehouse.database, suite, duckdb_config=config)
+        suite = suite_for(obj, raw_quality.freshness_hours, dialect=warehouse.dialect).only(selected)
+        if warehouse.dialect == "postgres":
+            outcomes = run_suite("", suite, postgres_connect=lambda: warehouse.raw_connection(read_only=True))
+        else:
+            config = {"threads": warehouse.threads, "memory_limit": warehouse.memory_limit}
+            outcomes = run_suite(warehouse.database, suite, duckdb_config=config)
         _log_failures(context, suite.relation, outcomes)
         for outcome in outcomes:
             yield _result(key, outcome)

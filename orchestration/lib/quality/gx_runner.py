@@ -1,4 +1,4 @@
-"""Run raw-table suites with Great Expectations 1.x on the DuckDB warehouse, through SQLAlchemy.
+"""Run raw-table suites with Great Expectations 1.x on the warehouse (DuckDB or PostgreSQL), through SQLAlchemy.
 
 The only module that touches Great Expectations, whose API changes between majors. It imports GX
 inside `run_suites` (the import takes seconds, which loading the Dagster definitions must not pay),
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,9 +54,12 @@ def run_suite(
     *,
     duckdb_config: Mapping[str, Any] | None = None,
     sample_size: int = SAMPLE_SIZE,
+    postgres_connect: Callable[[], Any] | None = None,
 ) -> list[CheckOutcome]:
-    """Run one suite against the DuckDB file at database_path, opened read-only."""
-    return run_suites(database_path, [suite], duckdb_config=duckdb_config, sample_size=sample_size)[suite.relation]
+    """Run one suite against the DuckDB file at database_path, opened read-only (or PostgreSQL, see run_suites)."""
+    return run_suites(
+        database_path, [suite], duckdb_config=duckdb_config, sample_size=sample_size, postgres_connect=postgres_connect
+    )[suite.relation]
 
 
 def run_suites(
@@ -65,16 +68,33 @@ def run_suites(
     *,
     duckdb_config: Mapping[str, Any] | None = None,
     sample_size: int = SAMPLE_SIZE,
+    postgres_connect: Callable[[], Any] | None = None,
 ) -> dict[str, list[CheckOutcome]]:
-    """Run several suites in one GX context; outcomes by relation (`raw_psa.timecard_header`)."""
+    """Run several suites in one GX context; outcomes by relation (`raw_psa.timecard_header`).
+
+    With `postgres_connect` (a function returning a read-only psycopg2 connection) the suites run
+    on PostgreSQL instead; the password stays inside that function, out of GX's connection string.
+    """
     gx = _import_gx()
-    connections = ReadOnlyConnections(database_path, duckdb_config or {})
+    connections: ReadOnlyConnections | PostgresConnections
+    if postgres_connect is not None:
+        connections = PostgresConnections(postgres_connect)
+    else:
+        connections = ReadOnlyConnections(database_path, duckdb_config or {})
     try:
         context = _ephemeral_context()
-        datasource = context.data_sources.add_sql(
-            name="warehouse", connection_string="duckdb://", kwargs={"creator": connections}
-        )
-        return {s.relation: _run(gx, datasource, s, sample_size) for s in suites}
+
+        def datasource(name: str) -> Any:
+            return context.data_sources.add_sql(
+                name=name, connection_string=connections.url, kwargs={"creator": connections}
+            )
+
+        if postgres_connect is None:
+            shared = datasource("warehouse")
+            return {s.relation: _run(gx, shared, s, sample_size) for s in suites}
+        # One datasource per table on PostgreSQL: GX maps a column name to the case-spelling it saw in
+        # another table of the same datasource (`id` -> `Id`), which a case-sensitive database refuses.
+        return {s.relation: _run(gx, datasource(f"warehouse_{i}"), s, sample_size) for i, s in enumerate(suites)}
     finally:
         connections.close_all()
 
@@ -115,6 +135,8 @@ class ReadOnlyConnections:
     metric comes back empty). A fresh DuckDB cursor per SQLAlchemy cursor keeps each result alive.
     """
 
+    url = "duckdb://"
+
     def __init__(self, database: str, config: Mapping[str, Any]):
         self.database, self.config = database, dict(config)
         self._opened: list[duckdb.DuckDBPyConnection] = []
@@ -126,6 +148,26 @@ class ReadOnlyConnections:
 
     def close_all(self) -> None:
         """Close every connection GX's engines opened, so the file is free for the next writer."""
+        for con in self._opened:
+            con.close()
+        self._opened.clear()
+
+
+class PostgresConnections:
+    """SQLAlchemy `creator` for PostgreSQL connections (psycopg2), each closed by `close_all`."""
+
+    url = "postgresql+psycopg2://"
+
+    def __init__(self, connect: Callable[[], Any]):
+        self.connect = connect
+        self._opened: list[Any] = []
+
+    def __call__(self) -> Any:
+        con = self.connect()
+        self._opened.append(con)
+        return con
+
+    def close_all(self) -> None:
         for con in self._opened:
             con.close()
         self._opened.clear()
@@ -148,9 +190,14 @@ def _cursor_per_statement_class() -> type:
 
 
 def _gx_query(query: str) -> str:
-    """Expose GX's batch to a spec's SQL as `batch_rows`; the spec's own braces are literal SQL."""
+    """Expose GX's batch to a spec's SQL as `batch_rows`; the spec's own braces are literal SQL.
+
+    GX puts `{batch}` in as a bare subquery when the query has a join, else with its own alias.
+    The join here makes it always the bare form, so the alias can be ours: PostgreSQL needs one.
+    """
     escaped = query.replace("{", "{{").replace("}", "}}")
-    return f"with {BATCH} as (select * from {{batch}}) select * from ({escaped})"
+    batch = "select gx_batch.* from {batch} as gx_batch cross join (select 1 as one) as one_row"
+    return f"with {BATCH} as ({batch}) select * from ({escaped}) as unexpected_rows"
 
 
 def _expectation(gx: Any, spec: ExpectationSpec, meta: dict[str, str]) -> Any:

@@ -11,6 +11,9 @@ Severity policy (README.md in this folder has the full table):
 - WARN: a row-level defect (impossible hours, unknown reference, value outside its range or picklist,
   a gap in FX rates, stale data). The dbt marts' exceptions model quarantines such rows, so the raw
   layer reports them with counts and sample keys and does not stop the pipeline.
+
+The SQL is DuckDB's; `suite_for(..., dialect="postgres")` gives the PostgreSQL spelling of the few
+checks that differ (types from the catalog, freshness arithmetic, window filters, regular expressions).
 """
 
 from __future__ import annotations
@@ -30,6 +33,22 @@ BATCH = "batch_rows"
 LOAD_COLUMNS = (("_loaded_at", "TIMESTAMP"), ("_source_file", "VARCHAR"), ("_batch_id", "VARCHAR"))
 # The loader stamps _loaded_at in UTC without a zone; compare in the same terms.
 UTC_NOW = "cast(current_timestamp at time zone 'UTC' as timestamp)"
+DUCKDB, POSTGRES = "duckdb", "postgres"
+# Contract (DuckDB) types as PostgreSQL's format_type() prints them.
+POSTGRES_TYPES = {
+    "VARCHAR": "character varying",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp without time zone",
+    "DOUBLE": "double precision",
+}
+
+
+def postgres_type(contract_type: str) -> str:
+    decimal = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", contract_type)
+    return f"numeric({decimal[1]},{decimal[2]})" if decimal else POSTGRES_TYPES[contract_type]
 
 
 class Severity(StrEnum):
@@ -167,6 +186,7 @@ class RowRule:
     where: str
     description: str
     category: str = "consistency"
+    postgres_where: str | None = None  # the same predicate where PostgreSQL spells it differently
 
 
 @dataclass(frozen=True)
@@ -216,6 +236,9 @@ left join {BATCH} as rates
 where rates.id is null
 order by 1, 2, 3
 """
+
+# What DuckDB's strptime('%b %y') reads (`Jan 26`), as a PostgreSQL regular expression (no try_to_date there).
+ANAPLAN_MONTH = "^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) [0-9]{2}$"
 
 RULES: dict[str, tuple[Rule, ...]] = {
     "crm.account": (
@@ -280,7 +303,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
         RowRule(
             "week_runs_monday_to_sunday",
-            """isodow("pse__Start_Date__c") <> 1 or "pse__End_Date__c" <> "pse__Start_Date__c" + 6""",
+            """extract(isodow from "pse__Start_Date__c") <> 1"""
+            """ or "pse__End_Date__c" <> "pse__Start_Date__c" + 6""",
             "The timecard week starts on a Monday and ends six days later.",
         ),
     ),
@@ -295,7 +319,12 @@ RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "erp.currency": (
         UniqueTogether("symbol_unique", ("symbol",), "Each ISO 4217 code appears once."),
-        RowRule("symbol_is_iso_4217", "not regexp_full_match(symbol, '[A-Z]{3}')", "Three capital letters."),
+        RowRule(
+            "symbol_is_iso_4217",
+            "not regexp_full_match(symbol, '[A-Z]{3}')",
+            "Three capital letters.",
+            postgres_where="symbol !~ '^[A-Z]{3}$'",
+        ),
     ),
     "erp.accounting_period": (
         RowRule("end_date_not_before_start_date", "enddate < startdate", "enddate >= startdate."),
@@ -374,6 +403,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
             """try_strptime("Start Month", '%b %y') is null or try_strptime("End Month", '%b %y') is null""",
             "Start Month and End Month read as Anaplan months (`Jan 26`).",
             "allowed values",
+            postgres_where=f"""not coalesce("Start Month" ~* '{ANAPLAN_MONTH}'"""
+            f""" and "End Month" ~* '{ANAPLAN_MONTH}', false)""",
         ),
     ),
     "planning.target": (
@@ -386,6 +417,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
             """try_strptime("Month", '%b %y') is null""",
             "Month reads as an Anaplan month (`Jan 26`).",
             "allowed values",
+            postgres_where=f"""not coalesce("Month" ~* '{ANAPLAN_MONTH}', false)""",
         ),
     ),
 }
@@ -418,20 +450,29 @@ def _columns_check(obj: SourceObject) -> CheckSpec:
     )
 
 
-def _types_check(obj: SourceObject) -> CheckSpec:
+def _types_check(obj: SourceObject, dialect: str) -> CheckSpec:
     expected = [(f.name, f.type) for f in obj.fields] + list(LOAD_COLUMNS)
+    if dialect == POSTGRES:
+        expected = [(name, postgres_type(type_)) for name, type_ in expected]
+        # the table's catalog entry, as describe reads the batch's in DuckDB; no rows are read
+        described = (
+            "(select attname as column_name, format_type(atttypid, atttypmod) as column_type from pg_attribute "
+            f"where attrelid = {sql_str(f'{obj.schema}.{obj.name}')}::regclass and attnum > 0 and not attisdropped)"
+        )
+    else:
+        described = f"(describe select * from {BATCH})"
     values = ", ".join(f"({sql_str(name)}, {sql_str(type_)})" for name, type_ in expected)
     query = (
         "select expected.column_name, expected.expected_type, described.column_type as actual_type "
         f"from (values {values}) as expected(column_name, expected_type) "
-        f"inner join (describe select * from {BATCH}) as described on described.column_name = expected.column_name "
+        f"inner join {described} as described on described.column_name = expected.column_name "
         "where described.column_type <> expected.expected_type"
     )
     return CheckSpec(
         "column_types_match_contract",
         "types",
         Severity.ERROR,
-        "Every column has the contract's type (DuckDB `describe`, no rows read).",
+        "Every column has the contract's type (DuckDB `describe`, PostgreSQL's catalog; no rows read).",
         (UnexpectedRows(query),),
     )
 
@@ -460,12 +501,17 @@ def _required_check(obj: SourceObject) -> CheckSpec | None:
     )
 
 
-def _freshness_check(hours: float) -> CheckSpec:
+def _freshness_check(hours: float, dialect: str) -> CheckSpec:
+    seconds = int(hours * 3600)
+    if dialect == POSTGRES:
+        age = f"round(cast(extract(epoch from {UTC_NOW} - max(_loaded_at)) / 3600 as numeric), 1)"
+        window = f"interval '{seconds} seconds'"
+    else:
+        age, window = f"round(date_diff('second', max(_loaded_at), {UTC_NOW}) / 3600, 1)", f"to_seconds({seconds})"
     query = (
-        "select max(_loaded_at) as last_loaded_at, "
-        f"round(date_diff('second', max(_loaded_at), {UTC_NOW}) / 3600, 1) as age_hours "
+        f"select max(_loaded_at) as last_loaded_at, {age} as age_hours "
         f"from {BATCH} "
-        f"having max(_loaded_at) is null or max(_loaded_at) < {UTC_NOW} - to_seconds({int(hours * 3600)})"
+        f"having max(_loaded_at) is null or max(_loaded_at) < {UTC_NOW} - {window}"
     )
     return CheckSpec(
         "freshness",
@@ -476,10 +522,10 @@ def _freshness_check(hours: float) -> CheckSpec:
     )
 
 
-def contract_checks(obj: SourceObject, freshness_hours: float) -> tuple[CheckSpec, ...]:
+def contract_checks(obj: SourceObject, freshness_hours: float, dialect: str = DUCKDB) -> tuple[CheckSpec, ...]:
     """The checks every raw table gets from its contract: columns, types, key, required fields, freshness."""
-    checks = [_columns_check(obj), _types_check(obj), _key_check(obj), _required_check(obj)]
-    return (*(c for c in checks if c is not None), _freshness_check(freshness_hours))
+    checks = [_columns_check(obj), _types_check(obj, dialect), _key_check(obj), _required_check(obj)]
+    return (*(c for c in checks if c is not None), _freshness_check(freshness_hours, dialect))
 
 
 def _range_check(rule: Range) -> CheckSpec:
@@ -529,20 +575,29 @@ def _reference_check(obj: SourceObject, rule: Reference) -> CheckSpec:
     )
 
 
-def _unique_together_check(obj: SourceObject, rule: UniqueTogether) -> CheckSpec:
+def _unique_together_check(obj: SourceObject, rule: UniqueTogether, dialect: str) -> CheckSpec:
     """SQL rather than GX's compound-unique, so the sample names the rows (their keys), not the values."""
     columns = ", ".join(q(c) for c in rule.columns)
     extra = ", ".join(q(c) for c in rule.columns if c not in obj.primary_key)
-    query = (
-        f"select {_key_select(obj, BATCH)}{', ' + extra if extra else ''} from {BATCH} "
-        f"where {' and '.join(f'{q(c)} is not null' for c in rule.columns)} "
-        f"qualify count(*) over (partition by {columns}) > 1 "
-        f"order by {columns}, {_key_select(obj, BATCH)}"
-    )
+    selected = f"{_key_select(obj, BATCH)}{', ' + extra if extra else ''}"
+    not_null = " and ".join(f"{q(c)} is not null" for c in rule.columns)
+    if dialect == POSTGRES:  # no qualify: filter the window in a subquery
+        keys = ", ".join(q(k) for k in obj.primary_key)
+        query = (
+            f"select {keys}{', ' + extra if extra else ''} from ("
+            f"select {selected}, count(*) over (partition by {columns}) as repeats from {BATCH} where {not_null}"
+            f") as counted where repeats > 1 order by {columns}, {keys}"
+        )
+    else:
+        query = (
+            f"select {selected} from {BATCH} where {not_null} "
+            f"qualify count(*) over (partition by {columns}) > 1 "
+            f"order by {columns}, {_key_select(obj, BATCH)}"
+        )
     return CheckSpec(rule.name, "keys", Severity.WARN, rule.description, (UnexpectedRows(query),))
 
 
-def _rule_check(obj: SourceObject, rule: Rule) -> CheckSpec:
+def _rule_check(obj: SourceObject, rule: Rule, dialect: str) -> CheckSpec:
     if isinstance(rule, Range):
         return _range_check(rule)
     if isinstance(rule, Allowed):
@@ -550,19 +605,20 @@ def _rule_check(obj: SourceObject, rule: Rule) -> CheckSpec:
     if isinstance(rule, Reference):
         return _reference_check(obj, rule)
     if isinstance(rule, UniqueTogether):
-        return _unique_together_check(obj, rule)
+        return _unique_together_check(obj, rule, dialect)
     if isinstance(rule, RowRule):
-        query = f"select {_key_select(obj, BATCH)} from {BATCH} where {rule.where}"
+        where = rule.postgres_where if dialect == POSTGRES and rule.postgres_where else rule.where
+        query = f"select {_key_select(obj, BATCH)} from {BATCH} where {where}"
         return CheckSpec(rule.name, rule.category, Severity.WARN, rule.description, (UnexpectedRows(query),))
     return CheckSpec(
         rule.name, rule.category, Severity.WARN, rule.description, (UnexpectedRows(rule.query),), rule.reads
     )
 
 
-def suite_for(obj: SourceObject, freshness_hours: float = DEFAULT_FRESHNESS_HOURS) -> SuiteSpec:
-    """The suite of one raw table: contract checks, then the hand-written rules."""
+def suite_for(obj: SourceObject, freshness_hours: float = DEFAULT_FRESHNESS_HOURS, dialect: str = DUCKDB) -> SuiteSpec:
+    """The suite of one raw table, in the warehouse's SQL dialect: contract checks, then the hand-written rules."""
     rules = RULES.get(f"{obj.system}.{obj.name}", ())
-    checks = (*contract_checks(obj, freshness_hours), *(_rule_check(obj, r) for r in rules))
+    checks = (*contract_checks(obj, freshness_hours, dialect), *(_rule_check(obj, r, dialect) for r in rules))
     return SuiteSpec(obj.schema, obj.name, obj.primary_key, checks)
 
 
