@@ -14,6 +14,13 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DUCKDB_DATABASE ?= $(CURDIR)/data/warehouse.duckdb
 export LANDING_DIR     ?= $(CURDIR)/data/landing
 export DAGSTER_HOME    ?= $(CURDIR)/data/dagster_home
+# The warehouse: duckdb (the file above) or postgres (`make demo WAREHOUSE=postgres` creates POSTGRES_DB
+# on the server if it is missing). POSTGRES_PASSWORD, if any, comes from the environment only.
+export WAREHOUSE     ?= duckdb
+export POSTGRES_HOST ?= 127.0.0.1
+export POSTGRES_PORT ?= 5432
+export POSTGRES_USER ?= postgres
+export POSTGRES_DB   ?= psa
 # The planning tool: the local Anaplan-protocol server by default; point these at a real tenant in
 # production (README, Configuration). The password default is the local server's only.
 ANAPLAN_PORT ?= 8765
@@ -108,6 +115,7 @@ demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@mkdir -p "$(dir $(DUCKDB_DATABASE))" "$(LANDING_DIR)"
 	$(BIN)/python -m ingest.demo --scale $(SCALE) --seed $(SEED) --out "$(LANDING_DIR)" $(if $(AS_OF),--as-of $(AS_OF))
 	$(if $(DROP),rm -f "$(LANDING_DIR)/$(DROP)")
+	$(if $(filter postgres,$(WAREHOUSE)),$(BIN)/python -m orchestration.lib.postgres create-database)
 	$(PLANNING_SERVER) start $(PLANNING_ARGS)
 	$(API_START)
 	$(API_ENV) $(BIN)/dagster asset materialize -m orchestration.definitions --select '*'; status=$$?; \
