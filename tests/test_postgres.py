@@ -42,15 +42,23 @@ COMPARED = {  # relation -> its grain, the first columns of the row order
 @pytest.fixture(scope="module")
 def postgres_run(demo_build, small_landing, postgres_server, postgres_database, tmp_path_factory):
     """The small demo materialized on a fresh PostgreSQL database, as a role with a password."""
-    from local_servers.anaplan.server import start_server
-
     database = postgres_database("demo")
     role = f"psa_role_{database['database'].split('_')[2]}"
     _admin(database, f"drop role if exists {role}", (f"create role {role} login password %s", [PASSWORD]))
-    _admin(database, f"alter database {database['database']} owner to {role}")
-    config = {**database, "user": role, "password": PASSWORD}
-    landing, _ = small_landing
-    folder = tmp_path_factory.mktemp("postgres_run")
+    try:
+        _admin(database, f"alter database {database['database']} owner to {role}")
+        config = {**database, "user": role, "password": PASSWORD}
+        yield from _run_demo(config, small_landing[0], tmp_path_factory.mktemp("postgres_run"))
+    finally:  # the role is the server's, not the database's: drop it even when the run failed
+        owner = postgres_server["user"]
+        statements = [f"alter database {database['database']} owner to {owner}", f"reassign owned by {role} to {owner}"]
+        _admin(database, *statements, f"drop owned by {role}")
+        _admin({**database, "database": "postgres"}, f"drop role if exists {role}")
+
+
+def _run_demo(config: dict, landing, folder):
+    from local_servers.anaplan.server import start_server
+
     (folder / "dagster_home").mkdir()
     with (
         start_server(folder / "cells.sqlite", port=0, username="demo", password="demo-password") as server,
@@ -59,14 +67,14 @@ def postgres_run(demo_build, small_landing, postgres_server, postgres_database, 
     ):
         env = {**ANAPLAN_ENV, "ANAPLAN_API_URL": server.url, "ANAPLAN_AUTH_URL": server.url}
         env |= {"WAREHOUSE": "postgres", "POSTGRES_HOST": config["host"], "POSTGRES_PORT": str(config["port"])}
-        env |= {"POSTGRES_USER": role, "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": config["database"]}
+        env |= {"POSTGRES_USER": config["user"], "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": config["database"]}
         env |= {"AS_OF_DATE": AS_OF.isoformat()}
         for name, value in env.items():
             mp.setenv(name, value)  # dbt's profile reads the same variables
         warehouse = PostgresWarehouse(
             host=config["host"],
             port=config["port"],
-            user=role,
+            user=config["user"],
             password=dg.EnvVar("POSTGRES_PASSWORD"),
             database=config["database"],
             memory_limit="2GB",
@@ -74,10 +82,6 @@ def postgres_run(demo_build, small_landing, postgres_server, postgres_database, 
         result = materialize(folder, landing, instance=instance, resources={"warehouse": warehouse})
         logs = "\n".join(str(entry) for entry in instance.all_logs(result.run_id))
         yield result, config, folder / "cells.sqlite", logs
-    owner = postgres_server["user"]
-    _admin(database, f"alter database {database['database']} owner to {owner}", f"reassign owned by {role} to {owner}")
-    _admin(database, f"drop owned by {role}")
-    _admin({**database, "database": "postgres"}, f"drop role if exists {role}")
 
 
 def _admin(config: dict, *statements: str | tuple[str, list]) -> None:
