@@ -144,6 +144,8 @@ def test_tokens_expiring_between_and_during_runs_are_renewed(servers: Servers, t
     run(servers, tmp_path / "w.duckdb", "crm")
     servers.admin("crm", "tokens/expire", {})
     servers.running["erp"].state.token_ttl_seconds = 0.5  # every NetSuite token lives half a second
+    # ...and every query takes 0.3 s, so each object's pages outlive the first token whatever the machine's speed.
+    servers.admin("erp", "faults", [{"match": "suiteql", "delay": 0.3, "times": 1000}])
     servers.admin(
         "crm",
         "records/update",
