@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from bench import pipeline, report
-from bench.measure import Measurement, run_measured
+from bench.measure import Measurement, run_measured, wait_for_calm
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUNS = ("limit", "peer", "pipeline", "noop", "intraday")
@@ -39,6 +39,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="DUCKDB_THREADS for every run")
     parser.add_argument("--memory-limit", default="4GB", help="DUCKDB_MEMORY_LIMIT for every run")
     parser.add_argument("--dbt-threads", type=int, default=2, help="DBT_THREADS for the pipeline runs")
+    parser.add_argument(
+        "--calm",
+        type=float,
+        metavar="CORES",
+        help="on a shared machine: before each run, wait until others use at most CORES cores (see --calm-timeout)",
+    )
+    parser.add_argument("--calm-timeout", type=float, default=900, help="seconds to wait for calm at most")
     parser.add_argument("--work-dir", type=Path, help="default data/bench/<scale> (git-ignored)")
     parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
@@ -98,8 +105,10 @@ class Bench:
         self.preparation: dict[str, Measurement] = {}
 
     def measure(self, name: str, command: list[str], env: dict[str, str] | None = None) -> Measurement:
-        print(f"bench: {name} ...", flush=True)
+        waited = wait_for_calm(self.args.calm, self.args.calm_timeout) if self.args.calm is not None else 0.0
+        print(f"bench: {name} ..." + (f" (waited {waited:.0f} s for calm)" if waited else ""), flush=True)
         measurement = run_measured(name, command, self.work / "logs" / f"{name}.log", env or self.env, REPO_ROOT)
+        measurement.waited_for_calm_seconds = waited
         print(f"bench: {name} took {measurement.wall_seconds:.1f} s (exit {measurement.returncode})", flush=True)
         if measurement.returncode != 0:
             print(f"bench: {name} failed; see {measurement.log}", file=sys.stderr)
@@ -169,6 +178,7 @@ class Bench:
             "seed": self.args.seed,
             "as_of": self.args.as_of,
             "settings": self.settings,
+            "calm": {"max_other_cores": self.args.calm, "timeout_seconds": self.args.calm_timeout},
             "runs_requested": self.args.runs,
             "preparation": {name: m.to_json() for name, m in self.preparation.items()},
         }

@@ -35,9 +35,11 @@ class Measurement:
     peak_rss_mib: float  # max(sampled process-tree peak, largest single process)
     max_process_rss_mib: float  # ru_maxrss: the largest single process of the tree
     tree_rss_peak_mib: float  # sampled every SAMPLE_SECONDS: sum over the live process tree
+    rss_at_peak_mib: dict  # the processes of the tree at that peak: "pid command" -> MiB
     other_cpu_seconds: float  # CPU the rest of the machine used meanwhile (others' work)
     load_average_before: float
     log: str
+    waited_for_calm_seconds: float = 0.0
     details: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -58,17 +60,26 @@ def _children_by_parent() -> dict[int, list[int]]:
     return children
 
 
-def tree_rss_bytes(root: int) -> int:
-    """Resident memory of a process and all its live descendants."""
-    children, total, stack = _children_by_parent(), 0, [root]
+def _describe(pid: int) -> str:
+    """`python dbt build` for /usr/bin/python3 /venv/bin/dbt build ...: enough to tell the processes apart."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return str(pid)
+    return " ".join(Path(a.decode(errors="replace")).name for a in args[:3] if a)
+
+
+def tree_rss(root: int) -> dict[int, int]:
+    """Resident bytes of a process and each of its live descendants."""
+    children, sizes, stack = _children_by_parent(), {}, [root]
     while stack:
         pid = stack.pop()
         stack.extend(children.get(pid, []))
         try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
+            sizes[pid] = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
         except (OSError, IndexError, ValueError):
             continue
-    return total
+    return sizes
 
 
 def busy_cpu_seconds() -> float:
@@ -78,14 +89,31 @@ def busy_cpu_seconds() -> float:
     return (sum(ticks[:8]) - idle) / CLOCK_TICKS
 
 
+def wait_for_calm(max_busy_cores: float, timeout: float, window: float = 5.0) -> float:
+    """Wait until the machine's busy CPU over `window` seconds is at most `max_busy_cores` (or `timeout`
+    passed): on a shared machine, start a run when others are quiet. Returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = busy_cpu_seconds()
+        time.sleep(window)
+        if (busy_cpu_seconds() - before) / window <= max_busy_cores:
+            break
+    return time.monotonic() - started
+
+
 class _TreeSampler(threading.Thread):
+    """Samples the tree's resident memory; keeps the peak and which processes made it."""
+
     def __init__(self, root: int):
         super().__init__(daemon=True)
-        self.root, self.peak, self.done = root, 0, threading.Event()
+        self.root, self.peak, self.at_peak, self.done = root, 0, {}, threading.Event()
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.peak = max(self.peak, tree_rss_bytes(self.root))
+            sizes = tree_rss(self.root)
+            if sum(sizes.values()) > self.peak:
+                self.peak = sum(sizes.values())
+                self.at_peak = {f"{pid} {_describe(pid)}": round(size / MIB) for pid, size in sizes.items()}
             self.done.wait(SAMPLE_SECONDS)
 
 
@@ -119,6 +147,7 @@ def run_measured(name: str, command: list, log: Path, env: dict[str, str], cwd: 
         peak_rss_mib=max(tree_peak, max_process),
         max_process_rss_mib=max_process,
         tree_rss_peak_mib=tree_peak,
+        rss_at_peak_mib=sampler.at_peak,
         other_cpu_seconds=max(0.0, busy_cpu_seconds() - busy_before - cpu),
         load_average_before=load_before,
         log=str(log),

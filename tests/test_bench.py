@@ -47,6 +47,7 @@ def test_measurement_covers_grandchildren(tmp_path: Path) -> None:
     grandchild = ALLOCATE.format(mib=250)
     measured = _measure(tmp_path, f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}])")
     assert measured.max_process_rss_mib >= 250
+    assert len(measured.rss_at_peak_mib) == 2 and max(measured.rss_at_peak_mib.values()) >= 250
     assert measured.cpu_seconds > 0.05
 
 
