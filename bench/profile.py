@@ -28,8 +28,8 @@ IMPORTS = {
 }
 
 
-def import_seconds(module: str, env: dict[str, str], top: int = 8) -> tuple[float, list[tuple[str, float]]]:
-    """Cumulative import time of `module` in a fresh interpreter, and its heaviest top-level packages."""
+def import_seconds(module: str, env: dict[str, str], top: int = 6) -> tuple[float, list[tuple[str, float]]]:
+    """Import time of `module` in a fresh interpreter, and the heaviest packages it pulls in (two levels down)."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],
         env=env,
@@ -37,13 +37,17 @@ def import_seconds(module: str, env: dict[str, str], top: int = 8) -> tuple[floa
         capture_output=True,
         text=True,
     )
-    rows = []
+    total, below = 0.0, []
     for line in done.stderr.splitlines():
-        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
-        if match and len(match.group(3)) == 1:  # top-level imports only: their time includes their children
-            rows.append((match.group(4), int(match.group(2)) / 1e6))
-    total = next((s for name, s in rows if name == module.split(".")[0]), sum(s for _, s in rows))
-    return total, sorted(rows, key=lambda r: -r[1])[:top]
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( +)(\S+)", line)
+        if not match:
+            continue
+        seconds, depth, name = int(match.group(1)) / 1e6, (len(match.group(2)) - 1) // 2, match.group(3)
+        if depth == 0:
+            total += seconds
+        elif depth <= 2:
+            below.append((name, seconds))
+    return total, sorted(below, key=lambda r: -r[1])[:top]
 
 
 def profiled_noop(work: Path, env: dict[str, str], top: int) -> str:

@@ -100,10 +100,10 @@ def machine() -> dict:
 
 def git_state() -> dict:
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True).stdout
 
     changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": changed}
+    return {"commit": git("rev-parse", "HEAD").strip(), "uncommitted_changes": changed}
 
 
 def portable(value: object, work: Path) -> object:
