@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -490,6 +491,7 @@ def load_relation(
     source_label: str | None = None,
     max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE,
     target: Target | None = None,
+    on_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> LoadResult:
     """Load rows a connector has already landed in `relation` (a table or view), with the file path's checks.
 
@@ -497,6 +499,8 @@ def load_relation(
     rows are checked, quarantined, deduplicated and merged exactly like a landing file's rows,
     and errors and quarantine rows name `source_label` and the record's position in the relation.
     `relation` is read through `con` (DuckDB); `target` is where it lands (default: `con` itself).
+    `on_commit(con)` runs inside the load's transaction after the merge, so what it writes to `con`
+    (a connector's bookkeeping of merged landing loads) commits or rolls back with the load.
     """
     batch_id = batch_id or uuid.uuid4().hex
     target = target or DuckDBTarget(con)
@@ -511,6 +515,8 @@ def load_relation(
         select = ", ".join(f"cast({q(f.name)} as varchar) as {q(f.name)}" for f in obj.fields)
         con.execute(f"create or replace temp table _batch as select {select} from {relation}")
         _load_staged(con, obj, source, None, batch_id, max_quarantine_share, None, result, target)
+        if on_commit is not None:
+            on_commit(con)
         result.files_loaded.append(source)
         result.extra_fields = sorted(c for c in columns if c not in obj.field_names and not c.startswith("_"))
 
