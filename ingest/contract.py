@@ -31,10 +31,23 @@ STAGING_PLURALS = {
 
 @dataclass(frozen=True)
 class Field:
+    """One contract field.
+
+    `required`: every row has a value; a row whose value is empty (or only spaces) is quarantined.
+    `optional`: a file may leave the field out altogether (CSV header, JSON document): the rows it
+    inserts have no value and the rows it updates keep the value already stored. Every other field
+    must be in the file; a file without it fails, naming the field.
+    """
+
     name: str
     type: str
     description: str
     required: bool = False
+    optional: bool = False
+
+    def __post_init__(self) -> None:
+        if self.required and self.optional:
+            raise ValueError(f"field {self.name}: a required value cannot be optional in the file")
 
 
 @dataclass(frozen=True)
@@ -73,12 +86,17 @@ class SourceObject:
 def _sf_meta() -> tuple[Field, ...]:
     return (
         Field("SystemModstamp", "TIMESTAMP", "Last modified, UTC (`2025-01-31T09:00:00.000Z`)", True),
-        Field("IsDeleted", "BOOLEAN", "Soft-deleted in Salesforce (`queryAll`)"),
+        Field(
+            "IsDeleted",
+            "BOOLEAN",
+            "Soft-deleted in Salesforce; only `queryAll` exports have it (optional: without it, nothing is deleted)",
+            optional=True,
+        ),
     )
 
 
-def _f(name: str, type_: str, description: str, required: bool = False) -> Field:
-    return Field(name, type_, description, required)
+def _f(name: str, type_: str, description: str, required: bool = False, optional: bool = False) -> Field:
+    return Field(name, type_, description, required, optional)
 
 
 def _weekday_hours(prefix: str, what: str) -> tuple[Field, ...]:
@@ -302,7 +320,7 @@ ERP = (
             _f("externalid", "VARCHAR", "Legal entity code shared with Workday and the PSA"),
             _f("country", "VARCHAR", "ISO 3166 alpha-2"),
             _f("currency", "INTEGER", "currency.id of the functional currency"),
-            _f("parent", "INTEGER", "Parent subsidiary id (empty for the top)"),
+            _f("parent", "INTEGER", "Parent subsidiary id (empty for the top)", optional=True),
             _f("iselimination", "BOOLEAN", "Elimination subsidiary"),
             _f("isinactive", "BOOLEAN", "Inactive"),
             _ns_modified(),
@@ -397,14 +415,14 @@ ERP = (
             _f("tranid", "VARCHAR", "Document number"),
             _f("type", "VARCHAR", "CustInvc | CustCred | CustPymt", True),
             _f("trandate", "DATE", "Document date"),
-            _f("duedate", "DATE", "Due date (invoices)"),
+            _f("duedate", "DATE", "Due date (invoices only)", optional=True),
             _f("entity", "INTEGER", "customer.id"),
             _f("subsidiary", "INTEGER", "subsidiary.id"),
             _f("currency", "INTEGER", "currency.id of the document"),
             _f("exchangerate", RATE, "Document rate to the subsidiary currency"),
             _f("foreigntotal", MONEY, "Document total, positive, document currency"),
             _f("status", "VARCHAR", "Open | Paid In Full | Applied | Deposited"),
-            _f("memo", "VARCHAR", "Memo"),
+            _f("memo", "VARCHAR", "Memo", optional=True),
             _f("custbody_psa_project_id", "VARCHAR", "Custom: PSA pse__Proj__c.Id"),
             _f("createddate", "TIMESTAMP", "Created, UTC"),
             _ns_modified(),
@@ -422,14 +440,24 @@ ERP = (
             _f("uniquekey", "INTEGER", "Unique line key", True),
             _f("transaction", "INTEGER", "transaction.id", True),
             _f("linesequencenumber", "INTEGER", "Line number within the transaction"),
-            _f("memo", "VARCHAR", "Line description"),
+            _f("memo", "VARCHAR", "Line description", optional=True),
             _f("quantity", HOURS, "Hours (time lines) or 1"),
             _f("rate", MONEY, "Rate per unit"),
             _f("foreignamount", MONEY, "Line amount, positive, document currency"),
             _f("custcol_psa_project_id", "VARCHAR", "Custom: PSA pse__Proj__c.Id"),
-            _f("custcol_psa_milestone_id", "VARCHAR", "Custom: PSA pse__Milestone__c.Id"),
+            _f(
+                "custcol_psa_milestone_id",
+                "VARCHAR",
+                "Custom: PSA pse__Milestone__c.Id (milestone lines only)",
+                optional=True,
+            ),
             _f("custcol_service_date", "DATE", "Custom: first day of the month of service"),
-            _f("createdfrom", "INTEGER", "transaction.id this line applies to (payments, credit memos)"),
+            _f(
+                "createdfrom",
+                "INTEGER",
+                "transaction.id this line applies to (payments, credit memos only)",
+                optional=True,
+            ),
             _ns_modified("linelastmodifieddate"),
         ),
     ),
@@ -460,7 +488,7 @@ HRIS = (
             _f("Job_Profile", "VARCHAR", "Role code (rate-card key)"),
             _f("Worker_Type", "VARCHAR", "Employee | Contingent Worker"),
             _f("Hire_Date", "DATE", "Hire date"),
-            _f("Termination_Date", "DATE", "Termination date (absent while employed)"),
+            _f("Termination_Date", "DATE", "Termination date (absent while employed)", optional=True),
             _f("Scheduled_Weekly_Hours", HOURS, "Standard weekly hours"),
             _wd_updated(),
         ),

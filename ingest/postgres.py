@@ -18,7 +18,18 @@ from pathlib import Path
 import duckdb
 
 from ingest.contract import SourceObject
-from ingest.loader import LOADED_FILES, META_SCHEMA, QUARANTINE, UTC_NOW, q, sql_str
+from ingest.loader import (
+    LOADED_FILES,
+    META_SCHEMA,
+    QUARANTINE,
+    UTC_NOW,
+    FileStamp,
+    MergeCounts,
+    changed_rows_sql,
+    q,
+    raw_columns,
+    sql_str,
+)
 
 LOAD_METADATA = ("_loaded_at timestamp", "_source_file varchar", "_batch_id varchar")
 # Serialises the DDL of concurrent loads: `create ... if not exists` can still race in PostgreSQL.
@@ -89,13 +100,12 @@ class PostgresTarget:
             cur.execute(sql, params)
             return cur.fetchone()[0]
 
-    def already_loaded(self, table: str, path: Path) -> bool:
-        stat = path.stat()
+    def already_loaded(self, table: str, source: str, stamp: FileStamp) -> bool:
         return bool(
             self._scalar(
                 f"select count(*) from {LOADED_FILES} where table_name = %s and source_file = %s"
                 " and file_size = %s and file_mtime = %s",
-                [table, str(path), stat.st_size, stat.st_mtime],
+                [table, source, stamp.size, stamp.mtime],
             )
         )
 
@@ -119,26 +129,21 @@ class PostgresTarget:
                     cur.copy_expert(f"copy {temp_table} ({columns}) from stdin with (format csv)", handle)
                 cur.execute(f"analyze {temp_table}")  # temp tables get no statistics otherwise
 
-    def merge(self, con: duckdb.DuckDBPyConnection, obj: SourceObject) -> tuple[int, int]:
-        """Upsert DuckDB's `_typed` into the raw table by key; the newest version wins. (inserted, updated)."""
+    def merge(self, con: duckdb.DuckDBPyConnection, obj: SourceObject, absent: list[str]) -> MergeCounts:
+        """Upsert DuckDB's `_typed` into the raw table by key, by the DuckDB merge's rule and counts."""
         target = f"{obj.schema}.{obj.name}"
-        names = [*(q(f.name) for f in obj.fields), "_loaded_at", "_source_file", "_batch_id"]
-        self._copy(con, "select * from _typed", "_typed", target, ", ".join(names))
+        self._copy(con, "select * from _typed", "_typed", target, raw_columns(obj))
         keys = " and ".join(f"c.{q(k)} = t.{q(k)}" for k in obj.primary_key)
-        cols = ", ".join(q(f.name) for f in obj.fields)
-        if obj.cursor:
-            newer = f"t.{q(obj.primary_key[0])} is null or c.{q(obj.cursor)} > t.{q(obj.cursor)}"
-            changed = f"select c.* from _typed c left join {target} t on {keys} where {newer}"
-        else:  # no modified timestamp: the newest file wins wherever a value differs
-            differs = f"select {cols} from _typed except select {cols} from {target}"
-            changed = f"select c.* from _typed c where exists (select 1 from ({differs}) t where {keys})"
         with self.pg.cursor() as cur:
             cur.execute("drop table if exists pg_temp._changed")
-            cur.execute(f"create temp table _changed on commit drop as {changed}")
-            cur.execute(f"delete from {target} t using _changed c where {keys}")
-            updated = cur.rowcount
-            cur.execute(f"insert into {target} select * from _changed")
-            return cur.rowcount - updated, updated
+            cur.execute(f"create temp table _changed on commit drop as {changed_rows_sql(obj, target, absent)}")
+            cur.execute(
+                "select count(*) filter (where _existing), count(*) filter (where _same_stamp), count(*) from _changed"
+            )
+            updated, same, total = cur.fetchone()
+            cur.execute(f"delete from {target} t using _changed c where c._existing and {keys}")
+            cur.execute(f"insert into {target} select {raw_columns(obj)} from _changed")
+            return MergeCounts(total - updated, updated, same)
 
     def store_quarantine(self, con: duckdb.DuckDBPyConnection) -> None:
         """Move the rows quarantined in DuckDB's scratch table; a record already quarantined is kept once."""
@@ -154,12 +159,11 @@ class PostgresTarget:
                         where seen.table_name = q.table_name and seen.record = q.record)"""
             )
 
-    def log_file(self, table: str, source: str, path: Path | None, batch_id: str, counts: tuple) -> None:
-        stat = path.stat() if path else None
+    def log_file(self, table: str, source: str, stamp: FileStamp | None, batch_id: str, counts: tuple) -> None:
         with self.pg.cursor() as cur:
             cur.execute(
                 f"insert into {LOADED_FILES} (table_name, source_file, file_size, file_mtime, batch_id, rows_read,"
                 f" rows_inserted, rows_updated, rows_quarantined, loaded_at)"
                 f" values (%s, %s, %s, %s, %s, %s, %s, %s, %s, {UTC_NOW})",
-                [table, source, stat.st_size if stat else None, stat.st_mtime if stat else None, batch_id, *counts],
+                [table, source, stamp.size if stamp else None, stamp.mtime if stamp else None, batch_id, *counts],
             )

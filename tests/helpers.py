@@ -28,7 +28,8 @@ def materialize(
     resources = {
         **defs.resources,
         "warehouse": DuckDBWarehouse(database=str(warehouse), memory_limit="2GB"),
-        "landing": LandingConfig(landing_dir=str(landing)),
+        # Tests write their files just before the run: nothing is still being written.
+        "landing": LandingConfig(landing_dir=str(landing), settle_seconds=0),
         **(resources or {}),
     }
     return dg.materialize(

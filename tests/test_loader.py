@@ -11,6 +11,8 @@ import pytest
 
 from ingest import contract
 from ingest.loader import LandingFileError, load_object, load_relation
+from tests import landing_records
+from tests.landing_records import record
 
 ACCOUNT = contract.get("crm", "account")
 WORKER = contract.get("hris", "worker")
@@ -176,7 +178,7 @@ def test_truncated_csv_names_the_line(con, tmp_path: Path) -> None:
         tmp_path / "crm/Account.csv",
         f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\nA2,Trunc",
     )
-    with pytest.raises(LandingFileError, match=r"line 3: Expected Number of Columns: 9 Found: 2") as err:
+    with pytest.raises(LandingFileError, match=r"line 3: expected 9 fields \(the header.s\), found 2") as err:
         load_object(con, ACCOUNT, tmp_path)
     assert err.value.path == str(path)
 
@@ -190,10 +192,10 @@ def test_missing_column_is_a_schema_change(con, tmp_path: Path) -> None:
 
 def test_workday_entry_with_bad_date_is_quarantined_by_record_number(con, tmp_path: Path) -> None:
     entries = [
-        {"Worker_ID": "W1", "Hire_Date": "2020-01-01", "Last_Updated": "2025-01-01T00:00:00"},
-        {"Worker_ID": "W2", "Hire_Date": "2020-13-01", "Last_Updated": "2025-01-01T00:00:00"},
+        record(WORKER, Worker_ID="W1", Hire_Date="2020-01-01"),
+        record(WORKER, Worker_ID="W2", Hire_Date="2020-13-01"),
     ]
-    path = _write(tmp_path / "hris/Workers.json", json.dumps({"Report_Entry": entries}))
+    path = landing_records.write(tmp_path, WORKER, entries)
     result = load_object(con, WORKER, tmp_path)
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
     assert _rows(con, f"select {QUARANTINE_COLUMNS} from ingest_meta.quarantine") == [
@@ -211,27 +213,29 @@ def test_workday_entry_with_bad_date_is_quarantined_by_record_number(con, tmp_pa
 
 
 def test_workday_omitted_fields_load_as_null(con, tmp_path: Path) -> None:
-    entries = [{"Worker_ID": "W1", "Scheduled_Weekly_Hours": "37.5", "Last_Updated": "2025-01-01T00:00:00"}]
-    _write(tmp_path / "hris/Workers.json", json.dumps({"Report_Entry": entries}))
+    entries = [
+        record(WORKER, Worker_ID="W1", Scheduled_Weekly_Hours="37.5", Termination_Date="2024-06-30", Region=None),
+        record(WORKER, Worker_ID="W2", Scheduled_Weekly_Hours="40", Termination_Date=None),
+    ]
+    landing_records.write(tmp_path, WORKER, entries)
     load_object(con, WORKER, tmp_path)
     assert _rows(
-        con, 'select "Worker_ID", "Termination_Date", "Scheduled_Weekly_Hours"::varchar from raw_hris.worker'
-    ) == [("W1", None, "37.50")]
+        con,
+        'select "Worker_ID", "Termination_Date"::varchar, "Region", "Scheduled_Weekly_Hours"::varchar '
+        "from raw_hris.worker order by 1",
+    ) == [("W1", "2024-06-30", None, "37.50"), ("W2", None, "x", "40.00")]
 
 
 def test_malformed_jsonl_names_the_line(con, tmp_path: Path) -> None:
-    line = '{"id": 1, "lastmodifieddate": "2025-01-01 00:00:00"}'
+    line = json.dumps(record(CUSTOMER, id=1))
     path = _write(tmp_path / "erp/customer.jsonl", f'{line}\n{{"id": 2,\n{line}\n')
-    with pytest.raises(LandingFileError, match=r"line 3: malformed JSON") as err:
+    with pytest.raises(LandingFileError, match=r"line 2: malformed JSON: the record ends before") as err:
         load_object(con, CUSTOMER, tmp_path)
     assert err.value.path == str(path)
 
 
 def test_empty_required_key_is_quarantined(con, tmp_path: Path) -> None:
-    path = _write(
-        tmp_path / "erp/customer.jsonl",
-        '{"id": 1, "lastmodifieddate": "2025-01-01 00:00:00"}\n{"lastmodifieddate": "2025-01-01 00:00:00"}\n',
-    )
+    path = landing_records.write(tmp_path, CUSTOMER, [record(CUSTOMER, id=1), record(CUSTOMER, id=None)])
     result = load_object(con, CUSTOMER, tmp_path)
     assert (result.rows_loaded, result.rows_quarantined, result.row_count) == (1, 1, 1)
     assert _rows(con, "select source_file, source_row, rule, field, reason from ingest_meta.quarantine") == [

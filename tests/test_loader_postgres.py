@@ -6,7 +6,6 @@ demo loaded both ways with identical raw tables and counts.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from ingest import contract
 from ingest.loader import LandingFileError, load_object, load_relation
 from ingest.postgres import PostgresTarget
 from orchestration.lib.postgres import connect_raw
+from tests import landing_records
+from tests.landing_records import record
 from tests.test_loader import ACCOUNT, ACCOUNT_HEADER, TARGET, WORKER, _account_row, _write
 
 RAW_SCHEMAS = sorted({o.schema for o in contract.SOURCE_OBJECTS})
@@ -141,10 +142,10 @@ def test_a_failing_file_rolls_the_whole_object_back(pg: Landing, tmp_path: Path)
 
 def test_workday_report_lands_typed(pg: Landing, tmp_path: Path) -> None:
     entries = [
-        {"Worker_ID": "W1", "Scheduled_Weekly_Hours": "37.5", "Hire_Date": "2020-01-01", "Last_Updated": "2025-01-01"},
-        {"Worker_ID": "W2", "Hire_Date": "2020-13-01", "Last_Updated": "2025-01-01T00:00:00"},
+        record(WORKER, Worker_ID="W1", Scheduled_Weekly_Hours="37.5", Hire_Date="2020-01-01", Termination_Date=None),
+        record(WORKER, Worker_ID="W2", Hire_Date="2020-13-01"),
     ]
-    _write(tmp_path / "hris/Workers.json", json.dumps({"Report_Entry": entries}))
+    landing_records.write(tmp_path, WORKER, entries)
     result = pg.load(WORKER, tmp_path)
     assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
     assert pg.rows(

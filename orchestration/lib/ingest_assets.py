@@ -11,9 +11,12 @@ from orchestration.lib.warehouse import WRITER_POOL, Warehouse, warehouse_resour
 
 
 class LandingConfig(dg.ConfigurableResource):
-    """Where source-system exports land; one folder per system."""
+    """Where source-system exports land (one folder per system), and how long a file must rest before it is read."""
 
     landing_dir: str
+    # A file modified more recently may still be being written: it (and its object's later batches)
+    # waits for the next run, as the landing sensor waits (LANDING_SETTLE_SECONDS).
+    settle_seconds: float = 30.0
 
     def path(self) -> Path:
         return Path(self.landing_dir)
@@ -30,6 +33,8 @@ def _column_schema(obj: SourceObject) -> dg.TableSchema:
 
 
 QUARANTINE_CHECK = "no_rows_quarantined"
+FILES_CHECK = "landing_files_accounted"
+STAMPS_CHECK = "no_changes_without_new_stamp"
 
 
 def _result_metadata(result: LoadResult) -> dict[str, dg.MetadataValue | int | str]:
@@ -44,9 +49,14 @@ def _result_metadata(result: LoadResult) -> dict[str, dg.MetadataValue | int | s
         "rows_updated": result.rows_updated,
         "rows_unchanged": result.rows_unchanged,
         "duplicate_keys_in_batch": result.duplicate_keys,
+        "rows_changed_same_stamp": result.rows_changed_same_stamp,
         "files_loaded": dg.MetadataValue.json(result.files_loaded),
         "files_skipped": len(result.files_skipped),
+        "files_waiting": dg.MetadataValue.json(result.files_waiting),
+        "files_changed_while_read": dg.MetadataValue.json(result.files_changed_while_read),
+        "files_unmatched": dg.MetadataValue.json(result.files_unmatched),
         "new_source_fields": dg.MetadataValue.json(result.extra_fields),
+        "optional_fields_absent": dg.MetadataValue.json(result.absent_fields),
     }
 
 
@@ -75,9 +85,22 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
             dg.AssetCheckSpec(
                 QUARANTINE_CHECK,
                 asset=dg.AssetKey([obj.schema, obj.name]),
-                description="Every row of this load met the contract's row-level rules (types, required fields). "
-                "Rows that did not are in ingest_meta.quarantine with the rule and reason (WARN).",
-            )
+                description="Every row of this load met the contract's row-level rules (required values, exact "
+                "types, no rounding). Rows that did not are in ingest_meta.quarantine with the rule and reason (WARN).",
+            ),
+            dg.AssetCheckSpec(
+                FILES_CHECK,
+                asset=dg.AssetKey([obj.schema, obj.name]),
+                description=f"Every file in {obj.system}/ was read or is waiting to settle: none is named like no "
+                "contract object, and none changed while it was read (WARN; such a file is read whole next run).",
+            ),
+            dg.AssetCheckSpec(
+                STAMPS_CHECK,
+                asset=dg.AssetKey([obj.schema, obj.name]),
+                description="No record changed while its modified timestamp stayed the same (WARN: the later "
+                "export is loaded, but the source changed a record without stamping it, so incremental readers "
+                "may miss such changes).",
+            ),
         ],
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingConfig):
@@ -91,6 +114,7 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
                     batch_id=context.run.run_id,
                     max_quarantine_share=settings.ingest_max_quarantine_share(),
                     target=target,
+                    settle_seconds=landing.settle_seconds,
                 )
             except LandingFileError as err:
                 raise dg.Failure(
@@ -98,22 +122,65 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
                     metadata={"file": err.path, "line": err.line or 0, "field": err.field or "", "reason": err.reason},
                     allow_retries=False,
                 ) from err
-        context.log.info(
-            f"{obj.schema}.{obj.name}: read {result.rows_read}, inserted {result.rows_inserted}, "
-            f"updated {result.rows_updated}, quarantined {result.rows_quarantined} "
-            f"from {len(result.files_loaded)} file(s)"
-        )
-        if result.rows_quarantined:
-            context.log.warning(
-                f"{obj.schema}.{obj.name}: {result.rows_quarantined} row(s) quarantined in ingest_meta.quarantine "
-                f"(batch_id = '{context.run.run_id}'): {result.quarantine_rules}"
-            )
+        log_load(context, obj, result)
         return dg.MaterializeResult(
             metadata=_result_metadata(result),
-            check_results=[quarantine_check_result(result)],
+            check_results=[quarantine_check_result(result), files_check_result(result), stamps_check_result(result)],
         )
 
     return _ingest
+
+
+def log_load(context: dg.AssetExecutionContext, obj: SourceObject, result: LoadResult) -> None:
+    """What the load did, and a warning for everything a user must look at."""
+    context.log.info(
+        f"{obj.schema}.{obj.name}: read {result.rows_read}, inserted {result.rows_inserted}, "
+        f"updated {result.rows_updated}, quarantined {result.rows_quarantined} "
+        f"from {len(result.files_loaded)} file(s)"
+    )
+    if result.rows_quarantined:
+        context.log.warning(
+            f"{obj.schema}.{obj.name}: {result.rows_quarantined} row(s) quarantined in ingest_meta.quarantine "
+            f"(batch_id = '{context.run.run_id}'): {result.quarantine_rules}"
+        )
+    if result.files_waiting:
+        context.log.info(f"{len(result.files_waiting)} file(s) still settling, read next run: {result.files_waiting}")
+    if result.files_changed_while_read:
+        context.log.warning(
+            f"{result.files_changed_while_read[0]} changed while it was read: not loaded; it and the later "
+            f"batches ({len(result.files_changed_while_read)} file(s)) are read whole next run"
+        )
+    for note in result.files_unmatched:
+        context.log.warning(f"not read: {note}")
+    if result.rows_changed_same_stamp:
+        context.log.warning(
+            f"{obj.schema}.{obj.name}: {result.rows_changed_same_stamp} record(s) changed while their "
+            f"{obj.cursor} stayed the same (the later export was loaded)"
+        )
+
+
+def files_check_result(result: LoadResult) -> dg.AssetCheckResult:
+    """WARN when a file in the system's folder was not read for a reason other than its settle time."""
+    return dg.AssetCheckResult(
+        check_name=FILES_CHECK,
+        passed=result.files_accounted,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "files_unmatched": dg.MetadataValue.json(result.files_unmatched),
+            "files_changed_while_read": dg.MetadataValue.json(result.files_changed_while_read),
+            "files_waiting": dg.MetadataValue.json(result.files_waiting),
+        },
+    )
+
+
+def stamps_check_result(result: LoadResult) -> dg.AssetCheckResult:
+    """WARN when the source changed records without advancing their modified timestamp."""
+    return dg.AssetCheckResult(
+        check_name=STAMPS_CHECK,
+        passed=result.rows_changed_same_stamp == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows_changed_same_stamp": result.rows_changed_same_stamp},
+    )
 
 
 def quarantine_check_result(result: LoadResult) -> dg.AssetCheckResult:
@@ -139,5 +206,7 @@ def build_system_definitions(system: str) -> dg.Definitions:
 def shared_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "warehouse": warehouse_resource(),  # DuckDB, or PostgreSQL with WAREHOUSE=postgres
-        "landing": LandingConfig(landing_dir=str(settings.landing_dir())),
+        "landing": LandingConfig(
+            landing_dir=str(settings.landing_dir()), settle_seconds=float(settings.setting("LANDING_SETTLE_SECONDS"))
+        ),
     }
