@@ -254,7 +254,10 @@ def _rules(f: Field) -> list[tuple[str, str, str]]:
     col, v, kind = q(f.name), _value(f), f.type.upper()
     rules: list[tuple[str, str, str]] = []
     if f.required:
-        reason = f"case when {col} is null then 'required value is empty' else 'required value is blank' end"
+        reason = (
+            f"case when coalesce({col}, '') = '' then 'required value is empty' "
+            f"else 'required value is blank (only spaces)' end"
+        )
         rules.append(("required", f"{v} is null", reason))
     not_a = f"'cannot convert ' || {_quoted(v)} || ' to {f.type}'"
     if kind in _INTEGERS:

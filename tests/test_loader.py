@@ -277,3 +277,46 @@ def test_anaplan_composite_key_newest_file_wins(con, tmp_path: Path) -> None:
         ("Feb 26", "900.00"),
         ("Jan 26", "1250.50"),
     ]
+
+
+def test_a_file_still_settling_waits_with_the_later_batches(con, tmp_path: Path) -> None:
+    base = landing_records.write(tmp_path, ACCOUNT, [record(ACCOUNT, Id="A1", Name="Acme")])
+    young = landing_records.write(tmp_path, ACCOUNT, [record(ACCOUNT, Id="A2", Name="Beta")], batch="2026-01-01")
+    later = landing_records.write(tmp_path, ACCOUNT, [record(ACCOUNT, Id="A3", Name="Gamma")], batch="2026-01-02")
+    now = 1_800_000_000.0
+    os.utime(base, (now - 3600, now - 3600))
+    os.utime(young, (now - 5, now - 5))  # written five seconds ago: may still be being written
+    os.utime(later, (now - 3600, now - 3600))
+    first = load_object(con, ACCOUNT, tmp_path, settle_seconds=30, now=now)
+    assert first.files_loaded == [str(base)] and first.files_waiting == [str(young), str(later)]
+    assert first.files_accounted  # waiting to settle is not a problem to warn about
+    assert _rows(con, 'select "Id" from raw_crm.account') == [("A1",)]
+    second = load_object(con, ACCOUNT, tmp_path, settle_seconds=30, now=now + 60)
+    assert second.files_loaded == [str(young), str(later)] and second.files_waiting == []
+    assert _rows(con, 'select "Id" from raw_crm.account order by 1') == [("A1",), ("A2",), ("A3",)]
+
+
+def test_a_file_written_while_it_is_read_is_read_whole_next_run(con, tmp_path: Path, monkeypatch) -> None:
+    from ingest import loader
+
+    path = landing_records.write(tmp_path, ACCOUNT, [record(ACCOUNT, Id="A1", Name="Acme")])
+    later = landing_records.write(tmp_path, ACCOUNT, [record(ACCOUNT, Id="A9", Name="Later")], batch="2026-01-02")
+    real_stage = loader.stage_file
+
+    def stage_then_append(con, obj, staged_path):  # the exporter appends after the reader read
+        staged = real_stage(con, obj, staged_path)
+        if staged_path == path:
+            with staged_path.open("a") as handle:
+                handle.write(landing_records.render(ACCOUNT, [record(ACCOUNT, Id="A2", Name="Appended")]).decode()
+                             .split("\n", 1)[1])  # fmt: skip
+        return staged
+
+    monkeypatch.setattr(loader, "stage_file", stage_then_append)
+    first = load_object(con, ACCOUNT, tmp_path)
+    assert first.files_changed_while_read == [str(path), str(later)] and not first.files_accounted
+    assert first.files_loaded == [] and _rows(con, "select count(*) from raw_crm.account") == [(0,)]
+    assert _rows(con, "select count(*) from ingest_meta.loaded_files") == [(0,)]  # not marked loaded
+    monkeypatch.setattr(loader, "stage_file", real_stage)
+    second = load_object(con, ACCOUNT, tmp_path)
+    assert second.files_loaded == [str(path), str(later)] and second.rows_read == 3
+    assert _rows(con, 'select "Id" from raw_crm.account order by 1') == [("A1",), ("A2",), ("A9",)]
