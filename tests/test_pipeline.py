@@ -9,7 +9,7 @@ import pytest
 
 from ingest.contract import SOURCE_OBJECTS
 from ingest.demo import MANIFEST
-from orchestration.lib.ingest_assets import QUARANTINE_CHECK
+from orchestration.lib.ingest_assets import FILES_CHECK, QUARANTINE_CHECK, STAMPS_CHECK
 from tests.helpers import count_rows, failures, materialization_metadata, materialize, query
 
 pytestmark = pytest.mark.xdist_group("demo_build")  # one worker builds the demo once
@@ -82,12 +82,45 @@ def test_second_run_adds_nothing(demo_build) -> None:
         assert meta["dagster/row_count"] == counts[f"{obj.system}/{obj.file_patterns[0]}"]
 
 
-def test_truncated_file_fails_only_its_asset_and_loads_nothing(small_landing, tmp_path: Path, monkeypatch) -> None:
-    source, _ = small_landing
-    landing = tmp_path / "landing"
+def test_every_file_is_accounted_for_and_every_stamp_advances_in_the_demo(demo_build) -> None:
+    _, _, first, _ = demo_build
+    checks = [e for e in first.get_asset_check_evaluations() if e.check_name in (FILES_CHECK, STAMPS_CHECK)]
+    assert len(checks) == 2 * len(SOURCE_OBJECTS)
+    assert [e for e in checks if not e.passed] == []
+
+
+def _copy_landing(source: Path, landing: Path) -> None:
     for path in source.rglob("*.*"):
         (landing / path.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
         (landing / path.relative_to(source)).write_bytes(path.read_bytes())
+
+
+def test_a_misspelled_export_is_named_by_a_warning_on_its_asset(small_landing, tmp_path: Path, monkeypatch) -> None:
+    source, _ = small_landing
+    landing = tmp_path / "landing"
+    _copy_landing(source, landing)
+    stray = landing / "crm" / "Opportunities.2026-11-20.csv"  # the contract's name is Opportunity
+    stray.write_bytes((landing / "crm" / "Opportunity.csv").read_bytes())
+    warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DUCKDB_DATABASE", str(warehouse))
+    result = materialize(warehouse, landing, selection="group:crm")
+    assert result.success, failures(result)
+    checks = {
+        e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations() if e.check_name == FILES_CHECK
+    }
+    assert {key for key, e in checks.items() if not e.passed} == {"raw_crm/opportunity"}
+    warning = checks["raw_crm/opportunity"]
+    assert warning.severity.value == "WARN"
+    (note,) = warning.metadata["files_unmatched"].value
+    hint = "not a contract file name (names are case-sensitive): did you mean Opportunity.csv or Opportunity.*.csv?"
+    assert note == f"{stray}: {hint}"
+    assert materialization_metadata(result)["raw_crm/opportunity"]["files_unmatched"] == [note]
+
+
+def test_truncated_file_fails_only_its_asset_and_loads_nothing(small_landing, tmp_path: Path, monkeypatch) -> None:
+    source, _ = small_landing
+    landing = tmp_path / "landing"
+    _copy_landing(source, landing)
     timecards = landing / "psa" / "pse__Timecard_Header__c.csv"
     lines = timecards.read_text().splitlines()
     timecards.write_text("\n".join(lines[:40]) + "\n" + lines[40][:25])  # cut mid-row
@@ -98,7 +131,7 @@ def test_truncated_file_fails_only_its_asset_and_loads_nothing(small_landing, tm
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert [e.step_key for e in failures] == ["raw_psa__timecard_header"]
     message = failures[0].step_failure_data.error.message
-    assert str(timecards) in message and "line 41" in message and "Expected Number of Columns" in message
+    assert str(timecards) in message and "line 41: expected 19 fields (the header's), found" in message
     assert count_rows(warehouse, "raw_psa.timecard_header") == 0
     assert count_rows(warehouse, "raw_psa.project") > 0
     assert timecards.exists()
