@@ -212,3 +212,24 @@ def test_the_small_demo_lands_identically_in_duckdb_and_postgres(pg: Landing, sm
         assert pg.rows(quarantine) == duck.execute(quarantine).fetchall()
     finally:
         duck.close()
+
+
+def test_absent_optional_field_keeps_stored_and_unstamped_changes_count_in_postgres(
+    pg: Landing, tmp_path: Path
+) -> None:
+    stamp = "2025-06-01T09:00:00.000Z"
+    landing_records.write(
+        tmp_path, ACCOUNT, [record(ACCOUNT, Id="A1", Name="Acme", SystemModstamp=stamp, IsDeleted="true")]
+    )
+    pg.load(ACCOUNT, tmp_path)
+    batch = tmp_path / "crm/Account.2025-07-01.csv"
+    later = [
+        record(ACCOUNT, Id="A1", Name="Acme Renamed", SystemModstamp=stamp, CreatedDate="2025-01-01T09:00:00-07:00")
+    ]
+    batch.write_bytes(landing_records.render(ACCOUNT, later, [f for f in ACCOUNT.field_names if f != "IsDeleted"]))
+    result = pg.load(ACCOUNT, tmp_path)
+    assert (result.rows_updated, result.rows_changed_same_stamp) == (1, 1)
+    assert result.absent_fields == {str(batch): ["IsDeleted"]}
+    assert pg.rows('select "Name", "IsDeleted", "CreatedDate"::text from raw_crm.account') == [
+        ("Acme Renamed", True, "2025-01-01 16:00:00")
+    ]
