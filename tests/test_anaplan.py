@@ -24,7 +24,7 @@ import requests
 
 from local_servers.anaplan import COLUMNS, read_cells, read_imports, start_server
 from local_servers.anaplan.server import RunningServer
-from orchestration.lib.anaplan import AnaplanClient, AnaplanError, AnaplanSettings
+from orchestration.lib.anaplan import AnaplanClient, AnaplanError, AnaplanSettings, RejectedRow, parse_failure_dump
 
 FILE = IMPORT = "forecast_inputs"
 BASE = "/2/0/workspaces/demo-ws/models/demo-model"
@@ -188,12 +188,49 @@ def test_rejected_rows_come_back_with_their_reason(server: RunningServer) -> Non
     result = make_client(server).import_csv(FILE, IMPORT, to_csv([*ROWS, bad_month, bad_value]))
 
     assert not result.successful
-    reasons = {(r["Practice"], r["Month"]): r["_Reason"] for r in result.rows_rejected}
+    reasons = {(r.values["Practice"], r.values["Month"]): (r.line, r.errors) for r in result.rows_rejected}
     assert set(reasons) == {("Cloud", "Jan 26"), ("Cloud", "Mar 26"), ("Data", "January"), ("Data", "Apr 26")}
-    assert "injected fault" in reasons[("Cloud", "Jan 26")] and "Month" in reasons[("Data", "January")]
-    assert "not a number" in reasons[("Data", "Apr 26")]
+    assert reasons[("Cloud", "Jan 26")] == (4, ("rejected by injected fault: Practice = Cloud",))
+    assert reasons[("Data", "January")] == (6, ("Month 'January' is not a time period label like 'Jan 26'",))
+    assert reasons[("Data", "Apr 26")] == (7, ("Value '12,5' is not a number",))
     assert set(cells_by_key(server.db_path)) == {row[:5] for row in ROWS if row[1] == "Data"}
     assert "2 rows successful, 4 failed" in result.details[0]["localMessageText"]
+
+
+def test_failure_dump_is_read_in_anaplan_format_from_its_chunks(tmp_path: Path) -> None:
+    """`_Line_`, `_Error_1_`, `_Error_2_`, ..., then the row; a dump of many chunks cut mid-row and mid-character."""
+    two_faults = ("UK01", "Données", "Sept", "Forecast Revenue", "Forecast", "n/a", "run-1")
+    rows = [*ROWS, two_faults, *[("US01", "Données", f"{m} 27", "Forecast Revenue", "Forecast", "x", "run-1")
+                                 for m in ("Jan", "Feb", "Mar", "Apr", "May")]]  # fmt: skip
+    size = 38  # cuts "é" of a row in two: the chunks must be joined as bytes before decoding
+    with start_server(tmp_path / "a.sqlite", dump_chunk_bytes=size) as server:
+        client = make_client(server)
+        result = client.import_csv(FILE, IMPORT, to_csv(rows))
+        dump = requests.get(  # the same dump whole, as the server wrote it
+            f"{server.url}{BASE}/imports/{IMPORT}/tasks/{result.task_id}/dump", headers=client._auth_header(), timeout=5
+        ).content
+        chunks_read = sum(n for line, n in server.request_counts().items() if "/dump/chunks/" in line)
+    assert dump.decode().splitlines()[0] == "_Line_,_Error_1_,_Error_2_," + ",".join(COLUMNS)
+    assert chunks_read == -(-len(dump) // size) > 5  # every chunk read once
+    assert any(dump[k] & 0xC0 == 0x80 for k in range(size, len(dump), size))  # a chunk starts mid-character
+    rejected = {r.values["Month"]: r for r in result.rows_rejected}
+    assert rejected["Sept"].line == 6 and rejected["Sept"].values["Practice"] == "Données"
+    assert rejected["Sept"].errors == (
+        "Month 'Sept' is not a time period label like 'Jan 26'",
+        "Value 'n/a' is not a number",
+    )
+    assert (
+        rejected["Sept"].reason == "Month 'Sept' is not a time period label like 'Jan 26'; Value 'n/a' is not a number"
+    )
+    assert [rejected[f"{m} 27"].errors for m in ("Jan", "May")] == [("Value 'x' is not a number",)] * 2
+    assert len(result.rows_rejected) == 6 and len(read_cells(server.db_path)) == len(ROWS)
+
+
+def test_a_failure_dump_without_reasons_is_an_error() -> None:
+    with pytest.raises(AnaplanError, match=r"no _Error_1_ column \(header: Legal Entity, _Reason\)"):
+        parse_failure_dump(b"Legal Entity,_Reason\nUS01,bad\n", "failure dump")
+    rows = parse_failure_dump(b"_Line_,_Error_1_,_Error_2_,Legal Entity\r\n3,too big,,US01\r\n")
+    assert rows == [RejectedRow(line=3, errors=("too big",), values={"Legal Entity": "US01"})]
 
 
 def test_retries_exhausted_names_the_call_and_status(server: RunningServer) -> None:

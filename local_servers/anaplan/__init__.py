@@ -5,14 +5,14 @@ process. `read_cells(db_path)` reads back what the imports stored. See `server.p
 endpoints, `module.py` for the import semantics and `faults.py` for failure injection.
 """
 
-from local_servers.anaplan.module import COLUMNS, KEY_COLUMNS, LINE_ITEMS, REASON_COLUMN, read_cells, read_imports
+from local_servers.anaplan.module import COLUMNS, KEY_COLUMNS, LINE_COLUMN, LINE_ITEMS, read_cells, read_imports
 from local_servers.anaplan.server import RunningServer, start_server
 
 __all__ = [
     "COLUMNS",
     "KEY_COLUMNS",
+    "LINE_COLUMN",
     "LINE_ITEMS",
-    "REASON_COLUMN",
     "RunningServer",
     "read_cells",
     "read_imports",

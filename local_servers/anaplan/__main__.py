@@ -30,6 +30,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--token-ttl-seconds", type=float, default=2100, help="token lifetime (Anaplan: 35 min)")
     parser.add_argument("--landing", type=Path, help="landing files whose planning exports the server offers")
     parser.add_argument("--export-chunk-bytes", type=int, default=1_000_000, help="size of an export file chunk")
+    parser.add_argument("--dump-chunk-bytes", type=int, default=10_000_000, help="size of a failure dump chunk")
     return parser.parse_args(argv)
 
 
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             token_ttl_seconds=args.token_ttl_seconds,
             landing_dir=args.landing,
             export_chunk_bytes=args.export_chunk_bytes,
+            dump_chunk_bytes=args.dump_chunk_bytes,
         )
     except OSError as exc:
         print(f"local Anaplan server: cannot listen on port {args.port}: {exc}", file=sys.stderr)

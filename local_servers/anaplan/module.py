@@ -23,7 +23,9 @@ KEY_COLUMNS = COLUMNS[:5]
 VALUE_COLUMN = "Value"
 AUDIT_COLUMN = "Audit Run Id"
 LINE_ITEMS = frozenset({"Scheduled Revenue", "Weighted Pipeline", "Forecast Revenue"})
-REASON_COLUMN = "_Reason"  # real Anaplan's dump names its error columns differently; see server docs
+# The failure dump as Anaplan writes it: the row's line in the import file, one column per reason
+# (`_Error_1_`, `_Error_2_`, ... as many as the row with most reasons has), then the row's columns.
+LINE_COLUMN = "_Line_"
 MONTH_LABEL = re.compile(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{2}")
 
 # SQLite column for each CSV column: the CSV headers have spaces, the table does not.
@@ -50,12 +52,21 @@ Key = tuple[str, ...]
 RowFilter = Callable[[dict[str, str]], str | None]  # returns a rejection reason, or None
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """A row the import refused: its line in the file (the header is line 1), its values, every reason."""
+
+    line: int
+    row: dict[str, str]
+    reasons: tuple[str, ...]
+
+
 @dataclass
 class ImportPlan:
     """What one import file asks for, after validation: the last operation per key wins."""
 
     operations: dict[Key, tuple[float, str] | None] = field(default_factory=dict)  # None clears the cell
-    rejected: list[tuple[dict[str, str], str]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
     rows: int = 0
     error: str | None = None  # the whole file was unusable (e.g. a missing column)
 
@@ -80,30 +91,30 @@ def plan_import(content: bytes, extra_rejection: RowFilter | None = None) -> Imp
     if missing:
         plan.error = f"file is missing column(s): {', '.join(missing)}"
         return plan
+    end = reader.line_num  # the header's last line
     for row in reader:
+        start, end = end + 1, reader.line_num  # a quoted newline makes a record span lines
         plan.rows += 1
         row = {k: (v or "").strip() for k, v in row.items() if k is not None}
-        reason = _rejection(row) or (extra_rejection(row) if extra_rejection else None)
-        if reason:
-            plan.rejected.append((row, reason))
+        reasons = _rejections(row) + ([r] if extra_rejection and (r := extra_rejection(row)) else [])
+        if reasons:
+            plan.rejected.append(Rejected(start, row, tuple(reasons)))
             continue
         value = row[VALUE_COLUMN]
         plan.operations[tuple(row[c] for c in KEY_COLUMNS)] = (float(value), row[AUDIT_COLUMN]) if value else None
     return plan
 
 
-def _rejection(row: dict[str, str]) -> str | None:
-    """Why Anaplan would refuse this row, or None if it imports."""
-    for column in ("Legal Entity", "Practice", "Version"):
-        if not row[column]:
-            return f"{column} is empty"
+def _rejections(row: dict[str, str]) -> list[str]:
+    """Every reason Anaplan would refuse this row for (empty: it imports)."""
+    reasons = [f"{column} is empty" for column in ("Legal Entity", "Practice", "Version") if not row[column]]
     if not MONTH_LABEL.fullmatch(row["Month"]):
-        return f"Month '{row['Month']}' is not a time period label like 'Jan 26'"
+        reasons.append(f"Month '{row['Month']}' is not a time period label like 'Jan 26'")
     if row["Line Item"] not in LINE_ITEMS:
-        return f"Line Item '{row['Line Item']}' is not in the module"
+        reasons.append(f"Line Item '{row['Line Item']}' is not in the module")
     if row[VALUE_COLUMN] and not _is_number(row[VALUE_COLUMN]):
-        return f"Value '{row[VALUE_COLUMN]}' is not a number"
-    return None
+        reasons.append(f"Value '{row[VALUE_COLUMN]}' is not a number")
+    return reasons
 
 
 def _is_number(text: str) -> bool:
@@ -162,13 +173,15 @@ def read_imports(db_path: str | Path) -> list[dict[str, object]]:
     return [dict(row) for row in rows]
 
 
-def dump_csv(rejected: list[tuple[dict[str, str], str]]) -> str:
-    """The failure dump: the rejected rows with their original columns plus the reason."""
+def dump_csv(rejected: list[Rejected]) -> str:
+    """The failure dump in Anaplan's layout: `_Line_`, `_Error_1_` ... `_Error_n_`, then the row's columns."""
+    errors = max((len(r.reasons) for r in rejected), default=1)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*COLUMNS, REASON_COLUMN])
-    for row, reason in rejected:
-        writer.writerow([*(row.get(c, "") for c in COLUMNS), reason])
+    writer.writerow([LINE_COLUMN, *(f"_Error_{n}_" for n in range(1, errors + 1)), *COLUMNS])
+    for r in rejected:
+        reasons = [*r.reasons, *[""] * (errors - len(r.reasons))]
+        writer.writerow([r.line, *reasons, *(r.row.get(c, "") for c in COLUMNS)])
     return out.getvalue()
 
 

@@ -6,7 +6,11 @@ Anaplan endpoints (same shapes as Anaplan; the auth service and the API share on
   that expires after `token_ttl_seconds`; a refresh retires the old token.
 - under `/2/0/workspaces/{ws}/models/{model}`, with `Authorization: AnaplanAuthToken <token>`:
   `POST /files/{id}`, `PUT /files/{id}/chunks/{n}`, `POST /files/{id}/complete`,
-  `POST /imports/{id}/tasks`, `GET /imports/{id}/tasks/{taskId}`, `GET .../tasks/{taskId}/dump`.
+  `POST /imports/{id}/tasks`, `GET /imports/{id}/tasks/{taskId}`, and a task's failure dump:
+  `GET .../tasks/{taskId}/dump` (whole) or, as Anaplan recommends, `GET .../tasks/{taskId}/dump/chunks`
+  (`{"meta": {"paging": ...}, "status": ..., "chunks": [{"id": "0", "name": "Chunk 0"}, ...]}`) and
+  `GET .../tasks/{taskId}/dump/chunks/{chunkId}` (the bytes, `dump_chunk_bytes` a chunk; Anaplan's are
+  at most 10 MB, and a chunk may end mid-row or mid-character).
 
 Exports (the planning connector reads the demo firm's plan versions and targets this way), same base:
 `GET /exports` (`{"exports": [{"id", "name": "Plan_Versions.csv", ...}]}`), `GET /exports/{id}`
@@ -18,8 +22,9 @@ landing files' Plan_Versions and Targets given as `landing_dir`.
 
 Import tasks run in a background worker, one at a time in start order, and each applies its
 file (as it was when the task started) in one transaction; see `module.py` for the semantics.
-The failure dump is the rejected rows with the original header plus a `_Reason` column (real
-Anaplan's dump carries the failed rows with its own error columns instead).
+The failure dump has Anaplan's layout: `_Line_` (the rejected row's line in the import file, the
+header being line 1), `_Error_1_`, `_Error_2_`, ... (one reason each, as many columns as the row
+with most reasons needs), then the row's own columns as uploaded.
 
 Local, non-Anaplan endpoints (no authentication; the server binds to 127.0.0.1 only):
 
@@ -30,6 +35,9 @@ Local, non-Anaplan endpoints (no authentication; the server binds to 127.0.0.1 o
   `GET /_admin/faults` lists them with what is left, `DELETE /_admin/faults` clears them;
 - `GET /_admin/requests`: `{"requests": {"METHOD /path": count}}` of every request except the
   `/_admin` ones, counted on arrival (also the ones a fault answered), so tests can see retries;
+- `GET /_admin/activity`: `{"in_flight": n, "unfinished_tasks": m}`: requests still being answered
+  (e.g. held by a `delay` fault) and import tasks not yet COMPLETE, so a test can wait until the
+  server is idle instead of sleeping;
 - `POST /_admin/tokens/expire` expires every token; `POST /_admin/records/update|delete` and
   `POST /_admin/fields` change the exported data, as on the other local servers
   (`local_servers.common.base`); a deleted row is simply no longer exported.
@@ -67,6 +75,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"/imports/(?P<imp>[^/]+)/tasks"), "start_task"),
     ("GET", re.compile(r"/imports/(?P<imp>[^/]+)/tasks/(?P<task>[^/]+)"), "task_status"),
     ("GET", re.compile(r"/imports/(?P<imp>[^/]+)/tasks/(?P<task>[^/]+)/dump"), "task_dump"),
+    ("GET", re.compile(r"/imports/(?P<imp>[^/]+)/tasks/(?P<task>[^/]+)/dump/chunks"), "dump_chunks"),
+    ("GET", re.compile(r"/imports/(?P<imp>[^/]+)/tasks/(?P<task>[^/]+)/dump/chunks/(?P<n>\d+)"), "dump_chunk"),
     ("GET", re.compile(r"/exports"), "list_exports"),
     ("GET", re.compile(r"/exports/(?P<exp>[^/]+)"), "export_metadata"),
     ("POST", re.compile(r"/exports/(?P<exp>[^/]+)/tasks"), "start_export"),
@@ -101,6 +111,7 @@ class ServerConfig:
     token_prefix: str = ""  # lets a test plant a canary in every token
     landing_dir: Path | None = None  # the demo firm's planning exports
     export_chunk_bytes: int = 1_000_000
+    dump_chunk_bytes: int = 10_000_000  # Anaplan: failure dump chunks of 10 MB or less
 
 
 @dataclass
@@ -131,6 +142,7 @@ class AnaplanState:
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.requests: Counter[str] = Counter()
+        self.in_flight = 0  # Integration API requests being answered now
         self.tokens: dict[str, float] = {}  # token value -> expiry (epoch seconds)
         self.uploads: dict[str, Upload] = {}
         self.tasks: dict[str, Task] = {}
@@ -271,6 +283,14 @@ class Handler(JsonResponses):
         request_line = f"{self.command} {path}"
         with self.state.lock:
             self.state.requests[request_line] += 1
+            self.state.in_flight += 1
+        try:
+            self._answer(request_line, path, body)
+        finally:
+            with self.state.lock:
+                self.state.in_flight -= 1
+
+    def _answer(self, request_line: str, path: str, body: bytes) -> None:
         fault = self.state.faults.take(request_line, starts_task=bool(_TASK_START.fullmatch(request_line)))
         if fault is not None and fault.effect == "delay":
             self.state.stopping.wait(fault.seconds)
@@ -377,10 +397,30 @@ class Handler(JsonResponses):
         self.send_json(200, {"status": _OK, "task": info})
 
     def _task_dump(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
+        self.send_body(200, self._dump(route), "text/csv; charset=utf-8")
+
+    def _dump(self, route: re.Match[str]) -> bytes:
         task = self._task(route)
         if task.dump is None:
             raise HttpError(404, "no failure dump for this task")
-        self.send_body(200, task.dump.encode(), "text/csv; charset=utf-8")
+        return task.dump.encode()
+
+    def _dump_chunk_list(self, route: re.Match[str]) -> list[bytes]:
+        content, size = self._dump(route), self.state.config.dump_chunk_bytes
+        return [content[i : i + size] for i in range(0, len(content), size)]
+
+    def _dump_chunks(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
+        count = len(self._dump_chunk_list(route))
+        chunks = [{"id": str(n), "name": f"Chunk {n}"} for n in range(count)]
+        paging = {"currentPageSize": count, "offset": 0, "totalSize": count}
+        meta = {"paging": paging, "schema": f"/2/0/models/{self.state.config.model_id}/objects/chunk"}
+        self.send_json(200, {"meta": meta, "status": _OK, "chunks": chunks})
+
+    def _dump_chunk(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
+        chunks, n = self._dump_chunk_list(route), int(route["n"])
+        if n >= len(chunks):
+            raise HttpError(404, f"chunk {n} not found")
+        self.send_body(200, chunks[n], "application/octet-stream")
 
     # --- exports ----------------------------------------------------------------------------------------
     def _list_exports(self, route: re.Match[str], body: bytes, fault: Fault | None) -> None:
@@ -486,6 +526,11 @@ class Handler(JsonResponses):
         if path == "/_admin/requests" and self.command == "GET":
             with self.state.lock:
                 self.send_json(200, {"requests": dict(self.state.requests)})
+        elif path == "/_admin/activity" and self.command == "GET":
+            with self.state.lock:
+                in_flight = self.state.in_flight
+                unfinished = sum(task.state != "COMPLETE" for task in self.state.tasks.values())
+            self.send_json(200, {"in_flight": in_flight, "unfinished_tasks": unfinished})
         elif path == "/_admin/faults" and self.command == "POST":
             try:
                 count = faults.replace(_json_any(body))
@@ -597,6 +642,7 @@ def start_server(
     token_prefix: str = "",
     landing_dir: Path | None = None,
     export_chunk_bytes: int = 1_000_000,
+    dump_chunk_bytes: int = 10_000_000,
 ) -> RunningServer:
     """Start serving on 127.0.0.1 (port 0: a free port) in background threads."""
     config = ServerConfig(
@@ -611,6 +657,7 @@ def start_server(
         token_prefix=token_prefix,
         landing_dir=landing_dir,
         export_chunk_bytes=export_chunk_bytes,
+        dump_chunk_bytes=dump_chunk_bytes,
     )
     state = AnaplanState(config)
     handler = type("BoundHandler", (Handler,), {"state": state})

@@ -1,6 +1,12 @@
 """A client for the subset of the Anaplan Integration API v2 the reverse sync uses: write a file
 in chunks, run an import on it, wait for the task, and read the failure dump.
 
+The failure dump is read as Anaplan documents it: the list of its chunks
+(`GET .../imports/{importId}/tasks/{taskId}/dump/chunks`), then each chunk
+(`.../dump/chunks/{chunkId}`), concatenated as bytes before decoding. It is a CSV whose first
+column is `_Line_` (the rejected row's line in the import file), then `_Error_1_`, `_Error_2_`, ...
+(one reason each), then the row's own columns as they were imported.
+
 Secrets: the password and the token only ever travel in request headers. They are not logged,
 not in any exception message (server text quoted in a message is scrubbed of both), and the
 `__repr__`s here redact them, so a Dagster log, run metadata or a traceback cannot leak them.
@@ -17,6 +23,7 @@ import csv
 import io
 import logging
 import random as _random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,18 +68,35 @@ class AnaplanError(Exception):
     """A call to Anaplan failed for good. The message names the call and the last status."""
 
 
+LINE_COLUMN = "_Line_"
+_ERROR_COLUMN = re.compile(r"_Error_(\d+)_")
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """One row of the failure dump: its line in the import file, its reasons, and its own values."""
+
+    line: int | None
+    errors: tuple[str, ...]
+    values: dict[str, str]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.errors) or "(the failure dump gives no reason)"
+
+
 @dataclass
 class ImportResult:
     """The outcome of one import task.
 
     `successful` is Anaplan's own flag: False as soon as any row was rejected, even though the
-    other rows were imported. `rows_rejected` are the failure dump's rows (all values as text)
-    with the reason in `_Reason`; `details` are the task result's details, as Anaplan sent them.
+    other rows were imported. `rows_rejected` are the failure dump's rows; `details` are the task
+    result's details, as Anaplan sent them.
     """
 
     task_id: str
     successful: bool
-    rows_rejected: list[dict[str, str]] = field(default_factory=list)
+    rows_rejected: list[RejectedRow] = field(default_factory=list)
     details: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -192,12 +216,17 @@ class AnaplanClient:
             self._sleep(self.settings.poll_interval_seconds)
             waited += self.settings.poll_interval_seconds
 
-    def failure_dump(self, import_id: str, task_id: str) -> list[dict[str, str]]:
-        """The rejected rows of a task, as dicts keyed by the dump's header."""
+    def failure_dump(self, import_id: str, task_id: str) -> list[RejectedRow]:
+        """The rejected rows of a task, read chunk by chunk from its failure dump."""
         label = f"failure dump of import {import_id} task {task_id}"
-        response = self._api("GET", f"imports/{import_id}/tasks/{task_id}/dump", label)
-        text = response.content.decode("utf-8-sig")
-        return [dict(row) for row in csv.DictReader(io.StringIO(text, newline=""))]
+        path = f"imports/{import_id}/tasks/{task_id}/dump/chunks"
+        chunks = _field(_json(self._api("GET", path, f"list chunks of the {label}"), label), "chunks")
+        if not isinstance(chunks, list) or not all(isinstance(c, dict) and "id" in c for c in chunks):
+            raise AnaplanError(f"Anaplan {label}: the chunk list is not a list of chunks with ids")
+        content = b"".join(
+            self._api("GET", f"{path}/{chunk['id']}", f"chunk {chunk['id']} of the {label}").content for chunk in chunks
+        )
+        return parse_failure_dump(content, label)
 
     def _import_result(self, import_id: str, task_id: str, task: dict[str, Any]) -> ImportResult:
         result = task.get("result") or {}
@@ -333,6 +362,44 @@ def _retry_after(response: requests.Response) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def parse_failure_dump(content: bytes, label: str = "failure dump") -> list[RejectedRow]:
+    """Anaplan's failure dump (`_Line_`, `_Error_1_`, `_Error_2_`, ..., then the row's columns).
+
+    Raises AnaplanError when the text is not UTF-8 CSV or has no `_Error_1_` column: a dump whose
+    reasons cannot be read is an error, never rows rejected for no reason.
+    """
+    try:
+        reader = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+        header = next(reader, [])
+        rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise AnaplanError(f"Anaplan {label} is not UTF-8 CSV: {exc}") from None
+    errors = sorted(
+        ((int(m[1]), i) for i, name in enumerate(header) if (m := _ERROR_COLUMN.fullmatch(name))),
+    )
+    if not errors or errors[0][0] != 1:
+        shown = ", ".join(header[:8]) or "(empty)"
+        raise AnaplanError(f"Anaplan {label} has no _Error_1_ column (header: {shown})")
+    line_at = header.index(LINE_COLUMN) if LINE_COLUMN in header else None
+    special = {i for _, i in errors} | ({line_at} if line_at is not None else set())
+    data = [(i, name) for i, name in enumerate(header) if i not in special]
+    rejected = []
+    for number, row in enumerate(rows, start=2):
+        if not any(row):
+            continue
+        if len(row) != len(header):
+            raise AnaplanError(f"Anaplan {label}: line {number} has {len(row)} fields, the header {len(header)}")
+        line = row[line_at].strip() if line_at is not None else ""
+        rejected.append(
+            RejectedRow(
+                line=int(line) if line.isdigit() else None,
+                errors=tuple(row[i] for _, i in errors if row[i].strip()),
+                values={name: row[i] for i, name in data},
+            )
+        )
+    return rejected
 
 
 def _json(response: requests.Response, label: str) -> dict[str, Any]:
