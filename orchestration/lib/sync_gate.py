@@ -1,8 +1,19 @@
 """The reverse-sync gate: every blocking check upstream of a sync passed, on the data it will send.
 
 The sync asset calls this itself instead of trusting Dagster to skip it after a failed dbt test
-(Dagster issues #25112 and #33351 show that leak). A check blocks when its severity is ERROR and
-its latest evaluation failed, or did not evaluate the asset's latest materialization.
+(Dagster issues #25112 and #33351 show that leak). The rules, judged on each check's latest
+evaluation in the instance's history (whichever run recorded it), or on a live result the caller
+just computed:
+
+- an ERROR check whose latest evaluation failed blocks, until an evaluation passes;
+- an ERROR check that passed on an older materialization of its asset than the latest blocks;
+- a check never evaluated (or planned in a run that never evaluated it) blocks;
+- a failed WARN check is a warning, never a block;
+- the checks in NEVER_BLOCKING are at most warnings, even before their first evaluation.
+
+Check history is read with the event-log storage's `get_latest_asset_check_execution_by_key`
+(Dagster has no public instance method for it); whether a record holds an evaluation is read from
+the public `EventLogEntry.asset_check_evaluation`, not from Dagster's private status enum.
 """
 
 from __future__ import annotations
@@ -10,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 # Checks that are WARN by construction and judge timeliness or row-level quarantine, not the
 # correctness of what is sent: never blocking, even before their first evaluation (in a run they
@@ -60,18 +70,16 @@ def evaluate_gate(
         if check_key in live:
             result.checks_evaluated += 1
             if not live[check_key].passed:
-                result.failing.append(f"{name} (failed)")
+                blocking = live[check_key].severity == dg.AssetCheckSeverity.ERROR
+                (result.failing if blocking else result.warnings).append(_failed(name, live[check_key].description))
             continue
         record = executions.get(check_key)
+        # None for a check never run, and for one planned in a run that never evaluated it
+        evaluation = record.event.asset_check_evaluation if record is not None and record.event else None
         if check_key.name in NEVER_BLOCKING:
-            evaluation = record.event.asset_check_evaluation if record and record.event else None
             if evaluation is not None and not evaluation.passed:
-                result.warnings.append(f"{name} (failed)")
+                result.warnings.append(_failed(name, evaluation.description))
             continue
-        if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED or record.event is None:
-            result.failing.append(f"{name} (not evaluated)")
-            continue
-        evaluation = record.event.asset_check_evaluation
         if evaluation is None:
             result.failing.append(f"{name} (not evaluated)")
             continue
@@ -80,7 +88,13 @@ def evaluate_gate(
         target = evaluation.target_materialization_data
         stale = target is not None and materialized.get(check_key.asset_key) not in (None, target.storage_id)
         if not evaluation.passed:
-            (result.failing if blocking else result.warnings).append(f"{name} (failed)")
+            (result.failing if blocking else result.warnings).append(_failed(name, evaluation.description))
         elif stale and blocking:
             result.failing.append(f"{name} (evaluated on older data)")
     return result
+
+
+def _failed(name: str, description: str | None) -> str:
+    """`<check> (failed)`, and what it found when the check says so (`...: <what>`)."""
+    detail = " ".join((description or "").split())
+    return f"{name} (failed)" + (f": {detail[:500]}" if detail else "")
