@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import duckdb
 
-from orchestration.lib.reverse_sync import SyncSpec, compute_diff, ensure_tables, import_csv
+from orchestration.lib.reverse_sync import SyncSpec, SyncTarget, compute_diff, ensure_tables, import_csv
 
 SPEC = SyncSpec(
     name="t",
@@ -15,6 +15,7 @@ SPEC = SyncSpec(
     value_column=("Value", "value"),
     audit_column="Audit Run Id",
 )
+TARGET = SyncTarget("http://127.0.0.1:1", "ws", "model", "import")
 
 
 def test_diff_sends_changes_and_never_clears_a_cell_it_cannot_value(tmp_path) -> None:
@@ -25,13 +26,14 @@ def test_diff_sends_changes_and_never_clears_a_cell_it_cannot_value(tmp_path) ->
         )
         ensure_tables(con)
         con.execute(
-            "insert into reverse_sync.sync_state values"
+            "insert into reverse_sync.sync_state select *, ? from (values"
             " ('t', 'US|Jan 27', '{\"Entity\":\"US\",\"Month\":\"Jan 27\"}', 10.00, 'r0', now()),"
             " ('t', 'US|Feb 27', '{\"Entity\":\"US\",\"Month\":\"Feb 27\"}', 20.00, 'r0', now()),"
             " ('t', 'UK|Jan 27', '{\"Entity\":\"UK\",\"Month\":\"Jan 27\"}', 5.00, 'r0', now()),"
-            " ('t', 'FR|Jan 27', '{\"Entity\":\"FR\",\"Month\":\"Jan 27\"}', 3.00, 'r0', now())"
+            " ('t', 'FR|Jan 27', '{\"Entity\":\"FR\",\"Month\":\"Jan 27\"}', 3.00, 'r0', now()))",
+            [TARGET.key],
         )
-        diff = compute_diff(con, SPEC)
+        diff = compute_diff(con, SPEC, TARGET)
     assert [r["record_key"] for r in diff.creates] == ["DE|Jan 27"]
     assert [(r["record_key"], r["old_value"], r["value"]) for r in diff.updates] == [
         ("US|Feb 27", Decimal("20.00"), Decimal("25.50"))
