@@ -85,6 +85,7 @@ help:
 	@echo "make demo   build the demo firm's warehouse (SCALE=small|medium|large SEED=42 AS_OF=YYYY-MM-DD SOURCE=files|api)"
 	@echo "make test   run the test suite"
 	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000"
+	@echo "make recover-runs  mark runs whose process died failed and free their pool slots (RUN_ID=...)"
 	@echo "make lint   ruff + sqlfluff"
 	@echo "make docs   dbt model docs (every model and column) on http://127.0.0.1:$(DOCS_PORT)"
 	@echo "make bench  time the pipeline against the DuckDB limit (BENCH_SCALE=small|medium|large, default medium)"
@@ -130,6 +131,12 @@ test: $(MANIFEST)
 ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(PLANNING_SERVER) start $(PLANNING_ARGS)
 	$(BIN)/dagster dev -w workspace.yaml; $(PLANNING_SERVER) stop $(PLANNING_ARGS)
+
+# A run killed (kill -9, out of memory) keeps its duckdb_writer slot: mark such runs failed and free
+# their slots (README, Operations, "Recovering from a killed run"). RUN_ID=<id> names one run.
+.PHONY: recover-runs
+recover-runs: $(BIN)/.installed
+	$(BIN)/python -m orchestration.lib.run_recovery $(if $(RUN_ID),--run-id $(RUN_ID))
 
 # dbt's model docs for analysts: every model and column with its description, data type, tests
 # and lineage (the Metrics section of the README is the map). `dbt docs generate` is offline (no

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
 from orchestration.lib.postgres import connect_raw
 from orchestration.lib.warehouse import WRITER_POOL
 
 DEPLOY_YAML = Path(__file__).parents[1] / "deploy" / "dagster.yaml"
+LOCAL_YAML = DEPLOY_YAML.with_name("dagster.local.yaml")
 
 
 @dg.asset(pool=WRITER_POOL)
@@ -45,6 +47,8 @@ def test_production_instance_keeps_runs_events_and_schedules_in_postgres(product
         assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
         assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1  # duckdb_writer: one writer
+        assert instance.run_monitoring_enabled  # the daemon frees the slots of runs that ended
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 60
         result = dg.materialize([heartbeat], instance=instance)
         assert result.success
     finally:
@@ -70,3 +74,13 @@ def test_production_instance_keeps_runs_events_and_schedules_in_postgres(product
             assert cur.fetchone()[0] >= 5
     finally:
         con.close()
+
+
+def test_local_and_production_instances_share_pools_and_run_monitoring() -> None:
+    """tests/test_sync_recovery.py proves the recovery on the local file; production must behave the same."""
+    local, production = (yaml.safe_load(path.read_text()) for path in (LOCAL_YAML, DEPLOY_YAML))
+    assert local["concurrency"] == production["concurrency"]
+    assert local["run_monitoring"] == production["run_monitoring"]
+    monitoring = production["run_monitoring"]
+    assert monitoring["enabled"] and monitoring["free_slots_after_run_end_seconds"] > 0
+    assert monitoring.get("max_resume_run_attempts", 0) == 0  # the default run launcher cannot resume runs
