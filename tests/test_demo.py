@@ -20,6 +20,12 @@ AS_OF = date(2026, 11, 26)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DAYS = ", ".join(f"pse__{d}_Hours__c" for d in WEEKDAYS)
 NOT_A_PROJECT = "pse__Project__c NOT IN (SELECT Id FROM psa_project)"
+# Approved timecard days: (Id, day, hours).
+APPROVED_DAY_HOURS = (
+    "SELECT Id, (pse__Start_Date__c + i::INT)::DATE AS d, "
+    f"[{DAYS}][i + 1] AS h"
+    " FROM psa_timecard_header, range(7) r(i) WHERE pse__Status__c = 'Approved'"
+)
 SAME_WEEK = "GROUP BY pse__Resource__c, pse__Project__c, pse__Start_Date__c"
 
 
@@ -157,6 +163,11 @@ def test_defaults_inject_every_defect(firm: Path) -> None:
     billed = f"WHERE custcol_psa_project_id = '{project}' AND strftime(custcol_service_date, '%Y-%m') = '{month}'"
     assert _one(con, f"SELECT count(*) FROM erp_transaction_line {billed}") == 0
     assert _one(con, f"SELECT count(*) FROM psa_timecard_header WHERE pse__Project__c = '{project}'") > 0
+    (future,) = json.loads((firm / MANIFEST).read_text(encoding="utf-8"))["defects"]["approved_future_time"]
+    # As of Thursday 2026-11-26: approved hours on Friday 27th only, the weekday after the as-of date.
+    days = con.execute(f"SELECT d, h FROM ({APPROVED_DAY_HOURS}) WHERE Id = ? AND h <> 0", [future]).fetchall()
+    assert [d for d, _ in days] == [date(2026, 11, 27)] and all(0 < h <= 24 for _, h in days)
+    assert _one(con, f"SELECT count(*) FROM ({APPROVED_DAY_HOURS}) WHERE h <> 0 AND d > DATE '{AS_OF}'") == 1
     (malformed,) = json.loads((firm / MANIFEST).read_text(encoding="utf-8"))["defects"]["malformed_hours"]
     batch = firm / "psa" / f"pse__Timecard_Header__c.{AS_OF.isoformat()}.csv"
     with batch.open(newline="", encoding="utf-8") as fh:
@@ -177,6 +188,7 @@ def test_no_defects_gives_clean_data(clean: Path) -> None:
     foreign = "SELECT count(*) FROM erp_subsidiary WHERE iselimination = 'F' AND currency <> 1"
     expected = _one(con, "SELECT count(*) FROM erp_accounting_period") * _one(con, foreign)
     assert _one(con, "SELECT count(*) FROM erp_consolidated_exchange_rate") == expected
+    assert _one(con, f"SELECT count(*) FROM ({APPROVED_DAY_HOURS}) WHERE h <> 0 AND d >= DATE '{AS_OF}'") == 0
     assert json.loads((clean / MANIFEST).read_text(encoding="utf-8"))["defects"] == {}
 
 

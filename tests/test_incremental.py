@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from ingest.contract import SOURCE_OBJECTS
+from ingest.demo import MANIFEST
 from ingest.loader import load_object
 from tests.conftest import AS_OF
 from tests.test_dbt_project import run_dbt
@@ -29,8 +31,8 @@ def _load(warehouse: Path, landing: Path) -> None:
             load_object(con, obj, landing)
 
 
-def _build(warehouse: Path, work: Path, *extra: str) -> None:
-    args = ["run", "--select", "+int_time_entries_valued", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
+def _build(warehouse: Path, work: Path, *extra: str, as_of=AS_OF) -> None:
+    args = ["run", "--select", "+int_time_entries_valued", "--vars", json.dumps({"as_of_date": as_of.isoformat()})]
     done = run_dbt([*args, *extra], warehouse, work)
     assert done.returncode == 0, done.output[-3000:]
 
@@ -84,9 +86,9 @@ def _write_changes(landing: Path) -> dict[str, str]:
     return {"twin": twin, "deleted": deleted, "repriced_assignment": assignment}
 
 
-def _rows(warehouse: Path, table: str) -> set[tuple]:
+def _rows(warehouse: Path, table: str, bookkeeping: tuple[str, ...] = ("refreshed_at",)) -> set[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return set(con.execute(f"select * exclude (refreshed_at) from {table}").fetchall())
+        return set(con.execute(f"select * exclude ({', '.join(bookkeeping)}) from {table}").fetchall())
 
 
 @pytest.mark.xdist_group("incremental")
@@ -123,3 +125,43 @@ def test_incremental_time_entries_equal_a_full_rebuild(small_landing, tmp_path: 
         assert gone.fetchall() == [(0,)]
     assert 0 < touched < total * 0.2  # only the touched resource-project pairs were rebuilt
     assert sorted(twin_flags) == [("a2T0000000000AAAAA", False), (keys["twin"], True)]
+
+
+@pytest.mark.xdist_group("incremental")
+def test_incremental_time_entries_follow_a_later_as_of_date(small_landing, tmp_path: Path) -> None:
+    """An intraday run two days later, with no new files: the demo's time approved in advance for the
+    days the as-of date moved past becomes actual time and is priced, exactly as in a full rebuild."""
+    landing, _ = small_landing
+    (future_card,) = json.loads((landing / MANIFEST).read_text())["defects"]["approved_future_time"]
+    later = AS_OF + timedelta(days=2)
+    warehouse = tmp_path / "incremental.duckdb"
+    _load(warehouse, landing)
+    _build(warehouse, tmp_path / "first")
+    flags = (
+        "select entry_date, is_after_as_of_date, is_actual from marts.fct_time_entries"
+        f" where timecard_id = '{future_card}' order by entry_date"
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        before = con.execute(flags).fetchall()
+    assert before and all(day > AS_OF and after and not actual for day, after, actual in before)
+
+    _build(warehouse, tmp_path / "incremental", as_of=later)  # an intraday run on a later day
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copy(warehouse, rebuilt)
+    _build(rebuilt, tmp_path / "full", "--full-refresh", as_of=later)
+
+    # priced_as_of_date is the valued model's watermark: rows not re-priced keep the earlier date.
+    bookkeeping = {
+        "fct_time_entries": ("refreshed_at",),
+        "int_time_entries_valued": ("refreshed_at", "priced_as_of_date"),
+    }
+    for model, table in TABLES.items():
+        incremental, full = _rows(warehouse, table, bookkeeping[model]), _rows(rebuilt, table, bookkeeping[model])
+        assert incremental == full, f"{model}: {len(incremental - full)} extra, {len(full - incremental)} missing"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = con.execute(flags).fetchall()
+        priced = con.execute(
+            f"select entry_date from intermediate.int_time_entries_valued where timecard_id = '{future_card}'"
+        ).fetchall()
+    assert after == [(day, day > later, day <= later) for day, _, _ in before]
+    assert sorted(day for (day,) in priced) == [day for day, _, _ in before if day <= later] != []

@@ -154,3 +154,72 @@ def test_fixed_fee_earned_to_date_matches_a_hand_calculation(demo_build, small_l
     )[0]
     assert earned == expected
     assert earned + backlog == contract
+
+
+def test_time_approved_after_the_as_of_date_is_flagged_and_in_no_actual(demo_build, small_landing) -> None:
+    """The demo's approved_future_time card: each day is listed with its reason, the WARN dbt check names
+    them, and no actual figure counts them (utilization's as-of month included)."""
+    warehouse, _, first, _ = demo_build
+    defect_ids = {i for ids in _defects(small_landing).values() for i in ids}
+    (card,) = _defects(small_landing)["approved_future_time"]
+    days = " union all ".join(
+        f"select pse__Resource__c, pse__Start_Date__c + {offset} as day, pse__{weekday}_Hours__c as hours"
+        f" from raw_psa.timecard_header where Id = '{card}' and pse__Status__c = 'Approved'"
+        for offset, weekday in enumerate(WEEKDAYS)
+    )
+    approved = query(warehouse, f"select * from ({days}) where hours <> 0 order by day")
+    assert approved and all(day > AS_OF and day.month == AS_OF.month for _, day, _ in approved)
+    resource = approved[0][0]
+
+    listed = query(
+        warehouse,
+        "select record_id, hours, exception_date, reason_text from marts.fct_valuation_exceptions"
+        " where reason_code = 'approved_future_time' order by exception_date",
+    )
+    assert listed == [
+        (
+            f"{card}-{day:%Y%m%d}",
+            hours,
+            day,
+            f"Approved time dated {day}, after the as-of date {AS_OF}: not counted as actual",
+        )
+        for _, day, hours in approved
+    ]
+    (check,) = [
+        e
+        for e in first.get_asset_check_evaluations()
+        if e.check_name == "fct_time_entries_has_no_approved_time_after_as_of_date"
+    ]
+    assert (check.passed, check.severity.value) == (False, "WARN")
+    assert check.metadata["dagster_dbt/failed_row_count"].value == len(approved)
+
+    flags = query(
+        warehouse,
+        f"select is_after_as_of_date, is_actual, count(*) from marts.fct_time_entries where timecard_id = '{card}'"
+        " group by all",
+    )
+    assert flags == [(True, False, len(approved))]
+    assert query(
+        warehouse, f"select count(*) from intermediate.int_time_entries_valued where timecard_id = '{card}'"
+    ) == [(0,)]
+    # Utilization of the as-of month: the resource's approved billable hours up to the as-of date, by hand
+    # from the raw timecards (the other defects left out by Id; this card only by its dates).
+    other_defects = ", ".join(repr(i) for i in sorted(defect_ids - {card}))
+    month_days = " union all ".join(
+        f"""select pse__Start_Date__c + {offset} as day, pse__{weekday}_Hours__c as hours
+            from raw_psa.timecard_header
+            where pse__Resource__c = '{resource}' and pse__Status__c = 'Approved' and pse__Billable__c
+              and not coalesce(IsDeleted, false) and Id not in ({other_defects})"""
+        for offset, weekday in enumerate(WEEKDAYS)
+    )
+    month = AS_OF.replace(day=1)
+    (expected,) = query(
+        warehouse,
+        f"select sum(hours) from ({month_days}) where day between date '{month}' and date '{AS_OF}'",
+    )[0]
+    billable = query(
+        warehouse,
+        "select billable_hours from marts.fct_utilization where resource_id = ? and month_start_date = ?",
+        [resource, month],
+    )
+    assert billable == [(Decimal(expected).quantize(CENT),)]

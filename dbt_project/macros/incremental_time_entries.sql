@@ -6,6 +6,9 @@
       rows are deleted; the model then rebuilds every live timecard of those pairs. Duplicate flags
       compare cards of one resource, project and week, so they are recomputed whole. Deleted
       cards, cards edited to zero hours and cards moved to another project leave nothing behind.
+      The rows of other pairs that the as-of date moved past (either way) since their build get
+      is_after_as_of_date and is_actual recomputed in place (and refreshed_at, so the pricing
+      increment below sees them).
     - int_time_entries_valued: the timecards whose time entries were rebuilt since its last build,
       whose source row changed, whose assignment (bill rate) changed, or that have entries dated
       between the as-of date it was last priced at and today's, are deleted and priced again.
@@ -43,7 +46,31 @@
 
         delete from {{ this }}
         where {{ pair_key() }} in (select touched.pair_key from fct_time_entries__touched as touched);
+
+        -- Rows of other pairs whose as-of flags no longer match this run's as-of date: the
+        -- date moved past them since they were built (a later intraday run, or a past as-of
+        -- date reproduced). A table built before the flag existed gets the column first.
+        {% if not time_entries_have_as_of_flag() %}
+            alter table {{ this }} add column is_after_as_of_date boolean;
+        {% endif %}
+
+        update {{ this }}
+        set
+            is_after_as_of_date = entry_date > {{ as_of_date() }},
+            is_actual = is_approved
+            and not has_invalid_hours
+            and not has_unknown_project
+            and not is_duplicate
+            and entry_date <= {{ as_of_date() }},
+            refreshed_at = {{ run_started_at_timestamp() }}
+        where is_after_as_of_date is distinct from (entry_date > {{ as_of_date() }});
     {% endif %}
+{% endmacro %}
+
+
+{% macro time_entries_have_as_of_flag() %}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {{- return('is_after_as_of_date' in columns | map('lower') | list) -}}
 {% endmacro %}
 
 

@@ -8,6 +8,7 @@ visible only where a real source-system mistake would be.
 from __future__ import annotations
 
 import csv
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ DEFECTS: dict[str, str] = {
     "negative_hours": "A timecard day with negative hours (the week total includes it).",
     "hours_over_24": "A timecard day with more than 24 hours (the week total includes it).",
     "unknown_project": "A timecard whose pse__Project__c matches no pse__Proj__c record.",
+    "approved_future_time": "An approved timecard for days after the as-of date (approved before the time was "
+    "worked): flagged, never an actual.",
     "missing_fx_rate": "One month x currency missing from consolidatedexchangerate.",
     "probability_over_100": "An open opportunity with Probability above 100.",
     "uninvoiced_month": "The invoice of one time-and-materials project-month, with the credit memo and payment "
@@ -46,8 +49,8 @@ def _worked_day(rng: np.random.Generator, cards: pd.DataFrame, rows: np.ndarray)
 
 def _timecard_defects(
     rng: np.random.Generator, frames: Frames, ids: dict[str, np.ndarray], found: dict[str, list[str]]
-) -> None:
-    """Duplicates, impossible hours and an unknown project on approved past timecards."""
+) -> pd.DataFrame:
+    """Impossible hours and an unknown project on approved past timecards; returns the duplicates (not appended)."""
     cards = frames[("psa", "timecard_header")]
     n = len(cards)
     each = max(1, n // 20_000)
@@ -67,8 +70,77 @@ def _timecard_defects(
     copies = cards.loc[np.sort(dup)].copy()
     copies["Id"] = ids["timecard"][n : n + len(copies)]
     copies["Name"] = numbered("TC-", n + 1 + np.arange(len(copies)), 8)
-    frames[("psa", "timecard_header")] = pd.concat([cards, copies], ignore_index=True)
     found["duplicate_timecard"] = copies["Id"].tolist()
+    return copies
+
+
+def _first_weekday_after(day: date) -> date:
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def _approved_future_time(
+    seed: int, frames: Frames, ids: dict[str, np.ndarray], as_of: date, taken: int, found: dict[str, list[str]]
+) -> pd.DataFrame:
+    """One approved timecard for weekdays after as_of: time approved before it was worked.
+
+    The card repeats a recent approved billable card (resource, project, assignment) of an active
+    resource whose assignment is scheduled past those days, with the source card's longest day on
+    each weekday after as_of in the week of the first weekday after it (so usually in the as-of
+    month). When every such pair already has a card that week, the following week is used (no card
+    is dated there). Its modified stamp is the source card's (before the snapshot, like every
+    stamp). Its own random stream keeps the other defects as they were; `taken` spare ids are
+    already used. Returns the card (not appended).
+    """
+    rng = rng_for(seed, "approved_future_time")
+    cards = frames[("psa", "timecard_header")]
+    defective = {i for name in ("negative_hours", "hours_over_24", "unknown_project") for i in found.get(name, [])}
+    contacts = frames[("psa", "contact")]
+    active = set(contacts.loc[contacts["pse__Is_Resource_Active__c"], "Id"])
+    assignments = frames[("psa", "assignment")].merge(
+        frames[("psa", "schedule")][["Id", "pse__End_Date__c"]].rename(columns={"Id": "pse__Schedule__c"}),
+        on="pse__Schedule__c",
+    )
+    starts = pd.to_datetime(cards["pse__Start_Date__c"])
+    pairs = pd.Series(list(zip(cards["pse__Resource__c"], cards["pse__Project__c"], strict=True)), index=cards.index)
+    approved = (
+        (cards["pse__Status__c"] == "Approved")
+        & cards["pse__Billable__c"].astype(bool)
+        & cards["pse__Resource__c"].isin(active)
+        & ~cards["Id"].isin(defective)
+    )
+    first = _first_weekday_after(as_of)
+    for _ in range(2):
+        week_start = first - timedelta(days=first.weekday())
+        friday = week_start + timedelta(days=4)
+        scheduled = assignments.loc[assignments["pse__End_Date__c"] >= pd.Timestamp(friday), "Id"]
+        booked = set(pairs[starts == pd.Timestamp(week_start)])
+        candidates = cards.index[
+            approved
+            & cards["pse__Assignment__c"].isin(scheduled)
+            & (starts >= pd.Timestamp(week_start - timedelta(weeks=8)))
+            & ~pairs.isin(booked)
+        ]
+        if len(candidates):
+            break
+        first = week_start + timedelta(weeks=1)
+    source = cards.loc[candidates[int(rng.integers(len(candidates)))]]
+    card = source.to_frame().T.reset_index(drop=True)
+    n = len(cards) + taken
+    card["Id"] = ids["timecard"][n]
+    card["Name"] = numbered("TC-", np.array([n + 1]), 8)
+    card["pse__Start_Date__c"] = pd.Timestamp(week_start)
+    card["pse__End_Date__c"] = pd.Timestamp(week_start + timedelta(days=6))
+    card["pse__Status__c"] = "Approved"
+    longest = float(source[list(DAY_COLUMNS)].max())
+    for k, column in enumerate(DAY_COLUMNS):
+        card[column] = longest if k < 5 and week_start + timedelta(days=k) >= first else 0.0
+    card = card.astype(cards.dtypes.to_dict())
+    _retotal(card, card.index.to_numpy())
+    found["approved_future_time"] = card["Id"].tolist()
+    return card
 
 
 def _missing_fx(rng: np.random.Generator, frames: Frames, found: dict[str, list[str]]) -> None:
@@ -121,11 +193,15 @@ def _uninvoiced_month(seed: int, frames: Frames, found: dict[str, list[str]]) ->
     found["uninvoiced_month"] = [f"{lines.at[line, 'custcol_psa_project_id']}|{service[line]:%Y-%m}"]
 
 
-def inject_defects(frames: Frames, ids: dict[str, np.ndarray], seed: int) -> dict[str, list[str]]:
+def inject_defects(frames: Frames, ids: dict[str, np.ndarray], seed: int, as_of: date) -> dict[str, list[str]]:
     """Inject every defect in DEFECTS; returns the affected record keys per defect id."""
     rng = rng_for(seed, "defects")
     found: dict[str, list[str]] = {}
-    _timecard_defects(rng, frames, ids, found)
+    copies = _timecard_defects(rng, frames, ids, found)
+    future = _approved_future_time(seed, frames, ids, as_of, len(copies), found)
+    # The duplicates stay the file's last rows (the malformed batch copies the last one).
+    cards = frames[("psa", "timecard_header")]
+    frames[("psa", "timecard_header")] = pd.concat([cards, future, copies], ignore_index=True)
     _missing_fx(rng, frames, found)
     _bad_probability(rng, frames, found)
     _uninvoiced_month(seed, frames, found)

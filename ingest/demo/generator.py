@@ -146,7 +146,7 @@ def run(
         frames, ids = build_frames(scale, seed, tl, bar)
         _step(bar, "defects")
         if defects:
-            result.defects = inject_defects(frames, ids, seed)
+            result.defects = inject_defects(frames, ids, seed, tl.as_of)
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would go to stdout
         try:

@@ -2,7 +2,9 @@
 -- record and reason, in the shape of fct_valuation_exceptions (which lists them with the
 -- other exceptions). Time entries count only when they would otherwise have been
 -- actuals: approved and dated on or before the as-of date. A day can have several
--- reasons (a duplicate timecard day with impossible hours is listed twice).
+-- reasons (a duplicate timecard day with impossible hours is listed twice). Approved
+-- time dated after the as-of date (approved before it was worked) is listed once, as
+-- approved_future_time: it is in no actual figure.
 with
 
 time_entries as (
@@ -47,6 +49,18 @@ approved_time_entries as (
 
 ),
 
+approved_future_time_entries as (
+
+    select
+        time_entries.*,
+        projects.currency_code
+    from time_entries
+    left outer join projects
+        on time_entries.project_id = projects.project_id
+    where time_entries.is_approved and time_entries.entry_date > {{ as_of_date() }}
+
+),
+
 time_entry_defects as (
 
     select
@@ -76,6 +90,16 @@ time_entry_defects as (
         *
     from approved_time_entries
     where is_duplicate
+
+    union all
+
+    select
+        'approved_future_time' as reason_code,
+        'Approved time dated ' || {{ format_date('entry_date', '%Y-%m-%d') }}
+        || ', after the as-of date ' || {{ format_date(as_of_date(), '%Y-%m-%d') }}
+        || ': not counted as actual' as reason_text,
+        *
+    from approved_future_time_entries
 
 ),
 

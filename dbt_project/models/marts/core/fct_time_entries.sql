@@ -1,8 +1,11 @@
 -- Certinia weekly timecards unpivoted to one row per timecard and day with hours <> 0.
--- Every status is kept (only approved, valid, non-duplicate time is an actual: is_actual);
--- defects are flagged, not dropped, so the exceptions model can list them.
--- Incremental (intraday): only the resource-project pairs whose timecards changed are rebuilt;
--- see macros/incremental_time_entries.sql. The nightly run rebuilds it whole.
+-- Every status is kept (only approved, valid, non-duplicate time dated on or before the
+-- as-of date is an actual: is_actual); defects are flagged, not dropped, so the exceptions
+-- model can list them. Time dated after the as-of date is flagged (is_after_as_of_date):
+-- approved or not, it is not an actual yet.
+-- Incremental (intraday): only the resource-project pairs whose timecards changed are rebuilt,
+-- and the as-of flags of rows the as-of date moved past are updated in place; see
+-- macros/incremental_time_entries.sql. The nightly run rebuilds it whole.
 {{
     config(
         materialized='incremental',
@@ -143,10 +146,12 @@ final as (
         hours < 0 or hours > 24 as has_invalid_hours,
         has_unknown_project,
         is_duplicate,
+        entry_date > {{ as_of_date() }} as is_after_as_of_date,
         timecard_status = 'Approved'
         and hours between 0 and 24
         and not has_unknown_project
-        and not is_duplicate as is_actual,
+        and not is_duplicate
+        and entry_date <= {{ as_of_date() }} as is_actual,
 
         -- dates
         entry_date,

@@ -58,7 +58,9 @@ capacity as (
 
 actual_hours as (
 
-    -- Actual time only: approved, valid hours, project known, not a duplicate.
+    -- Actual time only: approved, valid hours, project known, not a duplicate, dated on or
+    -- before the as-of date (as int_time_entries_valued cuts it for the finance marts), so
+    -- the as-of month shows the approved time so far and never time approved in advance.
     select
         time_entries.resource_id,
         cast(date_trunc('month', time_entries.entry_date) as date) as month_start_date,
@@ -69,10 +71,14 @@ actual_hours as (
     from time_entries
     cross join window_bounds
     where
-        time_entries.is_actual
+        time_entries.is_approved
+        and not time_entries.has_invalid_hours
+        and not time_entries.has_unknown_project
+        and not time_entries.is_duplicate
         and time_entries.entry_date >= window_bounds.first_month_start_date
         and time_entries.entry_date
         < {{ add_months('window_bounds.last_month_start_date', 1) }}
+        and time_entries.entry_date <= {{ as_of_date() }}
     group by
         time_entries.resource_id,
         cast(date_trunc('month', time_entries.entry_date) as date)
