@@ -6,15 +6,15 @@ A server subclasses `SourceHandler` and implements `route` (its protocol) and `r
 - `POST /_admin/faults` (a JSON list, see `local_servers.anaplan.faults`) replaces the faults in
   force: `{"match": "GET .*/query", "status": 429, "retry_after": 1, "times": 1}` or
   `{"match": "...", "delay": 1.5}`; `GET` lists them, `DELETE` clears them;
-- `GET /_admin/requests`: `{"requests": {"METHOD /path": count}}` of every protocol request,
-  counted on arrival (also those a fault answered), so tests can see retries;
+- `GET /_admin/requests`: `{"requests": {"METHOD /path": count}, "longest_uri": bytes}` of every
+  protocol request, counted on arrival (also those a fault answered), so tests can see retries;
 - `POST /_admin/tokens/expire`: every access token issued so far expires now;
 - `POST /_admin/records/update` `{"object": "Opportunity", "key": {"Id": "..."}, "set": {...}}`:
   change a record (its modified timestamp moves to the source's now);
 - `POST /_admin/records/delete` `{"object": ..., "key": {...}}`: delete a record the way the
   source system does (Salesforce: `IsDeleted`; NetSuite: gone, listed in `DeletedRecord`; ...);
-- `POST /_admin/fields` `{"object": ..., "add": {"name", "type", "value"}}`, `{"drop": "Field"}`
-  or `{"retype": {"name", "type", "value"}}`: schema drift at the source.
+- `POST /_admin/fields` `{"object": ..., "add": {"name", "type", "value"}}` (or a list of them),
+  `{"drop": "Field"}` or `{"retype": {"name", "type", "value"}}`: schema drift at the source.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class SourceState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
     in_flight: int = 0
+    longest_uri: int = 0  # bytes of the longest request target (path and query) received so far
 
     def issue_token(self, prefix: str = "") -> str:
         token = prefix + secrets.token_urlsafe(24)
@@ -162,6 +163,7 @@ class SourceHandler(JsonResponses):
         request_line = f"{self.command} {path}"
         with self.state.lock:
             self.state.requests[request_line] += 1
+            self.state.longest_uri = max(self.state.longest_uri, len(self.path.encode()))
             self.state.in_flight += 1
             busy = 0 < self.state.max_concurrent < self.state.in_flight
         try:
@@ -172,7 +174,8 @@ class SourceHandler(JsonResponses):
                 self.state.stopping.wait(fault.seconds)
             if fault is not None and fault.effect == "status":
                 headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-                raise HttpError(fault.status, "injected fault", "INJECTED_FAULT", headers)
+                message, code = fault.message or "injected fault", fault.code or "INJECTED_FAULT"
+                raise HttpError(fault.status, message, code, headers)
             self.route(path, query, body)
         finally:
             with self.state.lock:
@@ -182,7 +185,7 @@ class SourceHandler(JsonResponses):
         faults = self.state.faults
         if path == "/_admin/requests" and self.command == "GET":
             with self.state.lock:
-                self.send_json(200, {"requests": dict(self.state.requests)})
+                self.send_json(200, {"requests": dict(self.state.requests), "longest_uri": self.state.longest_uri})
         elif path == "/_admin/faults" and self.command == "POST":
             try:
                 self.send_json(200, {"faults": faults.replace(json_body(body, list))})
@@ -218,9 +221,10 @@ def apply_change(
     if path.endswith("/delete"):
         return delete_record(name, spec.get("key") or {})
     if "add" in spec:
-        add = spec["add"]
-        store.add_field(name, add["name"], add.get("type", "VARCHAR"), add.get("value"))
-        return {"added": add["name"]}
+        adds = spec["add"] if isinstance(spec["add"], list) else [spec["add"]]  # a list adds many fields at once
+        for add in adds:
+            store.add_field(name, add["name"], add.get("type", "VARCHAR"), add.get("value"))
+        return {"added": adds[0]["name"] if len(adds) == 1 else [add["name"] for add in adds]}
     if "drop" in spec:
         store.drop_field(name, spec["drop"])
         return {"dropped": spec["drop"]}

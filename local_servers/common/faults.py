@@ -4,7 +4,10 @@ A fault is a JSON object with `match` (a regex searched in "METHOD /path", e.g.
 "PUT .*/chunks/1$"), `times` (how many requests it affects, default 1) and exactly one effect:
 
 - `{"status": 429, "retry_after": 2}` answer with that status (any 4xx/5xx; `retry_after` sets
-  the Retry-After header in seconds) instead of handling the request;
+  the Retry-After header in seconds) instead of handling the request; optional `code` and
+  `message` are the vendor error code and text the server's error body carries (e.g.
+  `{"status": 403, "code": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}`;
+  default `INJECTED_FAULT` / `injected fault`);
 - `{"delay": 1.5}` wait that long, then handle the request normally: a slow server still does
   the work, so a client that timed out must not assume the request was not carried out;
 - `{"stall_task": 3}` (import task starts only) the task stays IN_PROGRESS that long;
@@ -42,6 +45,8 @@ class Fault:
     seconds: float = 0.0
     reject_column: str = ""
     reject_equals: str = ""
+    code: str = ""  # status faults: the vendor error code and message of the error body
+    message: str = ""
 
     def describe(self) -> dict[str, Any]:
         return {"match": self.match.pattern, "remaining": self.remaining, "effect": self.effect}
@@ -72,6 +77,7 @@ def _set_effect(fault: Fault, spec: dict[str, Any]) -> None:
         if not 400 <= fault.status <= 599:
             raise FaultError("status must be a 4xx or 5xx code")
         fault.retry_after = float(spec["retry_after"]) if "retry_after" in spec else None
+        fault.code, fault.message = str(spec.get("code", "")), str(spec.get("message", ""))
     elif fault.effect == "reject":
         reject = spec["reject"]
         if not isinstance(reject, dict) or not {"column", "equals"} <= reject.keys():

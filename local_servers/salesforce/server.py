@@ -10,6 +10,10 @@
   `done` is false, `nextRecordsUrl` (`.../query/01g...-2000`). Batch size is 2,000 or the
   `Sforce-Query-Options: batchSize=N` header (this server accepts any N from 1, Salesforce 200+).
 
+Like Salesforce, a request whose URI passes 16,384 bytes answers `414 URI Too Long`, and one whose
+URI and headers together pass it `431 Request Header Fields Too Large` (a SOQL query travels in
+the URI, so an object with hundreds of fields cannot be selected whole).
+
 SOQL subset: `SELECT f, ... FROM Object [WHERE f op literal [AND ...]] [ORDER BY f [ASC|DESC], ...]
 [LIMIT n]`; unknown fields answer 400 `INVALID_FIELD`, anything else unsupported `MALFORMED_QUERY`.
 Deleting a record (admin) sets `IsDeleted` and moves `SystemModstamp`, as Salesforce does.
@@ -32,6 +36,7 @@ from local_servers.common.store import DemoStore, q
 
 API = re.compile(r"/services/data/(?P<version>v\d+\.\d)(?P<rest>/.*)")
 DEFAULT_BATCH = 2000
+MAX_URI_BYTES = 16_384  # Salesforce: the URI, and the URI with the headers, within 16,384 bytes
 _SELECT = re.compile(
     r"^\s*select\s+(?P<fields>.+?)\s+from\s+(?P<object>\w+)"
     r"(?:\s+where\s+(?P<where>.+?))?(?:\s+order\s+by\s+(?P<order>.+?))?(?:\s+limit\s+(?P<limit>\d+))?\s*$",
@@ -77,6 +82,14 @@ class SalesforceHandler(SourceHandler):
         return [{"message": str(error), "errorCode": error.code or "UNKNOWN_EXCEPTION"}]
 
     def route(self, path: str, query: dict[str, str], body: bytes) -> None:
+        uri = len(self.path.encode())  # the request target as sent: path and percent-encoded query
+        headers = sum(len(name) + len(value) + 4 for name, value in self.headers.items())
+        if uri > MAX_URI_BYTES:
+            self.send_body(414, b"URI Too Long", "text/plain")
+            return
+        if uri + headers > MAX_URI_BYTES:
+            self.send_body(431, b"Request Header Fields Too Large", "text/plain")
+            return
         if path == "/services/oauth2/token" and self.command == "POST":
             self._token(body)
             return

@@ -5,8 +5,14 @@ exponential backoff, or exactly the server's Retry-After). Every request that re
 counted, so asset metadata can say how many calls and retries a load took. JSON numbers are read
 as `Decimal`, never float. Each auth class fetches a token from its vendor's token endpoint,
 renews it before its stated expiry, and on a 401 (an expired or revoked session) fetches a new
-one and repeats the request once. Secrets only travel in request bodies or headers: no repr,
-log line or exception message here contains them.
+one and repeats the request once. A token endpoint that refuses the credentials (`invalid_client`,
+a bad signature, bad credentials) is asked once per run: the refusal is remembered and raised by
+every later call, so a wrong secret stops the system instead of being tried once per object.
+
+Errors name the vendor's own code and message (`vendor_error`: Salesforce `errorCode`/`message`,
+NetSuite `o:errorDetails`, Workday and OAuth `error`/`error_description`, Anaplan `status`).
+Secrets only travel in request bodies or headers: no repr, log line or exception message here
+contains them, and `TokenAuth.redact` blanks any that a vendor's error text might echo.
 """
 
 from __future__ import annotations
@@ -30,7 +36,69 @@ RETRY_STATUS = (429, *range(500, 600))
 
 
 class ConnectorError(Exception):
-    """A connector cannot go on (bad credentials, a refused request); the message carries no secret."""
+    """A connector cannot go on (bad credentials, a refused request); the message carries no secret.
+
+    `stops_system`: the failure is not one object's (credentials refused, the org's request limit
+    reached), so the system's other objects are not tried either."""
+
+    stops_system = False
+
+
+class AuthError(ConnectorError):
+    """The token endpoint refused the credentials: nothing else of this system can be read."""
+
+    stops_system = True
+
+
+# Vendor error codes that concern the whole org or account, not the object being read.
+SYSTEM_WIDE_CODES = ("REQUEST_LIMIT_EXCEEDED", "INVALID_LOGIN", "INSUFFICIENT_PERMISSION")
+
+
+def _detail(body: Any) -> str:
+    """The vendor's error code and message from a parsed JSON error body ('' when none is recognised)."""
+    if isinstance(body, list):  # Salesforce: [{"message": ..., "errorCode": ...}, ...]
+        parts = [_detail(item) for item in body[:5]]
+        return "; ".join(p for p in parts if p)
+    if not isinstance(body, dict):
+        return ""
+    if "errorCode" in body or "message" in body:  # one Salesforce error, or Anaplan's status object
+        code, message = body.get("errorCode") or body.get("code") or "", body.get("message") or ""
+        return ": ".join(str(p) for p in (code, message) if p)
+    if isinstance(body.get("o:errorDetails"), list):  # NetSuite (RFC 9457 problem details)
+        details = [
+            ": ".join(str(p) for p in (d.get("o:errorCode"), d.get("detail")) if p)
+            for d in body["o:errorDetails"][:5]
+            if isinstance(d, dict)
+        ]
+        return "; ".join([*(d for d in details if d)] or [str(body.get("title") or "")])
+    if "error" in body:  # OAuth 2.0 token endpoints; Workday {"error": code, "errors": [{"error": text}]}
+        texts = [str(e.get("error")) for e in body.get("errors") or [] if isinstance(e, dict) and e.get("error")]
+        texts += [str(body["error_description"])] if body.get("error_description") else []
+        return ": ".join([str(body["error"]), "; ".join(texts)] if texts else [str(body["error"])])
+    status = body.get("status")  # Anaplan: {"status": "FAILURE_BAD_CREDENTIAL", "statusMessage": ...}
+    if isinstance(status, dict):
+        return _detail(status)
+    if status is not None:
+        return ": ".join(str(p) for p in (status, body.get("statusMessage")) if p)
+    return ""
+
+
+def vendor_error(response: requests.Response) -> str:
+    """`HTTP 403 Forbidden: REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.`: status and the vendor's words."""
+    try:
+        detail = _detail(json.loads(response.content or b"null"))
+    except ValueError:
+        detail = ""
+    if not detail:  # not a JSON error body we know: its text, short and on one line
+        detail = " ".join((response.text or "").split())[:300]
+    head = f"HTTP {response.status_code} {response.reason or ''}".strip()
+    return f"{head}: {detail}" if detail else head
+
+
+def error_from_response(response: requests.Response, what: str) -> ConnectorError:
+    error = ConnectorError(f"{what}: {vendor_error(response)}")
+    error.stops_system = response.status_code == 401 or any(c in error.args[0] for c in SYSTEM_WIDE_CODES)
+    return error
 
 
 @dataclass
@@ -119,6 +187,8 @@ class TokenAuth(requests.auth.AuthBase):
         session.auth = self  # every API call of this run carries the token (dlt's client sets no auth)
         self._token: str | None = None
         self._expires_at: float | None = None
+        self._refused: AuthError | None = None  # the token endpoint's refusal, raised again without asking
+        self._issued: list[str] = []  # every token of this run, for `redact`
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -131,12 +201,29 @@ class TokenAuth(requests.auth.AuthBase):
     def fetch(self) -> tuple[str, float | None]:
         raise NotImplementedError
 
+    def secrets(self) -> list[str]:
+        """The credentials this auth holds (subclasses add theirs); never shown anywhere."""
+        return list(self._issued)
+
+    def redact(self, text: str) -> str:
+        """`text` with every credential and token of this run replaced by `***`."""
+        for secret in sorted((s for s in self.secrets() if s and len(s) >= 4), key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
     def token(self, stale: str | None = None) -> str:
         with self._lock:
+            if self._refused is not None:
+                raise self._refused  # the credentials were refused once this run: do not ask again
             expired = self._expires_at is not None and time.time() >= self._expires_at
             if self._token is None or expired or (stale is not None and self._token == stale):
                 self.stats.add(token_requests=1)
-                token, lifetime = self.fetch()
+                try:
+                    token, lifetime = self.fetch()
+                except AuthError as err:
+                    self._refused = err
+                    raise
+                self._issued.append(token)
                 margin = min(self.renew_margin_seconds, (lifetime or 0) / 10)  # renew a little before expiry
                 self._token, self._expires_at = token, (time.time() + lifetime - margin if lifetime else None)
             return self._token
@@ -161,16 +248,17 @@ class TokenAuth(requests.auth.AuthBase):
         return again
 
     def post_token(self, url: str, **kwargs: Any) -> dict[str, Any]:
-        """POST to a token endpoint (retried like any call); a refusal names the status, never a secret."""
+        """POST to a token endpoint (retried like any call, 429 and 5xx).
+
+        A 4xx answer is a refusal of the credentials: `AuthError` with the vendor's error code and
+        message (`invalid_client: ...`), never a secret."""
         kwargs.setdefault("auth", _no_auth)  # not the session's own token auth: that is what is being fetched
         response = self.session.post(url, **kwargs)
         if response.status_code >= 400:
-            try:
-                error = response.json()
-                code = error.get("error") or error.get("status") or "" if isinstance(error, dict) else ""
-            except ValueError:
-                code = ""
-            raise ConnectorError(f"token request to {url} refused: HTTP {response.status_code} {code}".strip())
+            error = AuthError(self.redact(f"authentication refused by {url}: {vendor_error(response)}"))
+            if response.status_code >= 500 or response.status_code == 429:  # retries used up: not a refusal
+                error = ConnectorError(error.args[0])
+            raise error
         return response.json()
 
 
@@ -184,6 +272,9 @@ class SalesforceAuth(TokenAuth):
         super().__init__(session, stats)
         self.login_url, self.client_id, self._secret = login_url.rstrip("/"), client_id, client_secret
         self.instance_url = ""
+
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), self._secret]
 
     def fetch(self) -> tuple[str, float | None]:
         form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._secret}
@@ -200,6 +291,11 @@ class NetSuiteAuth(TokenAuth):
         super().__init__(session, stats)
         self.account_url, self.client_id, self.certificate_id = account_url.rstrip("/"), client_id, certificate_id
         self._key = serialization.load_pem_private_key(normalize_pem(private_key).encode(), password=None)
+        self._pem_lines = [line for line in normalize_pem(private_key).splitlines() if "-----" not in line]
+        self._assertions: list[str] = []  # signed JWTs sent: credentials for their lifetime
+
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), *self._pem_lines, *self._assertions]
 
     def assertion(self) -> str:
         url = f"{self.account_url}/services/rest/auth/oauth2/v1/token"
@@ -209,7 +305,8 @@ class NetSuiteAuth(TokenAuth):
         signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
         pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
         signature = self._key.sign(signing_input.encode(), pss, hashes.SHA256())  # type: ignore[union-attr, call-arg]
-        return f"{signing_input}.{_b64(signature)}"
+        self._assertions.append(f"{signing_input}.{_b64(signature)}")
+        return self._assertions[-1]
 
     def fetch(self) -> tuple[str, float | None]:
         form = {
@@ -229,6 +326,9 @@ class WorkdayAuth(TokenAuth):
         self.url = f"{base_url.rstrip('/')}/ccx/oauth2/{tenant}/token"
         self.client_id, self._secret, self._refresh = client_id, secret, refresh
 
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), self._secret, self._refresh]
+
     def fetch(self) -> tuple[str, float | None]:
         form = {"grant_type": "refresh_token", "refresh_token": self._refresh}
         answer = self.post_token(self.url, data=form, auth=(self.client_id, self._secret))
@@ -244,6 +344,9 @@ class AnaplanAuth(TokenAuth):
     def __init__(self, session, stats, auth_url: str, username: str, password: str) -> None:
         super().__init__(session, stats)
         self.url, self.username, self._password = f"{auth_url.rstrip('/')}/token/authenticate", username, password
+
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), self._password]
 
     def fetch(self) -> tuple[str, float | None]:
         info = self.post_token(self.url, auth=(self.username, self._password))["tokenInfo"]

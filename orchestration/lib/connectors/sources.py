@@ -6,7 +6,10 @@ window (`lag`). Contract fields land as text, exactly as the API sent them: the 
 in `load_relation` types them, so money and hours never pass through a float.
 
 - Salesforce (CRM and Certinia PSA): `describe` lists the fields; SOQL through `queryAll` (soft
-  deletes arrive with `IsDeleted`), pages followed by `nextRecordsUrl`.
+  deletes arrive with `IsDeleted`), pages followed by `nextRecordsUrl`. The SOQL travels in the
+  GET URL, and Salesforce refuses a URI over 16,384 bytes (414; 431 with the headers): the query
+  selects every contract field, then the object's other fields while the URL stays within
+  `SOQL_URI_BUDGET`; the fields left out are reported, never silently dropped.
 - NetSuite: SuiteQL `SELECT *` paged by `limit`/`offset` until `hasMore` is false; a probe
   query with the contract's fields finds removed ones; `DeletedRecord` lists deletions.
 - Workday: RaaS JSON reports, paged by windows of the `Updated_From`/`Updated_Through` prompts;
@@ -26,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote_plus
 
 import dlt
 import requests
@@ -42,6 +46,7 @@ from orchestration.lib.connectors.http import (
     NetSuiteAuth,
     SalesforceAuth,
     WorkdayAuth,
+    error_from_response,
 )
 
 INITIAL = datetime(2000, 1, 1)  # before any record: the first run reads everything
@@ -49,9 +54,12 @@ INITIAL = datetime(2000, 1, 1)  # before any record: the first run reads everyth
 
 @dataclass
 class Discovery:
-    """What the source says about one object: field -> type family; None where it cannot tell types."""
+    """What the source says about one object: field -> type family; None where it cannot tell types.
+
+    `not_landed`: source fields the extract leaves out (Salesforce: over the URI limit), set by `resources`."""
 
     fields: dict[str, str]
+    not_landed: tuple[str, ...] = ()
 
 
 def contract_columns(obj: SourceObject, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -77,6 +85,12 @@ def _resource_hints(obj: SourceObject, lag: float, convert, initial: str) -> dic
 # --- Salesforce -------------------------------------------------------------------------------------------------
 _SF_FAMILIES = {"boolean": "boolean", "date": "date", "datetime": "datetime"}
 _SF_NUMBERS = ("currency", "double", "percent", "int", "long")
+# Salesforce refuses a request whose URI passes 16,384 bytes (414 URI Too Long) or whose URI and
+# headers together do (431). The query URL is kept to this much, leaving 2 KiB for our headers
+# (Authorization, Sforce-Query-Options, User-Agent, ...: a few hundred bytes).
+SALESFORCE_URI_LIMIT = 16_384
+SOQL_URI_BUDGET = SALESFORCE_URI_LIMIT - 2_048
+_SOQL_LITERAL_SAMPLE = "2000-01-01T00:00:00Z"  # what `_soql_datetime` puts in place of the cursor placeholder
 
 
 class SalesforceConnector:
@@ -96,14 +110,40 @@ class SalesforceConnector:
         fields = {f["name"]: _sf_family(f["type"]) for f in response.json()["fields"]}
         return Discovery(fields)
 
+    def _soql(self, obj: SourceObject, names: list[str], start: str = "{incremental.start_value}") -> str:
+        return (
+            f"SELECT {', '.join(names)} FROM {obj.file_stem} WHERE {obj.cursor} >= {start} "
+            f"ORDER BY {obj.cursor} ASC, Id ASC"
+        )
+
+    def select_fields(self, obj: SourceObject, source_fields: list[str]) -> tuple[list[str], list[str]]:
+        """(fields the query selects, fields left out): every contract field, then the others in describe's
+        order while the query URL stays within SOQL_URI_BUDGET bytes. The raw table takes contract fields
+        only; the others are landed for inspection and reported (`new_source_fields`) from describe anyway."""
+        contract = [f for f in source_fields if f in obj.field_names]
+        url = f"{self._base()}/queryAll?" + f"q={quote_plus(self._soql(obj, contract, _SOQL_LITERAL_SAMPLE))}"
+        size = len(url.encode())
+        if size > SOQL_URI_BUDGET:
+            raise ConnectorError(
+                f"the query of {obj.file_stem}'s {len(contract)} contract fields needs a {size}-byte URI, over the "
+                f"{SOQL_URI_BUDGET} bytes kept within Salesforce's {SALESFORCE_URI_LIMIT}-byte limit"
+            )
+        selected, left_out = list(contract), []
+        for name in (f for f in source_fields if f not in obj.field_names):
+            extra = len(quote_plus(f", {name}").encode())
+            if size + extra <= SOQL_URI_BUDGET:
+                selected.append(name)
+                size += extra
+            else:
+                left_out.append(name)
+        return selected, left_out
+
     def resources(self, objects: list[SourceObject], found: dict[str, Discovery], lag: float) -> list[Any]:
         configs = []
         for obj in objects:
-            names = list(found[obj.name].fields)
-            soql = (
-                f"SELECT {', '.join(names)} FROM {obj.file_stem} WHERE {obj.cursor} >= {{incremental.start_value}} "
-                f"ORDER BY {obj.cursor} ASC, Id ASC"
-            )
+            names, left_out = self.select_fields(obj, list(found[obj.name].fields))
+            found[obj.name].not_landed = tuple(left_out)
+            soql = self._soql(obj, names)
             hints = _resource_hints(obj, lag, _soql_datetime, "2000-01-01T00:00:00.000+0000")
             hints["columns"] = contract_columns(obj, {"attributes": {"data_type": "json"}})
             hints["endpoint"] = {
@@ -380,5 +420,6 @@ def _csv_rows(content: bytes) -> list[dict[str, Any]]:
 
 
 def _raise(response: requests.Response, what: str) -> None:
+    """A refused request as ConnectorError: status, the vendor's error code and message (never a secret)."""
     if response.status_code >= 400:
-        raise ConnectorError(f"{what}: HTTP {response.status_code}: {response.text[:500]}")
+        raise error_from_response(response, what)

@@ -1,0 +1,155 @@
+"""The API path with WAREHOUSE=postgres: dlt lands in PostgreSQL, and exactly-once holds there too.
+
+`api_<system>` (the landed rows and dlt's cursors) lives in the PostgreSQL warehouse; the pending
+rows are copied in bulk to DuckDB for the contract checks, and the merge into raw and the record
+of merged loads share one PostgreSQL transaction. A SIGKILL between extract and merge loses
+nothing, and a refused merge is loaded whole on the next run. Skips, saying why, when no server
+answers on POSTGRES_HOST:POSTGRES_PORT.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ingest.contract import objects_for
+from local_servers.netsuite import demo_key_pair
+from orchestration.lib.connectors.assets import ApiTuning, build_api_assets
+from orchestration.lib.postgres import connect_raw
+from orchestration.lib.warehouse import PostgresWarehouse
+from tests.api_servers import Servers, api_servers, write_child_config
+from tests.test_connectors import SECRET, failure_message, metadata
+from tests.test_connectors_integrity import source_keys
+
+REPO = Path(__file__).parents[1]
+
+
+@pytest.fixture
+def key_path(tmp_path: Path) -> Path:
+    return demo_key_pair(tmp_path / "key")
+
+
+@pytest.fixture
+def servers(small_landing, tmp_path: Path, key_path: Path) -> Iterator[Servers]:
+    with api_servers(small_landing[0], tmp_path, key_path.read_text(), SECRET) as running:
+        yield running
+
+
+@pytest.fixture
+def database(postgres_database, request) -> dict:
+    return postgres_database(f"api_{request.node.name.split('[')[-1].strip(']')[:20]}".lower().replace("-", "_"))
+
+
+def _pg(config: dict, sql: str, params: list | None = None) -> list[tuple]:
+    con = connect_raw(**config, autocommit=True)
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    finally:
+        con.close()
+
+
+def _warehouse(config: dict) -> PostgresWarehouse:
+    return PostgresWarehouse(
+        host=config["host"],
+        port=int(config["port"]),
+        user=config["user"],
+        password=config["password"] or "",
+        database=config["database"],
+        memory_limit="1GB",
+    )
+
+
+def run(servers: Servers, config: dict, system: str, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+    resources = {**servers.resources, "warehouse": _warehouse(config)}
+    return dg.materialize([build_api_assets(system)], resources=resources, raise_on_error=raise_on_error)
+
+
+def assert_every_source_record_reached_raw_or_quarantine(servers: Servers, config: dict, system: str) -> None:
+    for obj in objects_for(system):
+        key = " || '|' || ".join(f"coalesce(\"{k}\"::varchar, '')" for k in obj.primary_key)
+        raw = {r[0] for r in _pg(config, f"select {key} from {obj.schema}.{obj.name}")}
+        quarantined = {
+            r[0]
+            for r in _pg(
+                config,
+                "select record_key from ingest_meta.quarantine where table_name = %s",
+                [f"{obj.schema}.{obj.name}"],
+            )
+        }
+        source = source_keys(servers, obj)
+        missing = source - raw - quarantined
+        assert source and not missing, f"{obj.schema}.{obj.name}: {len(missing)} of {len(source)} source records lost"
+
+
+@pytest.mark.parametrize("system", ["crm", "erp"])
+def test_a_sigkill_between_extract_and_merge_loses_nothing_on_postgres(
+    system: str, servers: Servers, database: dict, key_path: Path, tmp_path: Path
+) -> None:
+    spec = {k: database[k] for k in ("host", "port", "user", "password", "database")}
+    spec["password"] = spec["password"] or ""
+    config = write_child_config(tmp_path / "child.json", servers, key_path, SECRET, spec)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.api_servers", str(config), system, "--kill-after-extract"],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr[-3000:]
+    assert _pg(database, f"select count(*) from api_{system}._dlt_loads where status = 0")[0][0] >= 1
+    assert _pg(database, "select count(*) from information_schema.tables where table_schema = %s", [f"raw_{system}"])[
+        0
+    ][0] in (0, None) or all(
+        _pg(database, f"select count(*) from {o.schema}.{o.name}")[0][0] == 0 for o in objects_for(system)
+    )
+    again = metadata(run(servers, database, system))
+    assert sum(m["rows_from_earlier_loads"] for m in again.values()) > 0
+    assert all(m["rows_read"] == m["rows_loaded"] + m["rows_quarantined"] for m in again.values())
+    assert_every_source_record_reached_raw_or_quarantine(servers, database, system)
+    third = metadata(run(servers, database, system))
+    assert all(m["rows_from_earlier_loads"] == 0 and m["rows_inserted"] == 0 for m in third.values())
+
+
+def test_a_refused_merge_is_loaded_once_the_share_is_raised_on_postgres(
+    servers: Servers, database: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    servers.resources["api_tuning"] = ApiTuning(max_concurrency=3, max_retry_delay_seconds=5, lookback_seconds=0)
+    run(servers, database, "crm")
+    ids = [r[0] for r in _pg(database, 'select "Id" from raw_crm.opportunity order by "Id" limit 15')]
+    bad, good = ids[:12], ids[12:]
+    for opportunity in bad:  # twelve records break the contract, three others change validly: over the 10% share
+        update = {"object": "Opportunity", "key": {"Id": opportunity}, "set": {"Amount": "n/a"}}
+        servers.admin("crm", "records/update", update)
+    for opportunity in good:
+        update = {"object": "Opportunity", "key": {"Id": opportunity}, "set": {"Name": "Renamed on postgres"}}
+        servers.admin("crm", "records/update", update)
+    refused = run(servers, database, "crm", raise_on_error=False)
+    assert not refused.success and "crm API Opportunity" in failure_message(refused)
+    merged = _pg(database, "select count(*) from api_crm._merged_loads where object_name = 'opportunity'")[0][0]
+    monkeypatch.setenv("INGEST_MAX_QUARANTINE_SHARE", "1")
+    after = metadata(run(servers, database, "crm"))["opportunity"]
+    assert (after["rows_read"], after["rows_quarantined"], after["rows_from_earlier_loads"]) == (15, 12, 15)
+    quarantined = _pg(
+        database,
+        "select record_key, field, value from ingest_meta.quarantine where table_name = 'raw_crm.opportunity' "
+        "and value = 'n/a' order by 1",
+    )
+    assert quarantined == [(i, "Amount", "n/a") for i in sorted(bad)]
+    renamed = _pg(
+        database, 'select "Id" from raw_crm.opportunity where "Name" = %s order by 1', ["Renamed on postgres"]
+    )
+    assert renamed == [(i,) for i in sorted(good)]
+    assert _pg(database, "select count(*) from api_crm._merged_loads where object_name = 'opportunity'")[0][0] > merged
+    assert_every_source_record_reached_raw_or_quarantine(servers, database, "crm")
