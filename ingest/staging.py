@@ -295,11 +295,18 @@ def _whole_document_size(path: Path) -> int:
 
 
 def _json_text(name: str) -> str:
-    """A field's value as the file wrote it: non-integer JSON numbers from the record's own text."""
+    """A field's value as the file wrote it.
+
+    DuckDB reads a non-integer JSON number as a double and prints it back in its shortest form,
+    which equals the file's number whenever that has fewer than 15 significant digits. Longer
+    numbers (where a double can drift: `99999999999999.99` prints as `...98`) are taken from the
+    record's own text instead; that regular expression costs, so it runs only for them.
+    """
     raw_number = r'[{,]\s*"' + re.escape(name) + r'"\s*:\s*(-?[0-9][0-9.eE+-]*)'
+    value = f"j ->> {sql_str(name)}"
     return (
-        f"case when json_type(j -> {sql_str(name)}) = 'DOUBLE' "
-        f"then regexp_extract(j::varchar, {sql_str(raw_number)}, 1) else j ->> {sql_str(name)} end"
+        f"case when length({value}) >= 15 and json_type(j -> {sql_str(name)}) = 'DOUBLE' "
+        f"then regexp_extract(j::varchar, {sql_str(raw_number)}, 1) else {value} end"
     )
 
 
@@ -340,14 +347,14 @@ def _stage_json(con: duckdb.DuckDBPyConnection, obj: SourceObject, path: Path) -
 
 def _check_records(con: duckdb.DuckDBPyConnection, path: Path, positions: Positions) -> None:
     """Each record is one JSON object whose field names are unique; else the file is malformed."""
+    malformed = "json_type(j) <> 'OBJECT' or len(json_keys(j)) <> list_unique(json_keys(j))"
+    if not scalar(con, f"select count(*) filter (where {malformed}) from _json"):
+        return
     offset = scalar(con, "select coalesce(min(rowid), 0) from _json")
     bad = con.execute(
-        """select rowid, json_type(j), case when json_type(j) = 'OBJECT' then json_keys(j) end from _json
-           where json_type(j) <> 'OBJECT' or len(json_keys(j)) <> len(list_distinct(json_keys(j)))
-           order by rowid limit 1"""
+        f"""select rowid, json_type(j), case when json_type(j) = 'OBJECT' then json_keys(j) end from _json
+            where {malformed} order by rowid limit 1"""
     ).fetchall()
-    if not bad:
-        return
     row, kind, keys = bad[0]
     line = positions.line(row - offset)
     if kind != "OBJECT":
