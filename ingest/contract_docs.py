@@ -41,9 +41,10 @@ RULES = """Every file, every format:
   rounded or truncated. `VARCHAR` is kept as sent. `INTEGER`: a whole number (`100002.0` is accepted,
   `100002.4` is quarantined as `lossless`; beyond ±2,147,483,647 as `range`). `DECIMAL(p,s)`: at most `s`
   decimal places (more is `lossless`, even when the extra digits would round away) and `p - s` digits before
-  the point (`range`); JSON numbers are read from the file's text, not through floating point. `DATE`:
-  `YYYY-MM-DD`, no time of day. `TIMESTAMP`: ISO 8601, at most microseconds; **raw timestamps are UTC**: a
-  value with an offset (`Z`, `+0000`, `-07:00`) is converted to UTC, and one without is taken as UTC.
+  the point (`range`); a JSON number of 15 characters or more is read from the file's own text, so a
+  double's drift (`99999999999999.99` read as `...98`) never lands. `DATE`: `YYYY-MM-DD`, no time of day.
+  `TIMESTAMP`: ISO 8601, at most microseconds; **raw timestamps are UTC**: a value with an offset or zone
+  (`Z`, `+0000`, `-07:00`, `PST`) is converted to UTC, and one without is taken as UTC.
   `BOOLEAN`: `true`/`false`, `T`/`F`, `1`/`0`.
 - **Modified cursor**: a record replaces the stored one when its cursor is newer. A record whose values
   changed while its cursor stayed the same is loaded too (the later export wins) and reported
