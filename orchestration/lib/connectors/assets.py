@@ -3,10 +3,14 @@
 A run of a system's asset: discover each selected object's fields at the source and check them
 against the contract (schema drift); extract the objects that pass with dlt into the landing
 dataset `api_<system>` of the warehouse (merge on the primary key; the incremental cursors are
-dlt state stored there, so they survive restarts); then hand each object's rows of this load to
+dlt state stored there, so they survive restarts); then hand each object's rows of every dlt load
+not yet merged (this run's, and any an earlier run landed but did not merge) to
 `ingest.loader.load_relation`, which checks, quarantines, dedupes and merges them into
-`raw_<system>.<object>` exactly like landing files. Objects that drifted fail the step after the
-others are materialized, with a message naming field and object.
+`raw_<system>.<object>` exactly like landing files, and records those loads as merged in
+`api_<system>._merged_loads` inside its transaction: exactly once into raw, whatever stops a run
+between extract and merge. Objects that drifted fail the step after the others are materialized,
+with a message naming field and object; refused credentials or the org's request limit stop
+the system's extract at once, in the vendor's words (`extract_error`), never with a secret.
 
 Plain dlt inside our own multi-asset, not `@dlt_assets`: the asset's work goes on after the dlt
 load (drift, contract checks, quarantine and merge into the raw table, whose metadata the asset
