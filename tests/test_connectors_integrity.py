@@ -379,3 +379,14 @@ def test_credentials_refused_mid_run_are_asked_for_once(servers: Servers, tmp_pa
     error = failure_message(failed)
     assert "crm API extract failed" in error and "invalid_client: invalid client credentials" in error, error
     assert servers.requests_to("crm", "POST /services/oauth2/token") == 2  # the first, and one renewal refused
+
+
+def test_a_token_endpoint_that_stays_down_stops_the_system(servers: Servers, tmp_path: Path) -> None:
+    """503 at the token endpoint after the retries: the system stops; its other objects do not retry it again."""
+    servers.resources["api_tuning"] = ApiTuning(max_attempts=2, max_retry_delay_seconds=1)
+    token = "POST /services/oauth2/token"
+    servers.admin("crm", "faults", [{"match": f"^{token}", "status": 503, "code": "SERVER_UNAVAILABLE", "times": 100}])
+    failed = run(servers, tmp_path / "w.duckdb", "crm", raise_on_error=False)
+    error = failure_message(failed)
+    assert "crm API: authentication failed at " in error and "HTTP 503" in error and "SERVER_UNAVAILABLE" in error
+    assert servers.requests_to("crm", token) == 2  # the request and its one retry, for the whole system

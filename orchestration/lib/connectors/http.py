@@ -251,14 +251,15 @@ class TokenAuth(requests.auth.AuthBase):
         """POST to a token endpoint (retried like any call, 429 and 5xx).
 
         A 4xx answer is a refusal of the credentials: `AuthError` with the vendor's error code and
-        message (`invalid_client: ...`), never a secret."""
+        message (`invalid_client: ...`), never a secret. Either way the system's extract stops."""
         kwargs.setdefault("auth", _no_auth)  # not the session's own token auth: that is what is being fetched
         response = self.session.post(url, **kwargs)
         if response.status_code >= 400:
-            error = AuthError(self.redact(f"authentication refused by {url}: {vendor_error(response)}"))
-            if response.status_code >= 500 or response.status_code == 429:  # retries used up: not a refusal
-                error = ConnectorError(error.args[0])
-            raise error
+            if response.status_code >= 500 or response.status_code == 429:  # retries used up: down, not a refusal
+                error = ConnectorError(self.redact(f"authentication failed at {url}: {vendor_error(response)}"))
+                error.stops_system = True  # this run gets no token: stop, but a later renewal may ask again
+                raise error
+            raise AuthError(self.redact(f"authentication refused by {url}: {vendor_error(response)}"))
         return response.json()
 
 
