@@ -153,3 +153,20 @@ def test_a_refused_merge_is_loaded_once_the_share_is_raised_on_postgres(
     assert renamed == [(i,) for i in sorted(good)]
     assert _pg(database, "select count(*) from api_crm._merged_loads where object_name = 'opportunity'")[0][0] > merged
     assert_every_source_record_reached_raw_or_quarantine(servers, database, "crm")
+
+
+@pytest.mark.parametrize(
+    ("system", "name", "key"), [("erp", "customer", "id"), ("planning", "Plan_Versions", "Version Code")]
+)
+def test_a_record_deleted_at_the_source_is_flagged_in_the_landing_table_on_postgres(
+    system: str, name: str, key: str, servers: Servers, database: dict
+) -> None:
+    run(servers, database, system)
+    obj = next(o for o in objects_for(system) if o.file_stem == name)
+    value = str(_pg(database, f'select "{key}" from {obj.schema}.{obj.name} order by 1 limit 1')[0][0])
+    servers.admin(system, "records/delete", {"object": name, "key": {key: value}})
+    assert metadata(run(servers, database, system))[obj.name]["rows_deleted_at_source"] == 1
+    flagged = _pg(
+        database, f'select "{key}"::varchar from api_{system}."{obj.name}" where _source_deleted_at is not null'
+    )
+    assert flagged == [(value,)]
