@@ -133,7 +133,7 @@ ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml; $(PLANNING_SERVER) stop $(PLANNING_ARGS)
 
 # A run killed (kill -9, out of memory) keeps its duckdb_writer slot: mark such runs failed and free
-# their slots (README, Operations, "Recovering from a killed run"). RUN_ID=<id> names one run.
+# their slots (README, Production deployment, "Recovering from a killed run"). RUN_ID=<id> names one run.
 .PHONY: recover-runs
 recover-runs: $(BIN)/.installed
 	$(BIN)/python -m orchestration.lib.run_recovery $(if $(RUN_ID),--run-id $(RUN_ID))

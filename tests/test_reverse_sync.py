@@ -1,12 +1,14 @@
 """The reverse sync on the small demo: round trip, nothing twice, dry run, gate, rejections, failures.
 
 All tests share the demo build, its Dagster instance (the gate reads check history from it) and
-one local Anaplan-protocol server, and run in file order on one worker.
+one local Anaplan-protocol server, and run in file order on one worker. The kill tests run on a
+copy of that instance configured by deploy/dagster.local.yaml, with its `duckdb_writer` pool limit.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +22,8 @@ import pytest
 import requests
 
 from local_servers.anaplan.module import read_cells
+from local_servers.anaplan.server import start_server
+from orchestration.lib.warehouse import WRITER_POOL
 from tests.helpers import materialization_metadata, materialize, query
 
 pytestmark = pytest.mark.xdist_group("demo_build")
@@ -27,6 +31,7 @@ pytestmark = pytest.mark.xdist_group("demo_build")
 SYNC = dg.AssetKey(["anaplan", "forecast_inputs"])
 SYNC_MODEL = dg.AssetKey(["sync", "sync_planning__forecast_inputs"])
 MODEL = "sync.sync_planning__forecast_inputs"
+LOCAL_YAML = Path(__file__).parents[1] / "deploy" / "dagster.local.yaml"
 
 
 def _sync(warehouse, demo_instance, **config) -> dg.ExecuteInProcessResult:
@@ -110,7 +115,9 @@ def test_dry_run_reports_and_sends_nothing(demo_build, demo_instance, planning_s
         _shift(warehouse, "Strategy", "-1.00")
 
 
-def test_rejected_rows_are_kept_and_retried_next_run(demo_build, demo_instance, planning_server) -> None:
+def test_rejected_rows_are_kept_with_their_reasons_and_retried_next_run(
+    demo_build, demo_instance, planning_server
+) -> None:
     warehouse, db = demo_build[0], planning_server[1]
     url = planning_server[0].url
     changed = _shift(warehouse, "Change", "2.50")
@@ -118,20 +125,173 @@ def test_rejected_rows_are_kept_and_retried_next_run(demo_build, demo_instance, 
         reject = {"column": "Practice", "equals": "Change"}
         fault = [{"match": "POST .*/imports/.*/tasks$", "times": 1, "reject": reject}]
         requests.post(f"{url}/_admin/faults", json=fault, timeout=5).raise_for_status()
-        assert _sync(demo_build[0], demo_instance).success
-        assert _last_run(warehouse)[:5] == ("success", 0, changed, 0, changed)
-        rejections = query(warehouse, "select count(*), min(reason) from reverse_sync.sync_rejections")
-        assert rejections[0][0] == changed and rejections[0][1]
+        result = _sync(demo_build[0], demo_instance)
+        assert result.success
+        assert _last_run(warehouse)[:5] == ("success", 0, 0, 0, changed)  # rejected rows are not counted as updated
+        meta = materialization_metadata(result)["anaplan/forecast_inputs"]
+        assert (meta["rows_updated"], meta["rows_rejected"]) == (0, changed)
+        rejections = query(
+            warehouse,
+            "select record_key, reason, import_line from reverse_sync.sync_rejections where run_id = ?",
+            [result.run_id],
+        )
+        reason = "rejected by injected fault: Practice = Change"  # the dump's _Error_1_, as the server wrote it
+        assert len(rejections) == changed and {r[1] for r in rejections} == {reason}
+        assert sorted(r[2] for r in rejections) == list(range(2, changed + 2))  # their lines in the import file
+        [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "no_rows_rejected"]
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+        named = check.metadata["rejected_keys"].value  # the first 50 by import line; the rest in the table
+        assert named == {key: reason for key, _, line in rejections if line < 52} and changed > 50
+        assert f"{changed - 50} more in reverse_sync.sync_rejections" in check.metadata["rejected"].value
+        assert check.description.startswith(f"{changed} rows rejected by the planning tool, e.g. PSF-")
         assert _cells(db) != _desired(warehouse)  # the rejected rows kept their old value
         requests.delete(f"{url}/_admin/faults", timeout=5)
-        assert _sync(demo_build[0], demo_instance).success  # retried: the state never took them
+        retried = _sync(demo_build[0], demo_instance)
+        assert retried.success  # retried: the state never took them
         assert _last_run(warehouse)[:5] == ("success", 0, changed, 0, 0)
+        [check] = [e for e in retried.get_asset_check_evaluations() if e.check_name == "no_rows_rejected"]
+        assert check.passed
         assert _cells(db) == _desired(warehouse)
     finally:
         requests.delete(f"{url}/_admin/faults", timeout=5)
         _shift(warehouse, "Change", "-2.50")
         assert _sync(demo_build[0], demo_instance).success
     assert _cells(db) == _desired(warehouse)
+
+
+def test_removed_rows_clear_their_cells_in_the_planning_tool(demo_build, demo_instance, planning_server) -> None:
+    """A diff of deletes only is sent, and the cells are cleared, before the state forgets the rows."""
+    warehouse, db = demo_build[0], planning_server[1]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"create or replace table sync._backup as from {MODEL}")
+        last = con.execute(f"select max(month_start_date) from {MODEL}").fetchall()[0][0]
+        removed = con.execute(f"delete from {MODEL} where month_start_date = ?", [last]).fetchall()[0][0]
+    try:
+        gone = set(_cells(db)) - set(_desired(warehouse))
+        assert removed > 0 and len(gone) == removed
+        assert _sync(warehouse, demo_instance).success
+        assert _last_run(warehouse)[:5] == ("success", 0, 0, removed, 0)
+        assert _cells(db) == _desired(warehouse)  # exactly the model's rows: the removed rows' cells are cleared
+        assert not gone & set(_cells(db))
+        state = query(warehouse, "select count(*) from reverse_sync.sync_state where run_id is not null")[0][0]
+        assert state >= len(_desired(warehouse))
+    finally:
+        _restore_backup(warehouse)
+        assert _sync(warehouse, demo_instance).success  # the rows come back
+    assert _last_run(warehouse)[:2] == ("success", removed)
+    assert _cells(db) == _desired(warehouse)
+
+
+def _restore_backup(warehouse) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"delete from {MODEL}")
+        con.execute(f"insert into {MODEL} from sync._backup")
+        con.execute("drop table sync._backup")
+
+
+def test_switching_the_target_sends_the_whole_model(demo_build, demo_instance, planning_server, tmp_path, monkeypatch):
+    """Another tenant, workspace and model by the ANAPLAN_* variables: it gets everything, the first keeps its state."""
+    warehouse = demo_build[0]
+    desired = _desired(warehouse)
+    with start_server(tmp_path / "tenant2.sqlite", workspace_id="ws-tenant2", model_id="model-tenant2") as other:
+        for name, value in (("API_URL", other.url), ("AUTH_URL", other.url)):
+            monkeypatch.setenv(f"ANAPLAN_{name}", value)
+        monkeypatch.setenv("ANAPLAN_WORKSPACE_ID", "ws-tenant2")
+        monkeypatch.setenv("ANAPLAN_MODEL_ID", "model-tenant2")
+        result = _sync(warehouse, demo_instance)
+        assert result.success
+        assert _last_run(warehouse)[:5] == ("success", len(desired), 0, 0, 0)
+        assert _cells(other.db_path) == desired
+        target = materialization_metadata(result)["anaplan/forecast_inputs"]["sync_target"]
+        assert target == f"{other.url}/workspaces/ws-tenant2/models/model-tenant2/imports/forecast_inputs"
+    monkeypatch.undo()  # back to the first target: its state is intact, nothing to send
+    assert _sync(warehouse, demo_instance).success
+    assert _last_run(warehouse)[:5] == ("success", 0, 0, 0, 0)
+    assert _cells(planning_server[1]) == desired
+
+
+def _blocked_by(result: dg.ExecuteInProcessResult) -> str:
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failures, [(e.event_type_value, e.message) for e in result.all_events][-8:]
+    return failures[0].step_failure_data.user_failure_data.description
+
+
+def test_an_empty_sync_model_is_never_sent(demo_build, demo_instance, planning_server) -> None:
+    warehouse, db = demo_build[0], planning_server[1]
+    before = _cells(db)
+    state = query(warehouse, "select count(*) from reverse_sync.sync_state")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"create or replace table sync._backup as from {MODEL}")
+        con.execute(f"delete from {MODEL}")
+    try:
+        blocked = _blocked_by(_sync(warehouse, demo_instance))
+        assert blocked.startswith("Blocked: nothing sent.")
+        assert (
+            "sync/sync_planning__forecast_inputs:sync_input_not_empty (failed): "
+            "sync.sync_planning__forecast_inputs is empty: there is no forecast to send"
+        ) in blocked
+        assert _last_run(warehouse)[0] == "blocked" and "sync_input_not_empty" in _last_run(warehouse)[5]
+        assert _cells(db) == before  # nothing cleared
+        assert query(warehouse, "select count(*) from reverse_sync.sync_state") == state
+    finally:
+        _restore_backup(warehouse)
+    assert _sync(warehouse, demo_instance).success
+    assert _last_run(warehouse)[:5] == ("success", 0, 0, 0, 0)
+
+
+def test_a_model_that_drops_a_practice_is_blocked_unless_intended(demo_build, demo_instance, planning_server) -> None:
+    warehouse, db = demo_build[0], planning_server[1]
+    before = _cells(db)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"create or replace table sync._backup as from {MODEL}")
+        dropped = con.execute(f"delete from {MODEL} where practice = 'Strategy'").fetchall()[0][0]
+    try:
+        blocked = _blocked_by(_sync(warehouse, demo_instance))
+        assert (
+            "sync/sync_planning__forecast_inputs:no_members_dropped (failed): sync.sync_planning__forecast_inputs "
+            "drops what the last sync to this target sent: Practice Strategy"
+        ) in blocked
+        assert _cells(db) == before
+        assert _sync(warehouse, demo_instance, allow_dropped_members=True).success  # an intended removal
+        assert _last_run(warehouse)[:5] == ("success", 0, 0, dropped, 0)
+        assert not any(key[1] == "Strategy" for key in _cells(db)) and _cells(db) == _desired(warehouse)
+    finally:
+        _restore_backup(warehouse)
+    assert _sync(warehouse, demo_instance).success  # a practice that comes back is created again
+    assert _last_run(warehouse)[:5] == ("success", dropped, 0, 0, 0)
+    assert _cells(db) == before
+
+
+def test_no_current_plan_version_blocks_even_a_first_sync(
+    demo_build, demo_instance, planning_server, tmp_path, monkeypatch
+) -> None:
+    """The planning files missing: no current version, an empty sync model; a new target is sent nothing."""
+    warehouse = demo_build[0]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create or replace table raw_planning._plan_version_backup as from raw_planning.plan_version")
+        con.execute("delete from raw_planning.plan_version")
+    try:
+        with start_server(tmp_path / "fresh.sqlite") as fresh:
+            monkeypatch.setenv("ANAPLAN_API_URL", fresh.url)
+            monkeypatch.setenv("ANAPLAN_AUTH_URL", fresh.url)
+            rebuilt = materialize(
+                warehouse, warehouse.parent, dg.AssetSelection.assets(SYNC_MODEL, SYNC), demo_instance
+            )
+            blocked = _blocked_by(rebuilt)
+            assert (
+                "sync/sync_planning__forecast_inputs:current_plan_version_exists (failed): no current plan version: "
+                'raw_planning.plan_version has no row with "Is Current" true'
+            ) in blocked
+            assert "sync_input_not_empty (failed)" in blocked
+            assert _last_run(warehouse)[0] == "blocked"
+            assert read_cells(fresh.db_path) == [] and fresh.request_counts() == {}  # not even a login
+    finally:
+        monkeypatch.undo()
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("insert into raw_planning.plan_version from raw_planning._plan_version_backup")
+            con.execute("drop table raw_planning._plan_version_backup")
+        _restore_sync_model(warehouse, demo_instance)
+    assert _last_run(warehouse)[:5] == ("success", 0, 0, 0, 0)
 
 
 @pytest.mark.parametrize(
@@ -191,9 +351,19 @@ def test_abandoned_import_that_completes_later_converges(demo_build, demo_instan
     assert _cells(db) == _desired(warehouse)
 
 
-def _sync_process(warehouse, demo_instance) -> subprocess.Popen:
-    """The sync alone in its own process, with the demo's instance (check history) and environment."""
-    env = {**os.environ, "DAGSTER_HOME": demo_instance.root_directory, "DUCKDB_DATABASE": str(warehouse)}
+@pytest.fixture(scope="module")
+def pool_home(demo_build, demo_instance, tmp_path_factory) -> Path:
+    """A copy of the demo's instance (its check history) configured as `make demo` configures one:
+    deploy/dagster.local.yaml, with the duckdb_writer pool limited to one slot and run monitoring."""
+    home = tmp_path_factory.mktemp("pool") / "dagster_home"
+    shutil.copytree(demo_instance.root_directory, home)
+    shutil.copy(LOCAL_YAML, home / "dagster.yaml")
+    return home
+
+
+def _sync_process(warehouse, home: Path) -> subprocess.Popen:
+    """The sync alone in its own process, with the given instance (check history) and environment."""
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DUCKDB_DATABASE": str(warehouse)}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.sync_process", str(warehouse)],
         cwd=Path(__file__).parents[1],
@@ -215,6 +385,23 @@ def _wait_until_consumed(url: str, process: subprocess.Popen, timeout: float = 9
     raise AssertionError("the sync process never reached the faulted request")
 
 
+def _wait_until_idle(url: str, timeout: float = 60) -> None:
+    """Until the server has finished what it was doing when its client died (held requests, stalled imports)."""
+    deadline = time.monotonic() + timeout
+    while (activity := requests.get(f"{url}/_admin/activity", timeout=5).json()) != {
+        "in_flight": 0,
+        "unfinished_tasks": 0,
+    }:
+        assert time.monotonic() < deadline, activity
+        time.sleep(0.1)
+
+
+def _slot_holders(instance: dg.DagsterInstance) -> list[tuple[str, str]]:
+    info = instance.event_log_storage.get_concurrency_info(WRITER_POOL)
+    assert info.slot_count == 1  # the deploy file's limit
+    return [(slot.run_id, slot.step_key) for slot in info.claimed_slots]
+
+
 @pytest.mark.parametrize(
     "fault",
     [
@@ -224,30 +411,54 @@ def _wait_until_consumed(url: str, process: subprocess.Popen, timeout: float = 9
     ],
     ids=["starting-upload", "mid-upload", "import-running"],
 )
-def test_sigkill_mid_sync_then_rerun_converges(demo_build, demo_instance, planning_server, fault) -> None:
-    """A real kill -9 of the process running the sync, at three points; the next run converges."""
+def test_sigkill_mid_sync_then_recovery_and_the_next_run_converges(
+    demo_build, demo_instance, pool_home, planning_server, fault
+) -> None:
+    """A real kill -9 of the process running the sync, at three points, on an instance with the pool limit.
+
+    The killed run keeps its duckdb_writer slot; the recovery command (`make recover-runs`) marks it
+    failed and frees the slot; the next run gets the slot, completes and converges.
+    """
     warehouse, db = demo_build[0], planning_server[1]
     url = planning_server[0].url
+    pool = dg.DagsterInstance.from_config(str(pool_home))
     changed = _shift(warehouse, "Strategy", "5.00")
     runs_before = query(warehouse, "select count(*) from reverse_sync.sync_runs")[0][0]
     try:
         requests.post(f"{url}/_admin/faults", json=[fault], timeout=5).raise_for_status()
-        process = _sync_process(warehouse, demo_instance)
+        process = _sync_process(warehouse, pool_home)
         _wait_until_consumed(url, process)
-        time.sleep(0.3)
         process.send_signal(signal.SIGKILL)
         assert process.wait(timeout=10) == -signal.SIGKILL
-        time.sleep(2.5)  # the server finishes what it was doing when the client died
+        _wait_until_idle(url)  # the server finishes what it was doing when the client died
         assert query(warehouse, "select count(*) from reverse_sync.sync_runs")[0][0] == runs_before  # no record
+        killed = pool.get_runs(limit=1)[0]
+        assert killed.status == dg.DagsterRunStatus.STARTED  # as the kill left it: no process will end it
+        assert _slot_holders(pool) == [(killed.run_id, "anaplan__forecast_inputs")]  # every warehouse step waits
         requests.delete(f"{url}/_admin/faults", timeout=5)
-        assert _sync(warehouse, demo_instance).success  # the state was not advanced: the change goes again
-        assert _last_run(warehouse)[:3] == ("success", 0, changed)
+        recovery = subprocess.run(
+            [sys.executable, "-m", "orchestration.lib.run_recovery"],
+            env={**os.environ, "DAGSTER_HOME": str(pool_home)},
+            cwd=Path(__file__).parents[1],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        assert f"marked failed: {killed.run_id} (no process" in recovery
+        assert f"freed pool slots of run {killed.run_id}" in recovery
+        assert pool.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert _slot_holders(pool) == []
+        following = _sync(warehouse, pool)  # its sync step gets the slot
+        assert following.success
+        assert _last_run(warehouse)[:3] == ("success", 0, changed)  # the state was not advanced: the change again
         assert _cells(db) == _desired(warehouse)
         assert len(read_cells(db)) == len(_desired(warehouse))  # nothing duplicated, nothing lost
     finally:
         requests.delete(f"{url}/_admin/faults", timeout=5)
         _shift(warehouse, "Strategy", "-5.00")
-        assert _sync(warehouse, demo_instance).success
+        assert _sync(warehouse, demo_instance).success  # never the pool instance: a failed test must not hang
+        pool.dispose()
     assert _cells(db) == _desired(warehouse)
 
 
@@ -281,19 +492,14 @@ def _restore_sync_model(warehouse, demo_instance) -> None:
 
 
 def test_secrets_never_reach_logs_or_metadata(demo_build, demo_instance, tmp_path, monkeypatch) -> None:
-    from local_servers.anaplan.server import start_server
-
     canary = "CANARY-7f3a9c1e"
     warehouse = demo_build[0]
     with start_server(tmp_path / "canary.sqlite", port=0, password=canary, token_prefix=canary) as server:
-        monkeypatch.setenv("ANAPLAN_API_URL", server.url)
+        monkeypatch.setenv("ANAPLAN_API_URL", server.url)  # a new target: everything is sent to it
         monkeypatch.setenv("ANAPLAN_AUTH_URL", server.url)
         monkeypatch.setenv("ANAPLAN_PASSWORD", canary)
-        with duckdb.connect(str(warehouse)) as con:  # a fresh target: everything is sent again
-            con.execute("create or replace table reverse_sync.sync_state_backup as from reverse_sync.sync_state")
-            con.execute("delete from reverse_sync.sync_state")
         try:
-            ok = _sync(warehouse, demo_instance, allow_large_change=True)
+            ok = _sync(warehouse, demo_instance)
             monkeypatch.setenv("ANAPLAN_PASSWORD", canary + "-wrong")
             with duckdb.connect(str(warehouse)) as con:
                 con.execute(f"update {MODEL} set value = value + 1 where practice = 'Strategy'")
@@ -301,13 +507,12 @@ def test_secrets_never_reach_logs_or_metadata(demo_build, demo_instance, tmp_pat
         finally:
             with duckdb.connect(str(warehouse)) as con:
                 con.execute(f"update {MODEL} set value = value - 1 where practice = 'Strategy'")
-                con.execute("delete from reverse_sync.sync_state")
-                con.execute("insert into reverse_sync.sync_state from reverse_sync.sync_state_backup")
-                con.execute("drop table reverse_sync.sync_state_backup")
     assert ok.success and not failed.success
     assert "rows accepted" in "\n".join(str(entry) for entry in demo_instance.all_logs(ok.run_id))
     for run in (ok, failed):
         logged = "\n".join(str(entry) for entry in demo_instance.all_logs(run.run_id))
         assert canary not in logged
         assert "CANARY" not in logged
-    assert query(warehouse, f"select count(*) from reverse_sync.sync_runs where message like '%{canary}%'") == [(0,)]
+    for table, column in (("sync_runs", "message"), ("sync_runs", "target"), ("sync_state", "target")):
+        leaked = f"select count(*) from reverse_sync.{table} where {column} like '%{canary}%'"
+        assert query(warehouse, leaked) == [(0,)]
