@@ -180,6 +180,12 @@ def test_every_model_and_column_is_described(build: Build) -> None:
     assert undescribed == []
 
 
+def test_unit_test_names_fit_a_postgresql_identifier(build: Build) -> None:
+    # dbt names a unit test's fixture relation after the test; PostgreSQL refuses names over 63 bytes.
+    too_long = [u["name"] for u in build.manifest["unit_tests"].values() if len(u["name"].encode()) > 63]
+    assert too_long == []
+
+
 def test_every_staging_model_has_a_primary_key_test_that_errors(build: Build) -> None:
     tested: dict[str, dict[str, set[str | None]]] = {name: {} for name in build.staging_models}
     for test in build.nodes("test"):
