@@ -16,7 +16,7 @@ import pytest
 from ingest.contract import SOURCE_OBJECTS, get
 from ingest.demo import MANIFEST, generate
 from ingest.loader import load_object
-from orchestration.lib.ingest_assets import QUARANTINE_CHECK, LandingConfig, shared_resources
+from orchestration.lib.ingest_assets import FILES_CHECK, QUARANTINE_CHECK, STAMPS_CHECK, LandingConfig, shared_resources
 from orchestration.lib.quality.docs import README, generated_block, render
 from orchestration.lib.quality.gx_runner import CheckOutcome, run_suite, run_suites
 from orchestration.lib.quality.suites import Severity, all_suites, suite_for
@@ -50,7 +50,7 @@ def _resources(defs: dg.Definitions, warehouse: Path, landing: Path) -> dict:
     return {
         **defs.resources,
         "warehouse": DuckDBWarehouse(database=str(warehouse), memory_limit="1GB"),
-        "landing": LandingConfig(landing_dir=str(landing)),
+        "landing": LandingConfig(landing_dir=str(landing), settle_seconds=0),  # files written just before
     }
 
 
@@ -102,10 +102,9 @@ def _by_name(outcomes: list[CheckOutcome]) -> dict[str, CheckOutcome]:
 
 
 def _evaluations(result: dg.ExecuteInProcessResult) -> dict[tuple[dg.AssetKey, str], dg.AssetCheckEvaluation]:
-    """The GX suites' evaluations (the ingest assets' own quarantine check is tested in test_pipeline)."""
-    return {
-        (e.asset_key, e.check_name): e for e in result.get_asset_check_evaluations() if e.check_name != QUARANTINE_CHECK
-    }
+    """The GX suites' evaluations (the ingest assets' own checks are tested in test_pipeline)."""
+    own = (QUARANTINE_CHECK, FILES_CHECK, STAMPS_CHECK)
+    return {(e.asset_key, e.check_name): e for e in result.get_asset_check_evaluations() if e.check_name not in own}
 
 
 # --- wiring -------------------------------------------------------------------------------------
