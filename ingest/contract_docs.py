@@ -58,7 +58,9 @@ RULES = """Every file, every format:
 - **Feeds the reverse sync**: the forecast sent to the planning tool is computed from these objects (dbt
   lineage of `sync.sync_planning__forecast_inputs`); a missing or partial export of one of them changes what
   is sent. The sync blocks, sending nothing, when its input is empty, drops a legal entity, practice or line
-  item it sent before, or no plan version is current (`planning/Plan_Versions.csv`)."""
+  item it sent before, or no plan version is current: without `planning/Plan_Versions.csv` it always
+  blocks, and without `erp/consolidatedexchangerate.jsonl` foreign-currency amounts cannot be converted,
+  which blocks it too (`no_unconverted_currency`)."""
 
 
 def sync_feeders(manifest: Path = MANIFEST) -> set[tuple[str, str]]:

@@ -140,7 +140,7 @@ def test_a_failed_run_is_posted_to_the_webhook(small_landing, tmp_path: Path, mo
     assert alert["path"] == "/hooks/T000/secret-token"
     body = alert["body"]
     assert body["run_id"] == result.run_id and body["failed_steps"] == ["raw_psa__timecard_header"]
-    assert str(cards) in body["error"] and "Expected Number of Columns" in body["error"]
+    assert str(cards) in body["error"] and "expected 19 fields (the header's), found" in body["error"]
     assert body["text"].startswith(f"Dagster run failed: {run.job_name} ({result.run_id[:8]}).")
 
 

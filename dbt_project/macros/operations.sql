@@ -21,6 +21,7 @@
             'finished_at timestamp', 'status varchar', 'rows_created integer',
             'rows_updated integer', 'rows_deleted integer', 'rows_rejected integer',
             'rows_invalid integer', 'failing_checks varchar', 'message varchar',
+            'target varchar',
         ],
     }[schema_name ~ '.' ~ table_name] -%}
     {%- if execute -%}

@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-# Checks that are WARN by construction and judge timeliness or row-level quarantine, not the
-# correctness of what is sent: never blocking, even before their first evaluation (in a run they
-# may be scheduled after the sync step).
-NEVER_BLOCKING = frozenset({"freshness_check", "no_rows_quarantined"})
+# Checks that are WARN by construction and judge timeliness, row-level quarantine or the landing
+# folder's bookkeeping, not the correctness of what is sent: never blocking, even before their
+# first evaluation (in a run they may be scheduled after the sync step).
+NEVER_BLOCKING = frozenset(
+    {"freshness_check", "no_rows_quarantined", "landing_files_accounted", "no_changes_without_new_stamp"}
+)
 
 
 @dataclass
