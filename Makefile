@@ -33,7 +33,7 @@ export ANAPLAN_FILE_ID      ?= forecast_inputs
 export ANAPLAN_IMPORT_ID    ?= forecast_inputs
 export ANAPLAN_USERNAME     ?= demo
 export ANAPLAN_PASSWORD     ?= demo-password
-PLANNING_SERVER := $(BIN)/python -m local_servers.control
+PLANNING_SERVER := $(BIN)/python -m demo.servers.control
 PLANNING_ARGS   := anaplan --port $(ANAPLAN_PORT) --db "$(PLANNING_DIR)anaplan.sqlite" --pidfile "$(PLANNING_DIR)anaplan.pid" --log "$(PLANNING_DIR)anaplan.log"
 
 # SOURCE=api: the same demo firm read through local servers that speak the vendors' APIs (Salesforce,
@@ -116,14 +116,14 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
 # (LANDING_SETTLE_SECONDS=0 for this run only; scheduled runs wait, as the landing sensor does).
 demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@mkdir -p "$(dir $(DUCKDB_DATABASE))" "$(LANDING_DIR)"
-	$(BIN)/python -m ingest.demo --scale $(SCALE) --seed $(SEED) --out "$(LANDING_DIR)" $(if $(AS_OF),--as-of $(AS_OF))
+	$(BIN)/python -m demo.firm --scale $(SCALE) --seed $(SEED) --out "$(LANDING_DIR)" $(if $(AS_OF),--as-of $(AS_OF))
 	$(if $(DROP),rm -f "$(LANDING_DIR)/$(DROP)")
 	$(if $(filter postgres,$(WAREHOUSE)),$(BIN)/python -m orchestration.lib.postgres create-database)
 	$(PLANNING_SERVER) start $(PLANNING_ARGS)
 	$(API_START)
 	$(API_ENV) LANDING_SETTLE_SECONDS=0 $(BIN)/dagster asset materialize -m orchestration.definitions --select '*'; status=$$?; \
 	  $(PLANNING_SERVER) stop $(PLANNING_ARGS); $(API_STOP) exit $$status
-	@$(BIN)/python -m orchestration.summary
+	@$(BIN)/python -m demo.summary
 
 test: $(MANIFEST)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
@@ -136,7 +136,7 @@ ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 # their slots (README, Production deployment, "Recovering from a killed run"). RUN_ID=<id> names one run.
 .PHONY: recover-runs
 recover-runs: $(BIN)/.installed
-	$(BIN)/python -m orchestration.lib.run_recovery $(if $(RUN_ID),--run-id $(RUN_ID))
+	$(BIN)/python -m orchestration.defs.automation.recovery $(if $(RUN_ID),--run-id $(RUN_ID))
 
 # dbt's model docs for analysts: every model and column with its description, data type, tests
 # and lineage (the Metrics section of the README is the map). `dbt docs generate` is offline (no
@@ -155,8 +155,8 @@ docs: $(MANIFEST)
 	  --port $(DOCS_PORT) --no-browser
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check ingest orchestration tests
-	$(BIN)/ruff format --check ingest orchestration tests
+	$(BIN)/ruff check orchestration demo bench tests dbt_project/scripts
+	$(BIN)/ruff format --check orchestration demo bench tests dbt_project/scripts
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
 
 clean:

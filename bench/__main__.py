@@ -122,7 +122,7 @@ class Bench:
 
     def generate(self) -> dict:
         a = self.args
-        command = self.python("ingest.demo", "--scale", a.scale, "--seed", a.seed, "--out", self.work / "landing")
+        command = self.python("demo.firm", "--scale", a.scale, "--seed", a.seed, "--out", self.work / "landing")
         self.preparation["generate"] = self.measure("generate", [*command, "--as-of", a.as_of, "--no-progress"])
         return json.loads((self.work / "landing" / "demo_manifest.json").read_text())["rows"]
 

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.contract import ANAPLAN_CSV, CSV, JSONL, SOURCE_OBJECTS, SourceObject
-from ingest.loader import LOADED_FILES, QUARANTINE, UTC_NOW, ensure_tables, landing_files, q, sql_str
-from orchestration.lib import reverse_sync
-from orchestration.lib.quality.suites import (
+from orchestration.contract import ANAPLAN_CSV, CSV, JSONL, SOURCE_OBJECTS, SourceObject
+from orchestration.defs.ingest.loader import LOADED_FILES, QUARANTINE, UTC_NOW, ensure_tables, landing_files, q, sql_str
+from orchestration.defs.quality.suites import (
     BATCH,
     Between,
     ColumnsMatch,
@@ -35,6 +34,7 @@ from orchestration.lib.quality.suites import (
     Unique,
     all_suites,
 )
+from orchestration.lib import reverse_sync
 
 
 @contextmanager

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy
 
-from ingest.contract import JSONL, SOURCE_OBJECTS, SYSTEMS, WORKDAY_JSON, SourceObject
-from ingest.loader import landing_files
+from orchestration.contract import JSONL, SOURCE_OBJECTS, SYSTEMS, WORKDAY_JSON, SourceObject
+from orchestration.defs.ingest.loader import landing_files
 
 
 def read_frame(obj: SourceObject, path: Path) -> pd.DataFrame:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.contract import get
-from ingest.loader import q, sql_str
+from orchestration.contract import get
+from orchestration.defs.ingest.loader import q, sql_str
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -38,7 +38,7 @@ TELEMETRY_OFF = {
 
 def local_planning_settings() -> dict[str, str]:
     """ANAPLAN_* ids and demo credentials: the local server's own defaults, which it is started with."""
-    from local_servers.anaplan.server import start_server
+    from demo.servers.anaplan.server import start_server
 
     defaults = inspect.signature(start_server).parameters
     names = ("workspace_id", "model_id", "file_id", "import_id", "username", "password")
@@ -90,7 +90,7 @@ def planning_server(work: Path, port: int) -> Iterator[None]:
     """The local Anaplan-protocol server, started and stopped as `make demo` does."""
     files = ["--db", work / "anaplan.sqlite", "--pidfile", work / "anaplan.pid", "--log", work / "anaplan.log"]
     args = ["anaplan", "--port", str(port), *map(str, files)]
-    control = [sys.executable, "-m", "local_servers.control"]
+    control = [sys.executable, "-m", "demo.servers.control"]
     subprocess.run([*control, "start", *args], check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
     try:
         yield

@@ -1,26 +1,23 @@
 """Entry point: merges the per-domain definitions; nothing else lives here."""
 
-import os
-
 import dagster as dg
 
-from orchestration.defs import automation, crm, erp, hris, planning, psa, publish, quality, reverse_sync, transform
-from orchestration.lib.ingest_assets import shared_resources
+from orchestration.defs import automation, ingest, publish, quality, reverse_sync, transform
+from orchestration.lib import settings
+from orchestration.lib.warehouse import warehouse_resource
 
-# INGEST_SOURCE=api reads the source systems' APIs instead of landing files: same asset keys and groups.
-if os.environ.get("INGEST_SOURCE", "files") == "api":
-    from orchestration.defs import api_ingest
 
-    ingest = [api_ingest.defs]
-else:
-    ingest = [crm.defs, psa.defs, erp.defs, hris.defs, planning.defs]
+def build_definitions(ingest_source: str) -> dg.Definitions:
+    """The whole pipeline, ingesting from landing files (`files`) or the source systems' APIs (`api`)."""
+    return dg.Definitions.merge(
+        ingest.build_definitions(ingest_source),
+        quality.defs,
+        transform.defs,
+        reverse_sync.defs,
+        publish.defs,
+        automation.defs,
+        dg.Definitions(resources={"warehouse": warehouse_resource()}, executor=dg.in_process_executor),
+    )
 
-defs = dg.Definitions.merge(
-    *ingest,
-    quality.defs,
-    transform.defs,
-    reverse_sync.defs,
-    publish.defs,
-    automation.defs,
-    dg.Definitions(resources=shared_resources(), executor=dg.in_process_executor),
-)
+
+defs = build_definitions(settings.ingest_source())

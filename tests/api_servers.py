@@ -24,12 +24,12 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from local_servers.anaplan import start_server as start_anaplan
-from local_servers.common.store import DemoStore
-from local_servers.netsuite import start_server as start_netsuite
-from local_servers.salesforce import start_server as start_salesforce
-from local_servers.workday import start_server as start_workday
-from orchestration.lib.connectors.assets import AnaplanExportsApi, ApiTuning, NetSuiteApi, SalesforceApi, WorkdayApi
+from demo.servers.anaplan import start_server as start_anaplan
+from demo.servers.common.store import DemoStore
+from demo.servers.netsuite import start_server as start_netsuite
+from demo.servers.salesforce import start_server as start_salesforce
+from demo.servers.workday import start_server as start_workday
+from orchestration.defs.ingest.api.assets import AnaplanExportsApi, ApiTuning, NetSuiteApi, SalesforceApi, WorkdayApi
 
 
 @dataclass

@@ -22,7 +22,7 @@ SEED = 7
 @pytest.fixture(scope="session")
 def small_landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
     """The small demo firm with its default defects, and the rows written per landing file."""
-    from ingest.demo import generate
+    from demo.firm import generate
 
     out = tmp_path_factory.mktemp("landing")
     counts = generate(out, scale="small", seed=SEED, as_of=AS_OF)
@@ -42,7 +42,7 @@ ANAPLAN_ENV = {
 @pytest.fixture(scope="session")
 def planning_server(tmp_path_factory):
     """The local Anaplan-protocol server on a free port, with the pipeline's env pointed at it."""
-    from local_servers.anaplan.server import start_server
+    from demo.servers.anaplan.server import start_server
 
     db = tmp_path_factory.mktemp("anaplan") / "cells.sqlite"
     with (

@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from ingest.contract import SOURCE_OBJECTS
-from orchestration.lib.ingest_assets import LandingConfig
+from orchestration.contract import SOURCE_OBJECTS
+from orchestration.defs.ingest.files import LandingConfig
 from orchestration.lib.warehouse import DuckDBWarehouse
 
 RAW_ASSETS = dg.AssetSelection.assets(*[dg.AssetKey([o.schema, o.name]) for o in SOURCE_OBJECTS])

@@ -11,7 +11,7 @@ import io
 import json
 from pathlib import Path
 
-from ingest.contract import ANAPLAN_CSV, CSV, JSONL, WORKDAY_JSON, SourceObject
+from orchestration.contract import ANAPLAN_CSV, CSV, JSONL, WORKDAY_JSON, SourceObject
 
 _SAMPLES = {
     "VARCHAR": "x",

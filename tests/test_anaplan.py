@@ -22,9 +22,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from local_servers.anaplan import COLUMNS, read_cells, read_imports, start_server
-from local_servers.anaplan.server import RunningServer
-from orchestration.lib.anaplan import AnaplanClient, AnaplanError, AnaplanSettings, RejectedRow, parse_failure_dump
+from demo.servers.anaplan import COLUMNS, read_cells, read_imports, start_server
+from demo.servers.anaplan.server import RunningServer
+from orchestration.defs.reverse_sync.anaplan import (
+    AnaplanClient,
+    AnaplanError,
+    AnaplanSettings,
+    RejectedRow,
+    parse_failure_dump,
+)
 
 FILE = IMPORT = "forecast_inputs"
 BASE = "/2/0/workspaces/demo-ws/models/demo-model"
@@ -315,7 +321,7 @@ def test_admin_and_local_endpoints_over_http(server: RunningServer) -> None:
 
 def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
     pidfile = tmp_path / "anaplan.pid"
-    command = [sys.executable, "-m", "local_servers.anaplan", "--port", "0", "--db", str(tmp_path / "a.sqlite")]
+    command = [sys.executable, "-m", "demo.servers.anaplan", "--port", "0", "--db", str(tmp_path / "a.sqlite")]
     repo = Path(__file__).resolve().parents[1]
     with subprocess.Popen([*command, "--pidfile", str(pidfile)], stdout=subprocess.PIPE, text=True, cwd=repo) as proc:
         assert proc.stdout is not None

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.lib.alerts import AlertError, post_alert
+from orchestration.defs.automation.alerts import AlertError, post_alert
 from tests.helpers import count_rows, materialize
 
 REPO = Path(__file__).parents[1]

@@ -22,9 +22,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import contract
-from ingest.contract import SourceObject
-from ingest.loader import LandingFileError, LoadResult, load_object, q
+from orchestration import contract
+from orchestration.contract import SourceObject
+from orchestration.defs.ingest.loader import LandingFileError, LoadResult, load_object, q
 from tests import landing_records
 from tests.landing_records import record, render
 

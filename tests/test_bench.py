@@ -18,8 +18,8 @@ import pytest
 
 from bench.measure import run_measured
 from bench.pipeline import write_timecard_change
-from ingest.contract import SOURCE_OBJECTS
-from ingest.loader import load_object
+from orchestration.contract import SOURCE_OBJECTS
+from orchestration.defs.ingest.loader import load_object
 
 pytestmark = pytest.mark.xdist_group("bench")  # subprocesses at full tilt: not beside another heavy group
 

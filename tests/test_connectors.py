@@ -16,10 +16,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingest.contract import objects_for
-from ingest.loader import load_object
-from local_servers.netsuite import demo_key_pair
-from orchestration.lib.connectors.assets import ApiTuning, SalesforceApi, build_api_assets
+from demo.servers.netsuite import demo_key_pair
+from orchestration.contract import objects_for
+from orchestration.defs.ingest.api.assets import ApiTuning, SalesforceApi, build_api_assets
+from orchestration.defs.ingest.loader import load_object
 from orchestration.lib.warehouse import DuckDBWarehouse
 from tests.api_servers import Servers, api_servers
 
@@ -269,11 +269,12 @@ def test_the_client_secrets_never_appear_in_logs_or_metadata(servers: Servers, t
 
 
 def test_every_setting_the_api_connectors_read_is_documented() -> None:
-    from orchestration.defs import api_ingest
+    from orchestration.defs.ingest.api.resources import api_resources
+    from orchestration.lib.settings import API_TUNING
 
     section = (Path(__file__).parents[1] / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    names = {name for name, _ in api_ingest._TUNING.values()} | {"INGEST_SOURCE"}
-    resources = api_ingest.api_resources().values()
+    names = {name for name, _ in API_TUNING.values()} | {"INGEST_SOURCE"}
+    resources = api_resources().values()
     names |= {v.env_var_name for r in resources for v in r.__dict__.values() if isinstance(v, dg.EnvVar)}
     assert len(names) > 20
     assert {n for n in names if f"`{n}`" not in section} == set()

@@ -26,10 +26,10 @@ import duckdb
 import pytest
 import requests
 
-from ingest.contract import SourceObject, objects_for
-from local_servers.netsuite import demo_key_pair
-from orchestration.lib.connectors.assets import AnaplanExportsApi, ApiTuning, NetSuiteApi, SalesforceApi, WorkdayApi
-from orchestration.lib.connectors.sources import SOQL_URI_BUDGET
+from demo.servers.netsuite import demo_key_pair
+from orchestration.contract import SourceObject, objects_for
+from orchestration.defs.ingest.api.assets import AnaplanExportsApi, ApiTuning, NetSuiteApi, SalesforceApi, WorkdayApi
+from orchestration.defs.ingest.api.sources import SOQL_URI_BUDGET
 from tests.api_servers import Servers, api_servers, write_child_config
 from tests.test_connectors import DRIVE, SECRET, failure_message, metadata, query, run
 

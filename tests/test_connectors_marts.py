@@ -15,9 +15,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingest.contract import SYSTEMS
-from local_servers.netsuite import demo_key_pair
-from orchestration.lib.connectors.assets import build_api_assets
+from demo.servers.netsuite import demo_key_pair
+from orchestration.contract import SYSTEMS
+from orchestration.defs.ingest.api.assets import build_api_assets
 from orchestration.lib.warehouse import DuckDBWarehouse
 from tests.api_servers import api_servers
 from tests.conftest import AS_OF

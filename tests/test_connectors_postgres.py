@@ -19,9 +19,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ingest.contract import objects_for
-from local_servers.netsuite import demo_key_pair
-from orchestration.lib.connectors.assets import ApiTuning, build_api_assets
+from demo.servers.netsuite import demo_key_pair
+from orchestration.contract import objects_for
+from orchestration.defs.ingest.api.assets import ApiTuning, build_api_assets
 from orchestration.lib.postgres import connect_raw
 from orchestration.lib.warehouse import PostgresWarehouse
 from tests.api_servers import Servers, api_servers, write_child_config

@@ -1,6 +1,6 @@
 """The dbt project builds on an empty warehouse and mirrors the landing contract.
 
-One `dbt build` per module against raw tables created (empty) from ingest/contract.py in a
+One `dbt build` per module against raw tables created (empty) from orchestration/contract/__init__.py in a
 DuckDB file under tmp_path; the assertions read dbt's manifest and the warehouse catalog.
 """
 
@@ -36,7 +36,7 @@ def _load_script(name: str) -> ModuleType:
 create_empty_raw = _load_script("create_empty_raw")  # also puts the repo root on sys.path
 generate_sources = _load_script("generate_sources")
 
-from ingest.contract import SOURCE_OBJECTS, SYSTEMS  # noqa: E402
+from orchestration.contract import SOURCE_OBJECTS, SYSTEMS  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def test_every_contract_object_is_one_source_table_with_its_fields(build: Build)
 def test_sources_yaml_is_the_generated_one(system: str) -> None:
     path = generate_sources.sources_path(system)
     assert path.read_text() == generate_sources.render_sources(system), (
-        f"{path.name} drifted from ingest/contract.py: run dbt_project/scripts/generate_sources.py"
+        f"{path.name} drifted from orchestration/contract/__init__.py: run dbt_project/scripts/generate_sources.py"
     )
 
 

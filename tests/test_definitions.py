@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingest.contract import SOURCE_OBJECTS
+from orchestration.contract import SOURCE_OBJECTS
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
 

@@ -1,4 +1,4 @@
-"""Tests of the demo-firm generator (ingest.demo): determinism, landing contract, defects, shape."""
+"""Tests of the demo-firm generator (demo.firm): determinism, landing contract, defects, shape."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.contract import ANAPLAN_CSV, CSV, JSONL, SOURCE_OBJECTS, WORKDAY_JSON, SourceObject, get
-from ingest.demo import DEFECTS, MANIFEST, generate, run
-from ingest.demo.__main__ import main
+from demo.firm import DEFECTS, MANIFEST, generate, run
+from demo.firm.__main__ import main
+from orchestration.contract import ANAPLAN_CSV, CSV, JSONL, SOURCE_OBJECTS, WORKDAY_JSON, SourceObject, get
 
 AS_OF = date(2026, 11, 26)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

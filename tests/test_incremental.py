@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.contract import SOURCE_OBJECTS
-from ingest.demo import MANIFEST
-from ingest.loader import load_object
+from demo.firm import MANIFEST
+from orchestration.contract import SOURCE_OBJECTS
+from orchestration.defs.ingest.loader import load_object
 from tests.conftest import AS_OF
 from tests.test_dbt_project import run_dbt
 

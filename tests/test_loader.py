@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import contract
-from ingest.loader import LandingFileError, load_object, load_relation
+from orchestration import contract
+from orchestration.defs.ingest.loader import LandingFileError, load_object, load_relation
 from tests import landing_records
 from tests.landing_records import record
 
@@ -297,7 +297,7 @@ def test_a_file_still_settling_waits_with_the_later_batches(con, tmp_path: Path)
 
 
 def test_a_file_written_while_it_is_read_is_read_whole_next_run(con, tmp_path: Path, monkeypatch) -> None:
-    from ingest import loader
+    from orchestration.defs.ingest import loader
 
     path = landing_records.write(tmp_path, ACCOUNT, [record(ACCOUNT, Id="A1", Name="Acme")])
     later = landing_records.write(tmp_path, ACCOUNT, [record(ACCOUNT, Id="A9", Name="Later")], batch="2026-01-02")

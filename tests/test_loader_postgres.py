@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import contract
-from ingest.loader import LandingFileError, load_object, load_relation
-from ingest.postgres import PostgresTarget
+from orchestration import contract
+from orchestration.defs.ingest.loader import LandingFileError, load_object, load_relation
+from orchestration.defs.ingest.postgres_target import PostgresTarget
 from orchestration.lib.postgres import connect_raw
 from tests import landing_records
 from tests.landing_records import record

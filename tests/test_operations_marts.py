@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.contract import SOURCE_OBJECTS
+from orchestration.contract import SOURCE_OBJECTS
 from tests.conftest import AS_OF
 from tests.helpers import query
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.contract import SOURCE_OBJECTS
-from ingest.demo import MANIFEST
-from orchestration.lib.ingest_assets import FILES_CHECK, QUARANTINE_CHECK, STAMPS_CHECK
+from demo.firm import MANIFEST
+from orchestration.contract import SOURCE_OBJECTS
+from orchestration.defs.ingest.files import FILES_CHECK, QUARANTINE_CHECK, STAMPS_CHECK
 from tests.helpers import count_rows, failures, materialization_metadata, materialize, query
 
 pytestmark = pytest.mark.xdist_group("demo_build")  # one worker builds the demo once

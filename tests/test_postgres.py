@@ -19,8 +19,8 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 
-from ingest.contract import SOURCE_OBJECTS
-from local_servers.anaplan.module import read_cells
+from demo.servers.anaplan.module import read_cells
+from orchestration.contract import SOURCE_OBJECTS
 from orchestration.lib.postgres import connect_raw
 from orchestration.lib.warehouse import PostgresWarehouse
 from tests.conftest import ANAPLAN_ENV, AS_OF
@@ -57,7 +57,7 @@ def postgres_run(demo_build, small_landing, postgres_server, postgres_database, 
 
 
 def _run_demo(config: dict, landing, folder):
-    from local_servers.anaplan.server import start_server
+    from demo.servers.anaplan.server import start_server
 
     (folder / "dagster_home").mkdir()
     with (

@@ -13,14 +13,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingest.contract import SOURCE_OBJECTS, get
-from ingest.demo import MANIFEST, generate
-from ingest.loader import load_object
-from orchestration.lib.ingest_assets import FILES_CHECK, QUARANTINE_CHECK, STAMPS_CHECK, LandingConfig, shared_resources
-from orchestration.lib.quality.docs import README, generated_block, render
-from orchestration.lib.quality.gx_runner import CheckOutcome, run_suite, run_suites
-from orchestration.lib.quality.suites import Severity, all_suites, suite_for
-from orchestration.lib.warehouse import DuckDBWarehouse
+from demo.firm import MANIFEST, generate
+from orchestration.contract import SOURCE_OBJECTS, get
+from orchestration.defs.ingest.files import FILES_CHECK, QUARANTINE_CHECK, STAMPS_CHECK, LandingConfig
+from orchestration.defs.ingest.loader import load_object
+from orchestration.defs.quality.docs import README, generated_block, render
+from orchestration.defs.quality.gx_runner import CheckOutcome, run_suite, run_suites
+from orchestration.defs.quality.suites import Severity, all_suites, suite_for
+from orchestration.lib.warehouse import DuckDBWarehouse, warehouse_resource
 from tests.conftest import AS_OF, SEED
 
 # One worker per warehouse (pytest-xdist --dist loadgroup), so each module fixture is built once.
@@ -29,7 +29,7 @@ CLEAN_GROUP = pytest.mark.xdist_group("quality_clean")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TIMECARDS = dg.AssetKey(["raw_psa", "timecard_header"])
-# Each injected defect (ingest/demo/defects.py) and the WARN check that reports it.
+# Each injected defect (demo/firm/defects.py) and the WARN check that reports it.
 DEFECT_CHECKS = {
     "duplicate_timecard": (TIMECARDS, "one_timecard_per_resource_project_week"),
     "negative_hours": (TIMECARDS, "daily_hours_not_negative"),
@@ -41,9 +41,9 @@ DEFECT_CHECKS = {
 
 
 def _quality_defs(*extra: dg.Definitions) -> dg.Definitions:
-    from orchestration.defs import crm, erp, hris, planning, psa, quality
+    from orchestration.defs import ingest, quality
 
-    return dg.Definitions.merge(crm.defs, psa.defs, erp.defs, hris.defs, planning.defs, quality.defs, *extra)
+    return dg.Definitions.merge(ingest.build_definitions("files"), quality.defs, *extra)
 
 
 def _resources(defs: dg.Definitions, warehouse: Path, landing: Path) -> dict:
@@ -113,7 +113,7 @@ def _evaluations(result: dg.ExecuteInProcessResult) -> dict[tuple[dg.AssetKey, s
 def test_loading_the_definitions_does_not_import_great_expectations() -> None:
     code = (
         "import sys\n"
-        "import orchestration.definitions, orchestration.defs.quality, orchestration.lib.quality.gx_runner\n"
+        "import orchestration.definitions, orchestration.defs.quality, orchestration.defs.quality.gx_runner\n"
         "assert 'great_expectations' not in sys.modules, 'great_expectations imported at definition load'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
@@ -121,7 +121,7 @@ def test_loading_the_definitions_does_not_import_great_expectations() -> None:
 
 
 def test_every_raw_asset_carries_its_suite_with_error_checks_blocking() -> None:
-    defs = _quality_defs(dg.Definitions(resources=shared_resources()))
+    defs = _quality_defs(dg.Definitions(resources={"warehouse": warehouse_resource()}))
     defs.validate_loadable(defs)
     specs = {(s.key.asset_key, s.key.name): s for c in defs.asset_checks for s in c.check_specs}
     for suite in all_suites():
@@ -137,7 +137,7 @@ def test_every_raw_asset_carries_its_suite_with_error_checks_blocking() -> None:
 
 def test_readme_documents_every_check() -> None:
     assert generated_block(README.read_text()) == render(), (
-        "regenerate with: python -m orchestration.lib.quality.docs --write"
+        "regenerate with: python -m orchestration.defs.quality.docs --write"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest import contract_docs
+from orchestration.contract import docs as contract_docs
 from orchestration.lib import settings
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
@@ -14,7 +14,7 @@ README = (Path(__file__).parents[1] / "README.md").read_text()
 def test_landing_contract_section_matches_the_contract() -> None:
     start = README.index(contract_docs.BEGIN)
     end = README.index(contract_docs.END) + len(contract_docs.END)
-    assert README[start:end] == contract_docs.render(), "run: python -m ingest.contract_docs --write README.md"
+    assert README[start:end] == contract_docs.render(), "run: python -m orchestration.contract.docs --write README.md"
 
 
 def test_every_environment_variable_is_documented() -> None:

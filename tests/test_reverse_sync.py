@@ -21,8 +21,8 @@ import duckdb
 import pytest
 import requests
 
-from local_servers.anaplan.module import read_cells
-from local_servers.anaplan.server import start_server
+from demo.servers.anaplan.module import read_cells
+from demo.servers.anaplan.server import start_server
 from orchestration.lib.warehouse import WRITER_POOL
 from tests.helpers import materialization_metadata, materialize, query
 
@@ -437,7 +437,7 @@ def test_sigkill_mid_sync_then_recovery_and_the_next_run_converges(
         assert _slot_holders(pool) == [(killed.run_id, "anaplan__forecast_inputs")]  # every warehouse step waits
         requests.delete(f"{url}/_admin/faults", timeout=5)
         recovery = subprocess.run(
-            [sys.executable, "-m", "orchestration.lib.run_recovery"],
+            [sys.executable, "-m", "orchestration.defs.automation.recovery"],
             env={**os.environ, "DAGSTER_HOME": str(pool_home)},
             cwd=Path(__file__).parents[1],
             capture_output=True,

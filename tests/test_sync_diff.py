@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import duckdb
 
-from orchestration.lib.reverse_sync import SyncSpec, SyncTarget, compute_diff, ensure_tables, import_csv
+from orchestration.defs.reverse_sync.state import SyncSpec, SyncTarget, compute_diff, ensure_tables, import_csv
 
 SPEC = SyncSpec(
     name="t",

@@ -1,4 +1,4 @@
-"""The gate's rules (orchestration/lib/sync_gate.py), judged on a Dagster test instance.
+"""The gate's rules (orchestration/defs/reverse_sync/gate.py), judged on a Dagster test instance.
 
 Materializations and check evaluations are real: small assets and checks run with
 `dg.materialize` on an ephemeral instance, so every evaluation carries the materialization it
@@ -9,7 +9,7 @@ as the reverse sync does.
 import dagster as dg
 import pytest
 
-from orchestration.lib.sync_gate import evaluate_gate
+from orchestration.defs.reverse_sync.gate import evaluate_gate
 
 MODEL = dg.AssetKey("model")
 

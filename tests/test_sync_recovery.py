@@ -2,7 +2,7 @@
 
 The instance has the pool limit (`duckdb_writer`: one slot) and the run monitoring of the deploy
 files. A run holding the slot is killed with SIGKILL: the slot stays claimed, and marking the run
-failed does not free it. The recovery command (`python -m orchestration.lib.run_recovery`, what
+failed does not free it. The recovery command (`python -m orchestration.defs.automation.recovery`, what
 `make recover-runs` runs) and the daemon's run monitoring each free it; both are driven
 explicitly here (the command run, the daemon's iteration called with its clock injected), never by
 waiting for a timeout. The reverse sync's own kill test (tests/test_reverse_sync.py) does the same
@@ -81,7 +81,7 @@ def only_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
 
 def recover(home: Path, *args: str) -> str:
     completed = subprocess.run(
-        [sys.executable, "-m", "orchestration.lib.run_recovery", *args],
+        [sys.executable, "-m", "orchestration.defs.automation.recovery", *args],
         cwd=REPO,
         env={**os.environ, "DAGSTER_HOME": str(home)},
         capture_output=True,

@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from local_servers.anaplan import read_cells, start_server
-from local_servers.anaplan.server import RunningServer
-from orchestration.lib.anaplan import AnaplanClient, AnaplanSettings
-from orchestration.lib.reverse_sync import (
+from demo.servers.anaplan import read_cells, start_server
+from demo.servers.anaplan.server import RunningServer
+from orchestration.defs.reverse_sync.anaplan import AnaplanClient, AnaplanSettings
+from orchestration.defs.reverse_sync.state import (
     RunRecord,
     SyncSpec,
     SyncTarget,
@@ -232,7 +232,7 @@ def test_rejected_rows_keep_their_reasons_and_are_not_counted_as_sent(warehouse,
 
 
 def test_a_dump_naming_a_row_not_sent_fails_the_sync_and_keeps_the_state(warehouse, server) -> None:
-    from orchestration.lib.anaplan import ImportResult, RejectedRow
+    from orchestration.defs.reverse_sync.anaplan import ImportResult, RejectedRow
 
     target = target_of(server)
     sync(warehouse, server, target, "run-1")

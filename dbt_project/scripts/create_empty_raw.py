@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere, not only as a package
     sys.path.insert(0, str(REPO_ROOT))
 
-from ingest.contract import SOURCE_OBJECTS, SourceObject  # noqa: E402
+from orchestration.contract import SOURCE_OBJECTS, SourceObject  # noqa: E402
 
 # Columns the loader adds to every raw table, after the contract fields.
 LOAD_METADATA_COLUMNS: tuple[tuple[str, str], ...] = (

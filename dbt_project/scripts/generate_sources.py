@@ -1,6 +1,6 @@
 """Write models/staging/<system>/_<system>__sources.yml from the landing contract.
 
-The contract (ingest/contract.py) is the one declaration of every raw table; the source
+The contract (orchestration/contract/__init__.py) is the one declaration of every raw table; the source
 YAML is generated from it so the two cannot drift (tests/test_dbt_project.py checks).
 Usage: python dbt_project/scripts/generate_sources.py [--check]
 """
@@ -18,15 +18,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere, not only as a package
     sys.path.insert(0, str(REPO_ROOT))
 
-from ingest.contract import SYSTEMS, SourceObject, objects_for  # noqa: E402
+from orchestration.contract import SYSTEMS, SourceObject, objects_for  # noqa: E402
 
 STAGING_DIR = Path(__file__).resolve().parents[1] / "models" / "staging"
 
 SYSTEM_DESCRIPTIONS = {
     "crm": "Salesforce Sales Cloud, landed from the REST query API (`queryAll`, so "
     "soft-deleted rows arrive with `IsDeleted`).",
-    "psa": "Certinia PSA objects in the same Salesforce org as the CRM, landed from the "
-    "REST query API (`queryAll`).",
+    "psa": "Certinia PSA objects in the same Salesforce org as the CRM, landed from the REST query API (`queryAll`).",
     "erp": "NetSuite, landed from SuiteQL query results (`items`, one JSON object per line).",
     "hris": "Workday custom reports (RaaS `Report_Entry`), landed as JSON.",
     "planning": "Anaplan exports of the planning model: header row with spaces, months as "
@@ -94,10 +93,7 @@ def table_entry(obj: SourceObject, has_source_freshness: bool) -> dict[str, Any]
     }
     if obj.cursor is None and has_source_freshness:
         config["freshness"] = None
-    columns = [
-        column_entry(f.name, f.type, field_description(obj, f.name, f.description))
-        for f in obj.fields
-    ]
+    columns = [column_entry(f.name, f.type, field_description(obj, f.name, f.description)) for f in obj.fields]
     columns += [column_entry(*c) for c in LOAD_METADATA_COLUMNS]
     return {
         "name": obj.name,
@@ -134,7 +130,7 @@ class _IndentedDumper(yaml.SafeDumper):
 
 def render_sources(system: str) -> str:
     header = (
-        "# Generated from ingest/contract.py by dbt_project/scripts/generate_sources.py;\n"
+        "# Generated from orchestration/contract/__init__.py by dbt_project/scripts/generate_sources.py;\n"
         "# edit the contract and re-run the script instead of editing this file.\n"
     )
     body = yaml.dump(

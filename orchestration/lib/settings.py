@@ -1,7 +1,7 @@
 """The one environment helper: every setting the pipeline reads, with its default.
 
 Defaults keep a fresh clone runnable with no configuration; the README lists every variable.
-`DUCKDB_DATABASE` is exported back to the environment so dbt's profiles.yml reads the same file.
+dbt's process gets the same values through `dbt_environment()`, while it is started.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +30,7 @@ DEFAULTS = {
     "POSTGRES_PORT": "5432",
     "POSTGRES_USER": "postgres",
     "POSTGRES_DB": "psa",
+    "INGEST_SOURCE": "files",  # `api`: read the source systems' APIs instead of LANDING_DIR
     "AS_OF_DATE": "",  # empty: today in FIRM_TIMEZONE, decided by dbt's as_of_date() macro
     "FIRM_TIMEZONE": "UTC",
     # A landing file with more than this share of rows breaking the contract is refused whole.
@@ -103,6 +106,35 @@ def reader_database(warehouse: str | None = None) -> Path:
     return Path(warehouse or duckdb_database()).expanduser().resolve().with_name("reader.duckdb")
 
 
+INGEST_SOURCES = ("files", "api")
+
+
+def ingest_source() -> str:
+    """Where ingest reads: `files` (LANDING_DIR) or `api` (the source systems' APIs)."""
+    value = setting("INGEST_SOURCE").strip().lower()
+    if value not in INGEST_SOURCES:
+        raise ValueError(f"INGEST_SOURCE must be one of {', '.join(INGEST_SOURCES)}, got {value!r}")
+    return value
+
+
+def landing_settle_seconds() -> float:
+    return float(setting("LANDING_SETTLE_SECONDS"))
+
+
+# The API connectors' tuning: ApiTuning field -> (variable, type); unset variables keep ApiTuning's defaults.
+API_TUNING = {
+    "lookback_seconds": ("API_LOOKBACK_SECONDS", float),
+    "max_concurrency": ("API_MAX_CONCURRENCY", int),
+    "max_attempts": ("API_MAX_ATTEMPTS", int),
+    "max_retry_delay_seconds": ("API_MAX_RETRY_DELAY_SECONDS", float),
+    "timeout_seconds": ("API_TIMEOUT_SECONDS", float),
+}
+
+
+def api_tuning() -> dict[str, float | int]:
+    return {field: kind(os.environ[name]) for field, (name, kind) in API_TUNING.items() if os.environ.get(name)}
+
+
 def ingest_max_quarantine_share() -> float:
     """Above this share of bad rows a landing file is a broken export, not row defects (0 < share <= 1)."""
     value = float(setting("INGEST_MAX_QUARANTINE_SHARE"))
@@ -116,22 +148,31 @@ def duckdb_config() -> dict[str, int | str]:
     return {"threads": int(setting("DUCKDB_THREADS")), "memory_limit": setting("DUCKDB_MEMORY_LIMIT")}
 
 
-def export_for_dbt() -> None:
-    """dbt runs as a subprocess and reads the warehouse path and limits from the environment."""
-    os.environ["DUCKDB_DATABASE"] = duckdb_database()
-    # profiles.yml picks its target from WAREHOUSE and reads POSTGRES_* (the password straight from
-    # the inherited environment, through dbt's env_var, never from here).
-    for name in ("WAREHOUSE", *POSTGRES_SETTINGS):
-        os.environ.setdefault(name, setting(name))
-    os.environ.setdefault("DUCKDB_THREADS", setting("DUCKDB_THREADS"))
-    os.environ.setdefault("DUCKDB_MEMORY_LIMIT", setting("DUCKDB_MEMORY_LIMIT"))
-    os.environ.setdefault("FIRM_TIMEZONE", setting("FIRM_TIMEZONE"))
-    # dagster-dbt's own helpers (the manifest preparer under `dagster dev`) look dbt up on PATH.
-    venv_bin = str(Path(sys.executable).parent)
-    if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
-    for telemetry_off in ("DO_NOT_TRACK", "DBT_SEND_ANONYMOUS_USAGE_STATS"):
-        os.environ.setdefault(telemetry_off, "1" if telemetry_off == "DO_NOT_TRACK" else "false")
+@contextmanager
+def dbt_environment() -> Iterator[None]:
+    """The variables profiles.yml reads, set while dbt's process is started, then restored.
+
+    dbt runs as a subprocess and inherits the environment: the warehouse path and limits, the
+    PostgreSQL settings (the password straight from the inherited environment, through dbt's
+    env_var, never from here), the firm's time zone, and telemetry off.
+    """
+    wanted = {
+        "DUCKDB_DATABASE": duckdb_database(),
+        **{name: setting(name) for name in ("WAREHOUSE", *POSTGRES_SETTINGS)},
+        **{name: setting(name) for name in ("DUCKDB_THREADS", "DUCKDB_MEMORY_LIMIT", "FIRM_TIMEZONE")},
+        "DO_NOT_TRACK": os.environ.get("DO_NOT_TRACK") or "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": os.environ.get("DBT_SEND_ANONYMOUS_USAGE_STATS") or "false",
+    }
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def dbt_executable() -> str:

@@ -2,12 +2,10 @@
 
 Connections are always closed, also when a step fails: a connection left open by a failed step
 would hold DuckDB's file lock and block the dbt process that runs next in the same run.
-Both resources offer `connect()` (a connection with DuckDB's `execute(sql, params)` API and a
-`dialect` of `duckdb` or `postgres`) and `ingest_session()` (DuckDB to read and check landing
-files, and where the loader lands them).
+Both resources offer `connect()`: a connection with DuckDB's `execute(sql, params)` API and a
+`dialect` of `duckdb` or `postgres`.
 """
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,7 +13,6 @@ import dagster as dg
 import duckdb
 import psycopg2
 
-from ingest.loader import Target
 from orchestration.lib import settings
 
 # What a failed warehouse query raises, on either database (e.g. a model that was not built).
@@ -23,7 +20,7 @@ WAREHOUSE_ERRORS = (duckdb.Error, psycopg2.Error)
 
 # Every step that opens the warehouse shares this concurrency pool, limited to 1 in the instance's
 # dagster.yaml: DuckDB allows one writing process, and a reader in another process is locked out
-# while it writes. Readers outside the pipeline use the published reader file (orchestration/lib/publish.py).
+# while it writes. Readers outside the pipeline use the published reader file (orchestration/defs/publish/snapshot.py).
 WRITER_POOL = "duckdb_writer"
 
 
@@ -40,12 +37,6 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator:
-        raise NotImplementedError
-        yield
-
-    @contextmanager
-    def ingest_session(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, Target | None]]:
-        """(DuckDB connection that stages and checks landing files, loader target; None: that connection)."""
         raise NotImplementedError
         yield
 
@@ -73,11 +64,6 @@ class DuckDBWarehouse(Warehouse):
     def describe(self) -> str:
         return self.database
 
-    @contextmanager
-    def ingest_session(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, Target | None]]:
-        with self.connect() as con:
-            yield con, None
-
 
 class PostgresWarehouse(Warehouse):
     """A PostgreSQL database. Landing files are still read and checked by DuckDB, in memory, then copied in bulk."""
@@ -87,7 +73,8 @@ class PostgresWarehouse(Warehouse):
     user: str
     password: str = ""  # dg.EnvVar("POSTGRES_PASSWORD"): resolved at run time, never shown or logged
     database: str
-    # The in-memory DuckDB that reads, checks and dedupes landing files before they are copied.
+    # The in-memory DuckDB that reads, checks and dedupes landing files before they are copied
+    # (orchestration/defs/ingest/postgres_target.py).
     threads: int = 2
     memory_limit: str = "4GB"
 
@@ -116,20 +103,6 @@ class PostgresWarehouse(Warehouse):
             yield con
         finally:
             con.close()
-
-    @contextmanager
-    def ingest_session(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, Target | None]]:
-        from ingest.postgres import PostgresTarget
-
-        with tempfile.TemporaryDirectory(prefix="psa_duckdb_") as spill:
-            config = {"threads": self.threads, "memory_limit": self.memory_limit, "temp_directory": spill}
-            engine = duckdb.connect(":memory:", config=config)
-            pg = self.raw_connection()
-            try:
-                yield engine, PostgresTarget(pg)
-            finally:
-                pg.close()
-                engine.close()
 
 
 def warehouse_resource() -> Warehouse:

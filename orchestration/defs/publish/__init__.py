@@ -1,64 +1,7 @@
-"""Publishing the marts to readers (BI tools), after the gate passed; see orchestration/lib/publish.py."""
+"""Publishing the marts to readers (BI tools), after the gate passed."""
 
 import dagster as dg
 
-from orchestration.defs.transform.assets import dbt_models
-from orchestration.lib import settings
-from orchestration.lib.publish import READER_SCHEMA, publish_schema, publish_snapshot
-from orchestration.lib.sync_gate import evaluate_gate
-from orchestration.lib.warehouse import WRITER_POOL, Warehouse
-
-READER_MARTS = dg.AssetKey(["reader", "marts"])
-MART_KEYS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string())
-
-
-def _full_asset_graph():
-    from orchestration.definitions import defs  # at run time: definitions import this module
-
-    return defs.resolve_asset_graph()
-
-
-@dg.asset(
-    key=READER_MARTS,
-    deps=MART_KEYS,
-    group_name="publish",
-    kinds={"duckdb"},
-    pool=WRITER_POOL,
-    op_tags={"dagster/priority": "-10"},  # after the revenue path (ingest, marts, gate, sync)
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
-    description="The analyst-facing marts, published to READER_DATABASE for BI tools once every blocking check "
-    "upstream passed. Swapped in by one atomic rename: readers never see half-built marts and never block a run.",
-)
-def reader_marts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    gate = evaluate_gate(context.instance, _full_asset_graph(), READER_MARTS)
-    on_postgres = warehouse.dialect == "postgres"  # readers use schema `reader` of the database there
-    reader = f"schema {READER_SCHEMA}" if on_postgres else settings.reader_database(warehouse.database)
-    if not gate.passed:
-        raise dg.Failure(
-            description=f"Not published: readers keep the previous snapshot in {reader}. "
-            "Failing blocking checks: " + "; ".join(gate.failing),
-            metadata={"failing_checks": dg.MetadataValue.json(gate.failing)},
-            allow_retries=False,
-        )
-    with warehouse.connect() as con:
-        result = (
-            publish_schema(con, context.run.run_id)
-            if on_postgres
-            else publish_snapshot(con, reader, context.run.run_id)
-        )
-    context.log.info(f"published {len(result.tables)} tables to {result.path}")
-    return dg.MaterializeResult(
-        metadata={
-            "reader_database": dg.MetadataValue.path(
-                result.path if not on_postgres else f"{warehouse.describe()}/{READER_SCHEMA}"
-            ),
-            "tables": len(result.tables),
-            "dagster/row_count": sum(result.tables.values()),
-            "rows_by_table": dg.MetadataValue.json(result.tables),
-            "published_at_utc": result.published_at,
-            "checks_passed": gate.checks_evaluated,
-        }
-    )
-
+from orchestration.defs.publish.assets import reader_marts
 
 defs = dg.Definitions(assets=[reader_marts])

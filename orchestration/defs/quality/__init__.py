@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.lib.quality.asset_checks import RawQualityConfig, build_raw_quality_checks
+from orchestration.defs.quality.checks import RawQualityConfig, build_raw_quality_checks
 
 defs = dg.Definitions(
     asset_checks=build_raw_quality_checks(),

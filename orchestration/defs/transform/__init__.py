@@ -1,5 +1,10 @@
 """dbt transform: every dbt model as an asset, downstream of the raw tables it reads."""
 
-from orchestration.defs.transform.assets import defs
+import dagster as dg
 
-__all__ = ["defs"]
+from orchestration.defs.transform.assets import dbt_models, dbt_resource
+
+defs = dg.Definitions(
+    assets=[dbt_models],
+    resources={"dbt": dbt_resource()},
+)

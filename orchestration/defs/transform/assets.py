@@ -5,18 +5,23 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from dagster_shared.record import replace  # AssetCheckSpec is a dagster record, not a dataclass
+from dagster_dbt import DagsterDbtProjectPreparer, DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.defs.transform.exceptions import with_exception_counts
+from orchestration.defs.transform.insights import is_mart_output, with_mart_insights
 from orchestration.lib import settings
-from orchestration.lib.mart_insights import is_mart_output, with_mart_insights
-from orchestration.lib.valuation_exceptions import with_exception_counts
 from orchestration.lib.warehouse import WRITER_POOL, Warehouse
 
-settings.export_for_dbt()
-
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+
+
+def dbt_resource() -> DbtCliResource:
+    """The venv's dbt, whether or not the venv is on PATH."""
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=settings.dbt_executable())
+
+
+if DagsterDbtProjectPreparer().using_dagster_dev():  # `make ui`: the manifest follows the models as they change
+    dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 SYSTEMS = ("crm", "psa", "erp", "hris", "planning")
 
@@ -33,7 +38,17 @@ class PipelineTranslator(DagsterDbtTranslator):
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
         """dbt tests never stop the dbt step: the reverse sync's gate decides, and records why it blocked."""
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        return None if spec is None else replace(spec, blocking=False)
+        if spec is None:
+            return None
+        return dg.AssetCheckSpec(
+            name=spec.name,
+            asset=spec.asset_key,
+            description=spec.description,
+            additional_deps=spec.additional_deps,
+            metadata=spec.metadata,
+            automation_condition=spec.automation_condition,
+            blocking=False,
+        )
 
 
 FULL_REFRESH_TAG = "dbt/full_refresh"
@@ -64,7 +79,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # Failing dbt tests do not fail the step: they are failed asset checks, and the reverse sync's
     # own gate blocks on them (and records why). A model that fails to build does fail the step.
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
-    invocation = dbt.cli(dbt_build_args(full_refresh), context=context, raise_on_error=False)
+    with settings.dbt_environment():  # dbt's process inherits it; this one's environment is left as it was
+        invocation = dbt.cli(dbt_build_args(full_refresh), context=context, raise_on_error=False)
     held: list = []
     try:
         for event in invocation.stream():
@@ -97,9 +113,3 @@ def model_build_errors(run_results: Mapping[str, Any]) -> list[str]:
         for result in run_results.get("results", [])
         if result.get("status") == "error" and not result.get("unique_id", "").startswith(("test.", "unit_test."))
     ]
-
-
-defs = dg.Definitions(
-    assets=[dbt_models],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=settings.dbt_executable())},
-)

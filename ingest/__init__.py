@@ -1,1 +1,0 @@
-"""Source loaders and the demo-firm generator."""

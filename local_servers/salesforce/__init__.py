@@ -1,5 +1,0 @@
-"""A local Salesforce REST API (OAuth client credentials, describe, query/queryAll) serving the demo firm."""
-
-from local_servers.salesforce.server import start_server
-
-__all__ = ["start_server"]

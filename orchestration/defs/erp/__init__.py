@@ -1,5 +1,0 @@
-"""NetSuite ERP: ingest assets for every erp object in the landing contract."""
-
-from orchestration.lib.ingest_assets import build_system_definitions
-
-defs = build_system_definitions("erp")

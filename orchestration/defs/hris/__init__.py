@@ -1,5 +1,0 @@
-"""Workday HRIS: ingest assets for every hris object in the landing contract."""
-
-from orchestration.lib.ingest_assets import build_system_definitions
-
-defs = build_system_definitions("hris")

@@ -1,5 +1,0 @@
-"""Anaplan planning: ingest assets for every planning object in the landing contract."""
-
-from orchestration.lib.ingest_assets import build_system_definitions
-
-defs = build_system_definitions("planning")

@@ -1,5 +1,0 @@
-"""Certinia PSA: ingest assets for every psa object in the landing contract."""
-
-from orchestration.lib.ingest_assets import build_system_definitions
-
-defs = build_system_definitions("psa")

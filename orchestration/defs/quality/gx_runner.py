@@ -1,0 +1,347 @@
+"""Run raw-table suites with Great Expectations 1.x on the warehouse (DuckDB or PostgreSQL), through SQLAlchemy.
+
+The only module that touches Great Expectations, whose API changes between majors. It imports GX
+inside `run_suites` (the import takes seconds, which loading the Dagster definitions must not pay),
+uses an in-memory context that writes no files, and lets GX compute everything in SQL: only counts
+and a bounded sample of failing rows come back to Python.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from orchestration.defs.quality.suites import (
+    BATCH,
+    Between,
+    CheckSpec,
+    ColumnsMatch,
+    ExpectationSpec,
+    InSet,
+    NotNull,
+    Severity,
+    SuiteSpec,
+    UnexpectedRows,
+    Unique,
+)
+
+SAMPLE_SIZE = 10
+_MAX_TEXT = 300
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of one check: what Dagster shows as an asset check evaluation."""
+
+    name: str
+    passed: bool
+    severity: Severity
+    observed: str
+    unexpected_count: int
+    description: str
+    sample: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def run_suite(
+    database_path: str,
+    suite: SuiteSpec,
+    *,
+    duckdb_config: Mapping[str, Any] | None = None,
+    sample_size: int = SAMPLE_SIZE,
+    postgres_connect: Callable[[], Any] | None = None,
+) -> list[CheckOutcome]:
+    """Run one suite against the DuckDB file at database_path, opened read-only (or PostgreSQL, see run_suites)."""
+    return run_suites(
+        database_path, [suite], duckdb_config=duckdb_config, sample_size=sample_size, postgres_connect=postgres_connect
+    )[suite.relation]
+
+
+def run_suites(
+    database_path: str,
+    suites: Iterable[SuiteSpec],
+    *,
+    duckdb_config: Mapping[str, Any] | None = None,
+    sample_size: int = SAMPLE_SIZE,
+    postgres_connect: Callable[[], Any] | None = None,
+) -> dict[str, list[CheckOutcome]]:
+    """Run several suites in one GX context; outcomes by relation (`raw_psa.timecard_header`).
+
+    With `postgres_connect` (a function returning a read-only psycopg2 connection) the suites run
+    on PostgreSQL instead; the password stays inside that function, out of GX's connection string.
+    """
+    gx = _import_gx()
+    connections: ReadOnlyConnections | PostgresConnections
+    if postgres_connect is not None:
+        connections = PostgresConnections(postgres_connect)
+    else:
+        connections = ReadOnlyConnections(database_path, duckdb_config or {})
+    try:
+        context = _ephemeral_context()
+
+        def datasource(name: str) -> Any:
+            return context.data_sources.add_sql(
+                name=name, connection_string=connections.url, kwargs={"creator": connections}
+            )
+
+        if postgres_connect is None:
+            shared = datasource("warehouse")
+            return {s.relation: _run(gx, shared, s, sample_size) for s in suites}
+        # One datasource per table on PostgreSQL: GX maps a column name to the case-spelling it saw in
+        # another table of the same datasource (`id` -> `Id`), which a case-sensitive database refuses.
+        return {s.relation: _run(gx, datasource(f"warehouse_{i}"), s, sample_size) for i, s in enumerate(suites)}
+    finally:
+        connections.close_all()
+
+
+# --- Great Expectations, imported late ---------------------------------------------------------
+
+
+def _import_gx() -> Any:
+    """Import GX with its usage analytics off (read once, at import)."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    import great_expectations as gx
+
+    return gx
+
+
+def _ephemeral_context() -> Any:
+    """An in-memory GX context: no project folder, no data docs, no progress bars, no analytics."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+class ReadOnlyConnections:
+    """SQLAlchemy `creator` for read-only DuckDB connections, each closed by `close_all`.
+
+    DuckDB's Python connection is also its only cursor, and GX fetches a result after handing the
+    connection back to the pool, whose ROLLBACK discards the pending result (GX issue #11579: every
+    metric comes back empty). A fresh DuckDB cursor per SQLAlchemy cursor keeps each result alive.
+    """
+
+    url = "duckdb://"
+
+    def __init__(self, database: str, config: Mapping[str, Any]):
+        self.database, self.config = database, dict(config)
+        self._opened: list[duckdb.DuckDBPyConnection] = []
+
+    def __call__(self) -> Any:
+        con = duckdb.connect(self.database, read_only=True, config=self.config)
+        self._opened.append(con)
+        return _cursor_per_statement_class()(con)
+
+    def close_all(self) -> None:
+        """Close every connection GX's engines opened, so the file is free for the next writer."""
+        for con in self._opened:
+            con.close()
+        self._opened.clear()
+
+
+class PostgresConnections:
+    """SQLAlchemy `creator` for PostgreSQL connections (psycopg2), each closed by `close_all`."""
+
+    url = "postgresql+psycopg2://"
+
+    def __init__(self, connect: Callable[[], Any]):
+        self.connect = connect
+        self._opened: list[Any] = []
+
+    def __call__(self) -> Any:
+        con = self.connect()
+        self._opened.append(con)
+        return con
+
+    def close_all(self) -> None:
+        for con in self._opened:
+            con.close()
+        self._opened.clear()
+
+
+@functools.cache
+def _cursor_per_statement_class() -> type:
+    """duckdb-engine's connection wrapper, handing out a new DuckDB cursor per SQLAlchemy cursor."""
+    import duckdb_engine
+
+    class CursorPerStatement(duckdb_engine.ConnectionWrapper):
+        def __init__(self, con: duckdb.DuckDBPyConnection):
+            super().__init__(con)
+            self._con = con
+
+        def cursor(self) -> duckdb_engine.CursorWrapper:
+            return duckdb_engine.CursorWrapper(self._con.cursor(), self)
+
+    return CursorPerStatement
+
+
+def _gx_query(query: str) -> str:
+    """Expose GX's batch to a spec's SQL as `batch_rows`; the spec's own braces are literal SQL.
+
+    GX puts `{batch}` in as a bare subquery when the query has a join, else with its own alias.
+    The join here makes it always the bare form, so the alias can be ours: PostgreSQL needs one.
+    """
+    escaped = query.replace("{", "{{").replace("}", "}}")
+    batch = "select gx_batch.* from {batch} as gx_batch cross join (select 1 as one) as one_row"
+    return f"with {BATCH} as ({batch}) select * from ({escaped}) as unexpected_rows"
+
+
+def _expectation(gx: Any, spec: ExpectationSpec, meta: dict[str, str]) -> Any:
+    """The GX 1.x expectation for one spec."""
+    e = gx.expectations
+    if isinstance(spec, ColumnsMatch):
+        return e.ExpectTableColumnsToMatchSet(column_set=list(spec.columns), exact_match=True, meta=meta)
+    if isinstance(spec, NotNull):
+        return e.ExpectColumnValuesToNotBeNull(column=spec.column, meta=meta)
+    if isinstance(spec, Unique) and len(spec.columns) == 1:
+        return e.ExpectColumnValuesToBeUnique(column=spec.columns[0], meta=meta)
+    if isinstance(spec, Unique):
+        return e.ExpectCompoundColumnsToBeUnique(column_list=list(spec.columns), meta=meta)
+    if isinstance(spec, Between):
+        return e.ExpectColumnValuesToBeBetween(
+            column=spec.column,
+            min_value=spec.min_value,
+            max_value=spec.max_value,
+            strict_min=spec.strict_min,
+            meta=meta,
+        )
+    if isinstance(spec, InSet):
+        return e.ExpectColumnValuesToBeInSet(column=spec.column, value_set=list(spec.values), meta=meta)
+    if isinstance(spec, UnexpectedRows):
+        return e.UnexpectedRowsExpectation(unexpected_rows_query=_gx_query(spec.query), meta=meta)
+    raise TypeError(f"no GX expectation for {spec!r}")
+
+
+def _run(gx: Any, datasource: Any, suite: SuiteSpec, sample_size: int) -> list[CheckOutcome]:
+    """Validate one suite: column expectations summarised, SQL expectations with their failing rows."""
+    asset = datasource.add_query_asset(name=suite.relation, query=f"select * from {suite.relation}")
+    batch = asset.add_batch_definition_whole_table("whole table").get_batch()
+    summary = {
+        "result_format": "SUMMARY",
+        "partial_unexpected_count": sample_size,
+        "unexpected_index_column_names": list(suite.key),
+        "return_unexpected_index_query": False,
+    }
+    # Only UnexpectedRows returns its rows, and only with COMPLETE (capped at 200 rows by GX).
+    results = _validate(gx, batch, suite, summary, sql=False)
+    results += _validate(gx, batch, suite, {"result_format": "COMPLETE"}, sql=True)
+    by_check: dict[str, list[Any]] = {}
+    for result in results:
+        by_check.setdefault(result.expectation_config.meta["check"], []).append(result)
+    return [_outcome(check, by_check.get(check.name, []), suite.key, sample_size) for check in suite.checks]
+
+
+def _validate(gx: Any, batch: Any, suite: SuiteSpec, result_format: dict, *, sql: bool) -> list[Any]:
+    """One GX validation of the batch, straight on the batch: nothing is stored in the context."""
+    expectations = [
+        _expectation(gx, spec, {"check": check.name})
+        for check in suite.checks
+        for spec in check.expectations
+        if isinstance(spec, UnexpectedRows) == sql
+    ]
+    if not expectations:
+        return []
+    name = f"{suite.relation}:{'sql' if sql else 'columns'}"
+    return list(
+        batch.validate(gx.ExpectationSuite(name=name, expectations=expectations), result_format=result_format).results
+    )
+
+
+# --- reading GX results ----------------------------------------------------------------------------
+
+
+def _outcome(check: CheckSpec, results: Sequence[Any], key: Sequence[str], sample_size: int) -> CheckOutcome:
+    error = next((e for e in map(_error, results) if e), None)
+    if len(results) != len(check.expectations):
+        error = error or f"GX returned {len(results)} of {len(check.expectations)} results"
+    samples = [s for r in results for s in _sample(r, key)]
+    return CheckOutcome(
+        name=check.name,
+        passed=error is None and all(r.success for r in results),
+        severity=check.severity,
+        observed=f"error: {error}" if error else _observed(results),
+        unexpected_count=sum(_unexpected_count(r) for r in results),
+        description=check.description,
+        sample=tuple(dict.fromkeys(samples))[:sample_size],
+        error=error,
+    )
+
+
+def _error(result: Any) -> str | None:
+    """GX reports a failed query either flat or keyed by metric; keep the first line of the message."""
+    info = result.exception_info or {}
+    candidates = [info, *(v for v in info.values() if isinstance(v, dict))]
+    for candidate in candidates:
+        if candidate.get("raised_exception"):
+            return str(candidate.get("exception_message") or "unknown error").splitlines()[0][:_MAX_TEXT]
+    return None
+
+
+def _kind(result: Any) -> str:
+    return result.expectation_config.type
+
+
+def _unexpected_count(result: Any) -> int:
+    data = result.result or {}
+    if _kind(result) == "unexpected_rows_expectation":
+        return int(data.get("observed_value") or 0)
+    if _kind(result) == "expect_table_columns_to_match_set":
+        mismatched = (data.get("details") or {}).get("mismatched") or {}
+        return len(mismatched.get("missing", [])) + len(mismatched.get("unexpected", []))
+    return int(data.get("unexpected_count") or 0)
+
+
+def _observed(results: Sequence[Any]) -> str:
+    parts = [_observed_one(r) for r in results if not r.success] or [_observed_one(r) for r in results[:1]]
+    return "; ".join(parts)[:_MAX_TEXT]
+
+
+def _observed_one(result: Any) -> str:
+    data = result.result or {}
+    if _kind(result) == "unexpected_rows_expectation":
+        return f"{data.get('observed_value', 0)} unexpected row(s)"
+    if _kind(result) == "expect_table_columns_to_match_set":
+        mismatched = (data.get("details") or {}).get("mismatched") or {}
+        if not mismatched:
+            return f"{len(data.get('observed_value') or [])} columns as in the contract"
+        return f"missing {mismatched.get('missing', [])}, unexpected {mismatched.get('unexpected', [])}"
+    column = result.expectation_config.kwargs.get("column")
+    counted = f"{data.get('unexpected_count', 0)} of {data.get('element_count', 0)} rows"
+    return f"{column}: {counted}" if column else counted
+
+
+def _sample(result: Any, key: Sequence[str]) -> list[str]:
+    """Failing rows as short strings: the row's key, then the offending values."""
+    data = result.result or {}
+    if _kind(result) == "unexpected_rows_expectation":
+        rows = (data.get("details") or {}).get("unexpected_rows") or []
+    elif _kind(result) == "expect_table_columns_to_match_set":
+        mismatched = (data.get("details") or {}).get("mismatched") or {}
+        rows = [{"column": c, "problem": p} for p in ("missing", "unexpected") for c in mismatched.get(p, [])]
+    else:
+        # Compound-unique failures carry no index list; their values are dicts of the key columns.
+        rows = data.get("partial_unexpected_index_list") or data.get("partial_unexpected_list") or []
+    return [_render_row(row if isinstance(row, Mapping) else {"value": row}, key) for row in rows]
+
+
+def _render_row(row: Mapping[str, Any], key: Sequence[str]) -> str:
+    """`<key> (<column>=<value>, ...)` when the row carries the key, else `<column>=<value> ...`."""
+    if key and all(k in row for k in key):
+        head = " | ".join(str(row[k]) for k in key)
+        extras = ", ".join(f"{k}={v}" for k, v in row.items() if k not in key)
+        return f"{head} ({extras})" if extras else head
+    return " ".join(f"{k}={v}" for k, v in row.items())
