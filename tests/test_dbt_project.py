@@ -186,18 +186,20 @@ def test_unit_test_names_fit_a_postgresql_identifier(build: Build) -> None:
     assert too_long == []
 
 
-def test_every_staging_model_has_a_primary_key_test_that_errors(build: Build) -> None:
-    tested: dict[str, dict[str, set[str | None]]] = {name: {} for name in build.staging_models}
+def test_every_source_table_has_primary_key_tests_that_error(build: Build) -> None:
+    tested: dict[str, dict[str, set[str | None]]] = {f"{o.schema}.{o.name}": {} for o in SOURCE_OBJECTS}
     for test in build.nodes("test"):
-        if test["config"]["severity"].lower() != "error":
+        attached = test.get("attached_node") or test["depends_on"]["nodes"][0]
+        if test["config"]["severity"].lower() != "error" or not attached.startswith("source."):
             continue
-        model = (test.get("attached_node") or "").split(".")[-1]
-        if model not in tested:  # tests on intermediate models and marts are checked elsewhere
-            continue
-        tested[model].setdefault(test["test_metadata"]["name"], set()).add(test["column_name"])
-    for name, tests in tested.items():
-        single_key = tests.get("unique", set()) & tests.get("not_null", set())
-        assert single_key or "unique_combination_of_columns" in tests, name
+        columns = test["test_metadata"]["kwargs"].get("combination_of_columns") or [test["column_name"]]
+        names = {c.strip('"') for c in columns}  # quoted in the YAML where the raw spelling needs it
+        tested[attached.split(".", 2)[2]].setdefault(test["test_metadata"]["name"], set()).update(names)
+    for obj in SOURCE_OBJECTS:
+        tests, key = tested[f"{obj.schema}.{obj.name}"], set(obj.primary_key)
+        assert key <= tests["not_null"], obj.name
+        unique = tests.get("unique_combination_of_columns" if len(key) > 1 else "unique", set())
+        assert key <= unique, obj.name
 
 
 def test_key_violations_fail_and_unknown_projects_only_warn(build: Build) -> None:
@@ -207,22 +209,39 @@ def test_key_violations_fail_and_unknown_projects_only_warn(build: Build) -> Non
             'insert into raw_planning.target ("Version", "Legal Entity", "Practice", "Month")'
             " values ('FY26', 'US01', 'Data', 'Jan 26'), ('FY26', 'US01', 'Data', 'Jan 26')"
         )
-        con.execute("insert into raw_psa.timecard_header (\"Id\", \"pse__Project__c\") values ('tc1', 'unknown')")
+        con.execute(
+            'insert into raw_psa.timecard_header ("Id", "pse__Resource__c", "pse__Project__c", "pse__Start_Date__c",'
+            " \"SystemModstamp\") values ('tc1', 'r1', 'unknown', date '2026-01-05', now())"
+        )
+        con.execute("""insert into raw_psa.contact ("Id", "SystemModstamp") values ('r1', now())""")
     try:
         run = run_dbt(
-            ["test", "--select", "stg_planning__targets", "stg_psa__timecard_headers"],
+            [
+                "test",
+                "--select",
+                "source:raw_planning.target",
+                "source:raw_psa.timecard_header",
+                "stg_planning__targets",
+            ],
             build.database,
             build.work_dir,
         )
     finally:
         with duckdb.connect(str(build.database)) as con:
-            con.execute("delete from raw_planning.target")
-            con.execute("delete from raw_psa.timecard_header")
+            for table in ("raw_planning.target", "raw_psa.timecard_header", "raw_psa.contact"):
+                con.execute(f"delete from {table}")
     outcomes = {uid.split(".")[2]: outcome for uid, outcome in run.outcomes.items()}
-    composite_key = next(k for k in outcomes if k.startswith("unique_combination_of_columns_stg_planning__targets"))
-    unknown_project = "relationships_stg_psa__timecard_headers_project_id__project_id__ref_stg_psa__projects_"
+    source_key = next(k for k in outcomes if k.startswith("source_unique_combination_of_columns_raw_planning_target"))
+    staging_key = next(k for k in outcomes if k.startswith("unique_combination_of_columns_stg_planning__targets"))
     assert run.returncode == 1
-    assert outcomes[composite_key] == ("fail", 1)
-    assert outcomes[unknown_project] == ("warn", 1)
+    assert outcomes[source_key] == outcomes[staging_key] == ("fail", 1)
+    assert outcomes["raw_psa_timecard_header__pse__Project__c_references_project"] == ("warn", 1)
+    # the targets' plan version and legal entity are unknown too (the warehouse holds neither)
+    warned = {k for k, (status, _) in outcomes.items() if status == "warn"}
+    assert warned == {
+        "raw_psa_timecard_header__pse__Project__c_references_project",
+        "raw_planning_target__Version_references_plan_version",
+        "raw_planning_target__Legal_Entity_references_subsidiary",
+    }
     failing = {k for k, (status, _) in outcomes.items() if status not in ("pass", "warn")}
-    assert failing == {composite_key}
+    assert failing == {source_key, staging_key}

@@ -17,14 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere, not only as a package
     sys.path.insert(0, str(REPO_ROOT))
 
-from orchestration.contract import SOURCE_OBJECTS, SourceObject  # noqa: E402
-
-# Columns the loader adds to every raw table, after the contract fields.
-LOAD_METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("_loaded_at", "TIMESTAMP"),
-    ("_source_file", "VARCHAR"),
-    ("_batch_id", "VARCHAR"),
-)
+from orchestration.contract import LOAD_COLUMNS, SOURCE_OBJECTS, SourceObject  # noqa: E402
 
 
 def quote_identifier(name: str) -> str:
@@ -33,7 +26,7 @@ def quote_identifier(name: str) -> str:
 
 def raw_columns(obj: SourceObject) -> list[tuple[str, str]]:
     """Column names and DuckDB types of the raw table, in loader order."""
-    return [(f.name, f.type) for f in obj.fields] + list(LOAD_METADATA_COLUMNS)
+    return [(f.name, f.type) for f in obj.fields] + [(name, type_) for name, type_, _ in LOAD_COLUMNS]
 
 
 def create_table_sql(obj: SourceObject) -> str:

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from orchestration.contract import SOURCE_OBJECTS, SYSTEMS, SourceObject, objects_for
+from orchestration.contract import SOURCE_OBJECTS, SYSTEMS, SourceObject
 from orchestration.lib.settings import DBT_PROJECT_DIR
 
 BEGIN = (
@@ -41,6 +41,11 @@ RULES = """Every file, every format:
   leaves out a field the file carries elsewhere means no value, as the vendors omit empty fields.
 - **Value** `required`: every row has a value; an empty one, or one of only spaces, is quarantined. A
   blank value of a field that is not `VARCHAR` means no value.
+- **Value rules** (allowed values, ranges, references to another object's field, and the business keys
+  named under an object) are checked after loading, never quarantined: a row that breaks one loads and
+  fails its WARN check, named after the field and rule (`StageName_in_allowed_values`,
+  `Probability_between_0_and_100`, `AccountId_references_account`), in the raw-layer suite and as a dbt
+  source test; an empty value passes. Every check is listed in `orchestration/defs/quality/README.md`.
 - **Types are exact**; a value that does not convert exactly is quarantined with the rule it broke, never
   rounded or truncated. `VARCHAR` is kept as sent. `INTEGER`: a whole number (`100002.0` is accepted,
   `100002.4` is quarantined as `lossless`; beyond ±2,147,483,647 as `range`). `DECIMAL(p,s)`: at most `s`
@@ -87,34 +92,39 @@ def _type(field_type: str) -> str:
     return re.sub(r",\s*", ",", field_type)
 
 
+def _fields(names: tuple[str, ...]) -> str:
+    return ", ".join(f"`{n}`" for n in names)
+
+
 def _object_section(obj: SourceObject, feeds_sync: bool) -> list[str]:
-    key = ", ".join(f"`{k}`" for k in obj.primary_key)
     cursor = f"`{obj.cursor}`" if obj.cursor else "none (the newest file wins)"
+    unique = "".join(f" Unique: {_fields(u.fields)} (`{u.name}`, {u.severity})." for u in obj.unique)
     sync = " **Feeds the reverse sync.**" if feeds_sync else ""
     lines = [
         f"#### `{obj.system}/{obj.file_patterns[0]}` → `{obj.schema}.{obj.name}`",
         "",
-        f"{obj.description} Key: {key}. Modified cursor: {cursor}. Format: {FORMAT_NOTES[obj.format]}.{sync}",
+        f"{obj.description} Key: {_fields(obj.primary_key)}.{unique} Modified cursor: {cursor}. "
+        f"Format: {FORMAT_NOTES[obj.format]}.{sync}",
         "",
         "| field | type | in the file | value | meaning |",
         "| --- | --- | --- | --- | --- |",
     ]
-    lines += [
-        f"| `{f.name}` | {_type(f.type)} | {'optional' if f.optional else 'required'} | "
-        f"{'required' if f.required else ''} | {f.description.replace('|', '/')} |"
-        for f in obj.fields
-    ]
+    for f in obj.fields:
+        value = "; ".join(t for t in ("required" if f.required else "", f.rules_text()) if t)
+        in_file = "optional" if f.optional else "required"
+        lines.append(f"| `{f.name}` | {_type(f.type)} | {in_file} | {value} | {f.description.replace('|', '/')} |")
     return [*lines, ""]
 
 
-def render(manifest: Path = MANIFEST) -> str:
+def render(manifest: Path = MANIFEST, objects: tuple[SourceObject, ...] = SOURCE_OBJECTS) -> str:
+    """The README's landing-contract block (`objects`: the contract's, unless given)."""
     feeders = sync_feeders(manifest)
-    needed = [o for o in SOURCE_OBJECTS if (o.schema, o.name) in feeders]
+    needed = [o for o in objects if (o.schema, o.name) in feeders]
     lines = [BEGIN, "", RULES, ""]
     lines += ["Files the reverse sync needs: " + ", ".join(f"`{o.system}/{o.file_patterns[0]}`" for o in needed), ""]
     for system in SYSTEMS:
         lines += [f"### {system}", ""]
-        for obj in objects_for(system):
+        for obj in (o for o in objects if o.system == system):
             lines += _object_section(obj, (obj.schema, obj.name) in feeders)
     lines.append(END)
     return "\n".join(lines)

@@ -1,7 +1,11 @@
 """The raw-layer quality suites as plain data: one suite per landing-contract object.
 
-Types, keys and required fields are generated from the landing contract (orchestration/contract/__init__.py); ranges,
-allowed values, references and a few consistency rules come from the hand-written `RULES` table below.
+Everything comes from the landing contract (orchestration/contract/__init__.py): columns, types, the
+primary key and required fields (ERROR), freshness, and the rules declared next to the fields:
+allowed values, ranges, references and business keys, each one check with the contract's name and
+severity. The only rules written here are the consistency rules in `CONSISTENCY`: SQL across the
+columns of a row (closed flags against the stage, a week from Monday to Sunday) or across tables
+(a rate for every month), which no other layer repeats.
 Nothing here knows Great Expectations: `gx_runner` turns each expectation spec into a GX expectation.
 
 Severity policy (README.md in this folder has the full table):
@@ -20,17 +24,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
-from orchestration.contract import SOURCE_OBJECTS, SourceObject, get
+from orchestration.contract import (
+    KEY_SEVERITY,
+    LOAD_COLUMNS,
+    SOURCE_OBJECTS,
+    Allowed,
+    Range,
+    Ref,
+    RuleCheck,
+    Severity,
+    SourceObject,
+    referenced,
+)
+from orchestration.contract import Unique as BusinessKey
 from orchestration.defs.ingest.loader import q, sql_str
 
 DEFAULT_FRESHNESS_HOURS = 48.0
 
 # The table under test, as gx_runner exposes it to SQL expectations (a CTE over GX's batch).
 BATCH = "batch_rows"
-# Load metadata the loader (orchestration.defs.ingest.loader.ensure_tables) adds to every raw table.
-LOAD_COLUMNS = (("_loaded_at", "TIMESTAMP"), ("_source_file", "VARCHAR"), ("_batch_id", "VARCHAR"))
 # The loader stamps _loaded_at in UTC without a zone; compare in the same terms.
 UTC_NOW = "cast(current_timestamp at time zone 'UTC' as timestamp)"
 DUCKDB, POSTGRES = "duckdb", "postgres"
@@ -49,11 +62,6 @@ POSTGRES_TYPES = {
 def postgres_type(contract_type: str) -> str:
     decimal = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", contract_type)
     return f"numeric({decimal[1]},{decimal[2]})" if decimal else POSTGRES_TYPES[contract_type]
-
-
-class Severity(StrEnum):
-    ERROR = "ERROR"
-    WARN = "WARN"
 
 
 # --- expectation specs: one GX expectation each ------------------------------------------------
@@ -140,42 +148,7 @@ class SuiteSpec:
         return replace(self, checks=tuple(c for c in self.checks if c.name in names))
 
 
-# --- hand-written rules: ranges, allowed values, references, consistency -----------------------
-
-
-@dataclass(frozen=True)
-class Range:
-    """Each column within [min_value, max_value]; several columns need a name."""
-
-    columns: tuple[str, ...]
-    min_value: float | None = None
-    max_value: float | None = None
-    strict_min: bool = False
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class Allowed:
-    column: str
-    values: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Reference:
-    """Non-null `column` values exist in `target` (`system.name`) column `target_column`."""
-
-    column: str
-    target: str
-    target_column: str = "Id"
-
-
-@dataclass(frozen=True)
-class UniqueTogether:
-    """A business key that should not repeat, beside the primary key (e.g. a duplicated timecard)."""
-
-    name: str
-    columns: tuple[str, ...]
-    description: str
+# --- consistency rules: SQL over a row or across tables, GX only --------------------------------
 
 
 @dataclass(frozen=True)
@@ -199,8 +172,6 @@ class SqlRule:
     category: str
     reads: tuple[str, ...] = ()
 
-
-Rule = Range | Allowed | Reference | UniqueTogether | RowRule | SqlRule
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DAY_HOURS = tuple(f"pse__{d}_Hours__c" for d in WEEKDAYS)
@@ -240,18 +211,12 @@ order by 1, 2, 3
 # What DuckDB's strptime('%b %y') reads (`Jan 26`), as a PostgreSQL regular expression (no try_to_date there).
 ANAPLAN_MONTH = "^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) [0-9]{2}$"
 
-RULES: dict[str, tuple[Rule, ...]] = {
-    "crm.account": (
-        Allowed("Type", ("Customer", "Prospect", "Partner")),
-        Reference("CurrencyIsoCode", "erp.currency", "symbol"),
-    ),
+END_NOT_BEFORE_START = RowRule(
+    "end_date_not_before_start_date", '"pse__End_Date__c" < "pse__Start_Date__c"', "End date >= start."
+)
+
+CONSISTENCY: dict[str, tuple[RowRule | SqlRule, ...]] = {
     "crm.opportunity": (
-        Reference("AccountId", "crm.account"),
-        Allowed("StageName", ("Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost")),
-        Allowed("Type", ("New Business", "Existing Business")),
-        Range(("Probability",), 0, 100),
-        Range(("Amount",), 0),
-        Range(("Delivery_Months__c",), 0),
         RowRule(
             "closed_flags_match_stage",
             """("StageName" in ('Closed Won', 'Closed Lost')) <> "IsClosed" """
@@ -259,43 +224,9 @@ RULES: dict[str, tuple[Rule, ...]] = {
             "IsClosed and IsWon agree with StageName.",
         ),
     ),
-    "psa.contact": (Reference("Workday_Worker_ID__c", "hris.worker", "Worker_ID"),),
-    "psa.project": (
-        Allowed("pse__Billing_Type__c", ("Time and Materials", "Fixed Price", "Milestone", "Retainer")),
-        Allowed("pse__Stage__c", ("Planned", "In Progress", "Completed", "Canceled")),
-        Range(("pse__Bookings__c",), 0),
-        Range(("pse__Planned_Hours__c",), 0),
-        Reference("pse__Account__c", "crm.account"),
-        Reference("pse__Opportunity__c", "crm.opportunity"),
-        Reference("pse__Project_Manager__c", "psa.contact"),
-        Reference("Legal_Entity__c", "erp.subsidiary", "externalid"),
-        RowRule("end_date_not_before_start_date", '"pse__End_Date__c" < "pse__Start_Date__c"', "End date >= start."),
-    ),
-    "psa.assignment": (
-        Reference("pse__Project__c", "psa.project"),
-        Reference("pse__Resource__c", "psa.contact"),
-        Reference("pse__Schedule__c", "psa.schedule"),
-        Allowed("pse__Status__c", ("Scheduled", "Closed")),
-        Range(("pse__Bill_Rate__c",), 0),
-        Range(("pse__Planned_Hours__c",), 0),
-    ),
-    "psa.schedule": (
-        Range(DAY_HOURS, 0, 24, name="daily_hours_between_0_and_24"),
-        Range(("pse__Scheduled_Hours__c",), 0),
-        RowRule("end_date_not_before_start_date", '"pse__End_Date__c" < "pse__Start_Date__c"', "End date >= start."),
-    ),
+    "psa.project": (END_NOT_BEFORE_START,),
+    "psa.schedule": (END_NOT_BEFORE_START,),
     "psa.timecard_header": (
-        Range(DAY_HOURS, min_value=0, name="daily_hours_not_negative"),
-        Range(DAY_HOURS, max_value=24, name="daily_hours_at_most_24"),
-        Reference("pse__Project__c", "psa.project"),
-        Reference("pse__Resource__c", "psa.contact"),
-        Reference("pse__Assignment__c", "psa.assignment"),
-        Allowed("pse__Status__c", ("Saved", "Submitted", "Approved", "Rejected")),
-        UniqueTogether(
-            "one_timecard_per_resource_project_week",
-            ("pse__Resource__c", "pse__Project__c", "pse__Start_Date__c"),
-            "No two timecards for the same resource, project and week (a timecard repeated under a new Id).",
-        ),
         RowRule(
             "total_hours_equal_sum_of_days",
             f'"pse__Total_Hours__c" <> {_sum(DAY_HOURS)}',
@@ -308,17 +239,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
             "The timecard week starts on a Monday and ends six days later.",
         ),
     ),
-    "psa.milestone": (
-        Reference("pse__Project__c", "psa.project"),
-        Allowed("pse__Status__c", ("Planned", "In Progress", "Complete", "Canceled")),
-        Range(("pse__Milestone_Amount__c",), 0),
-    ),
-    "erp.subsidiary": (
-        Reference("currency", "erp.currency", "id"),
-        Reference("parent", "erp.subsidiary", "id"),
-    ),
     "erp.currency": (
-        UniqueTogether("symbol_unique", ("symbol",), "Each ISO 4217 code appears once."),
         RowRule(
             "symbol_is_iso_4217",
             "not regexp_full_match(symbol, '[A-Z]{3}')",
@@ -330,12 +251,6 @@ RULES: dict[str, tuple[Rule, ...]] = {
         RowRule("end_date_not_before_start_date", "enddate < startdate", "enddate >= startdate."),
     ),
     "erp.consolidated_exchange_rate": (
-        Range(("averagerate", "currentrate", "historicalrate"), 0, strict_min=True, name="rates_positive"),
-        Reference("postingperiod", "erp.accounting_period", "id"),
-        Reference("fromcurrency", "erp.currency", "id"),
-        Reference("tocurrency", "erp.currency", "id"),
-        Reference("fromsubsidiary", "erp.subsidiary", "id"),
-        Reference("tosubsidiary", "erp.subsidiary", "id"),
         SqlRule(
             "rate_for_every_month",
             FX_RATE_GAPS,
@@ -344,58 +259,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
             reads=("raw_erp.accounting_period",),
         ),
     ),
-    "erp.customer": (
-        Reference("subsidiary", "erp.subsidiary", "id"),
-        Reference("currency", "erp.currency", "id"),
-        Reference("custentity_sf_account_id", "crm.account"),
-    ),
-    "erp.transaction": (
-        Allowed("type", ("CustInvc", "CustCred", "CustPymt")),
-        Allowed("status", ("Open", "Paid In Full", "Applied", "Deposited")),
-        Reference("entity", "erp.customer", "id"),
-        Reference("subsidiary", "erp.subsidiary", "id"),
-        Reference("currency", "erp.currency", "id"),
-        Reference("custbody_psa_project_id", "psa.project"),
-        Range(("exchangerate",), 0, strict_min=True),
-        Range(("foreigntotal",), 0),
-    ),
-    "erp.transaction_line": (
-        Reference("transaction", "erp.transaction", "id"),
-        Reference("createdfrom", "erp.transaction", "id"),
-        Reference("custcol_psa_project_id", "psa.project"),
-        Reference("custcol_psa_milestone_id", "psa.milestone"),
-        Range(("quantity", "rate", "foreignamount"), 0, name="amounts_not_negative"),
-    ),
     "hris.worker": (
-        Allowed("Worker_Type", ("Employee", "Contingent Worker")),
-        Range(("Scheduled_Weekly_Hours",), 0, 168),
-        Reference("Company_ID", "erp.subsidiary", "externalid"),
         RowRule("termination_not_before_hire", '"Termination_Date" < "Hire_Date"', "Termination date >= hire date."),
-    ),
-    "hris.rate_card": (
-        Range(("Standard_Bill_Rate", "Standard_Cost_Rate"), 0, name="rates_not_negative"),
-        Reference("Company_ID", "erp.subsidiary", "externalid"),
-        UniqueTogether(
-            "one_rate_per_role_entity_date",
-            ("Job_Profile", "Company_ID", "Effective_Date"),
-            "One rate-card line per role, legal entity and effective date.",
-        ),
-    ),
-    "hris.worker_cost_rate": (
-        Reference("Worker_ID", "hris.worker", "Worker_ID"),
-        Range(("Loaded_Cost_Rate",), 0),
-        UniqueTogether(
-            "one_rate_per_worker_date", ("Worker_ID", "Effective_Date"), "One cost rate per worker and effective date."
-        ),
-    ),
-    "hris.time_off": (
-        Reference("Worker_ID", "hris.worker", "Worker_ID"),
-        Range(("Hours",), 0, 24),
-        Allowed("Time_Off_Type", ("Vacation", "Sick", "Personal")),
-        Allowed("Status", ("Approved", "Submitted", "Canceled")),
-    ),
-    "hris.holiday": (
-        UniqueTogether("one_holiday_per_country_date", ("Country", "Date"), "One holiday per calendar and day."),
     ),
     "planning.plan_version": (
         RowRule(
@@ -408,10 +273,6 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
     ),
     "planning.target": (
-        Reference("Version", "planning.plan_version", "Version Code"),
-        Reference("Legal Entity", "erp.subsidiary", "externalid"),
-        Range(("Utilization Target",), 0, 1),
-        Range(("Revenue Target", "Billable Hours Target", "Headcount Target"), 0, name="targets_not_negative"),
         RowRule(
             "month_in_anaplan_format",
             """try_strptime("Month", '%b %y') is null""",
@@ -426,32 +287,23 @@ RULES: dict[str, tuple[Rule, ...]] = {
 # --- generating the suites -------------------------------------------------------------------
 
 
-def check_name(text: str) -> str:
-    """A Dagster-safe check name: letters, digits and underscores."""
-    return re.sub(r"\W", "_", text)
-
-
-def _number(value: float) -> str:
-    return f"{value:g}".replace("-", "minus_").replace(".", "_")
-
-
 def _key_select(obj: SourceObject, alias: str) -> str:
     return ", ".join(f"{alias}.{q(k)}" for k in obj.primary_key)
 
 
 def _columns_check(obj: SourceObject) -> CheckSpec:
-    columns = (*obj.field_names, *(name for name, _ in LOAD_COLUMNS))
+    columns = (*obj.field_names, *(name for name, _, _ in LOAD_COLUMNS))
     return CheckSpec(
         "columns_match_contract",
         "types",
-        Severity.ERROR,
+        KEY_SEVERITY,
         "The table has exactly the contract's fields plus the load metadata columns.",
         (ColumnsMatch(columns),),
     )
 
 
 def _types_check(obj: SourceObject, dialect: str) -> CheckSpec:
-    expected = [(f.name, f.type) for f in obj.fields] + list(LOAD_COLUMNS)
+    expected = [(f.name, f.type) for f in obj.fields] + [(name, type_) for name, type_, _ in LOAD_COLUMNS]
     if dialect == POSTGRES:
         expected = [(name, postgres_type(type_)) for name, type_ in expected]
         # the table's catalog entry, as describe reads the batch's in DuckDB; no rows are read
@@ -471,7 +323,7 @@ def _types_check(obj: SourceObject, dialect: str) -> CheckSpec:
     return CheckSpec(
         "column_types_match_contract",
         "types",
-        Severity.ERROR,
+        KEY_SEVERITY,
         "Every column has the contract's type (DuckDB `describe`, PostgreSQL's catalog; no rows read).",
         (UnexpectedRows(query),),
     )
@@ -482,7 +334,7 @@ def _key_check(obj: SourceObject) -> CheckSpec:
     return CheckSpec(
         "primary_key_unique_not_null",
         "keys",
-        Severity.ERROR,
+        KEY_SEVERITY,
         f"The primary key ({key}) is never empty and never repeats.",
         (*(NotNull(k) for k in obj.primary_key), Unique(obj.primary_key)),
     )
@@ -495,7 +347,7 @@ def _required_check(obj: SourceObject) -> CheckSpec | None:
     return CheckSpec(
         "required_fields_not_null",
         "required fields",
-        Severity.ERROR,
+        KEY_SEVERITY,
         f"Fields the contract requires are never empty: {', '.join(required)}.",
         tuple(NotNull(c) for c in required),
     )
@@ -528,59 +380,46 @@ def contract_checks(obj: SourceObject, freshness_hours: float, dialect: str = DU
     return (*(c for c in checks if c is not None), _freshness_check(freshness_hours, dialect))
 
 
-def _range_check(rule: Range) -> CheckSpec:
-    low, high = rule.min_value, rule.max_value
+def _range_check(check: RuleCheck, rule: Range) -> CheckSpec:
+    low, high = rule.min, rule.max
     if low is not None and high is not None:
-        suffix, text = f"between_{_number(low)}_and_{_number(high)}", f"between {low:g} and {high:g}"
+        text = f"between {low:g} and {high:g}"
     elif low is not None:
-        suffix = "positive" if rule.strict_min and low == 0 else f"at_least_{_number(low)}"
         text = f"> {low:g}" if rule.strict_min else f">= {low:g}"
     else:
-        suffix, text = f"at_most_{_number(high or 0)}", f"<= {high:g}"
-    name = rule.name or f"{rule.columns[0]}_{suffix}"
+        text = f"<= {high:g}"
     return CheckSpec(
-        check_name(name),
+        check.name,
         "ranges",
-        Severity.WARN,
-        f"{', '.join(rule.columns)}: every value {text}.",
-        tuple(Between(c, low, high, rule.strict_min) for c in rule.columns),
+        check.severity,
+        f"{', '.join(check.fields)}: every value {text}.",
+        tuple(Between(c, low, high, rule.strict_min) for c in check.fields),
     )
 
 
-def _allowed_check(rule: Allowed) -> CheckSpec:
-    return CheckSpec(
-        check_name(f"{rule.column}_in_allowed_values"),
-        "allowed values",
-        Severity.WARN,
-        f"{rule.column} is one of: {' | '.join(rule.values)} (or empty).",
-        (InSet(rule.column, rule.values),),
-    )
-
-
-def _reference_check(obj: SourceObject, rule: Reference) -> CheckSpec:
-    target = get(*rule.target.split("."))
-    column, target_column = q(rule.column), q(rule.target_column)
+def _reference_check(obj: SourceObject, check: RuleCheck, rule: Ref) -> CheckSpec:
+    target, (column,), target_column = referenced(rule), check.fields, rule.parts[2]
     query = (
-        f"select {_key_select(obj, 'checked')}, checked.{column} from {BATCH} as checked "
-        f"left join {target.schema}.{target.name} as target on target.{target_column} = checked.{column} "
-        f"where checked.{column} is not null and target.{target_column} is null"
+        f"select {_key_select(obj, 'checked')}, checked.{q(column)} from {BATCH} as checked "
+        f"left join {target.schema}.{target.name} as target on target.{q(target_column)} = checked.{q(column)} "
+        f"where checked.{q(column)} is not null and target.{q(target_column)} is null"
     )
     return CheckSpec(
-        check_name(f"{rule.column}_references_{target.name}"),
+        check.name,
         "references",
-        Severity.WARN,
-        f"Every non-empty {rule.column} exists in {target.schema}.{target.name}.{rule.target_column}.",
+        check.severity,
+        f"Every non-empty {column} exists in {target.schema}.{target.name}.{target_column}.",
         (UnexpectedRows(query),),
         reads=(f"{target.schema}.{target.name}",),
     )
 
 
-def _unique_together_check(obj: SourceObject, rule: UniqueTogether, dialect: str) -> CheckSpec:
+def _unique_check(obj: SourceObject, rule: BusinessKey, dialect: str) -> CheckSpec:
     """SQL rather than GX's compound-unique, so the sample names the rows (their keys), not the values."""
-    columns = ", ".join(q(c) for c in rule.columns)
-    extra = ", ".join(q(c) for c in rule.columns if c not in obj.primary_key)
+    columns = ", ".join(q(c) for c in rule.fields)
+    extra = ", ".join(q(c) for c in rule.fields if c not in obj.primary_key)
     selected = f"{_key_select(obj, BATCH)}{', ' + extra if extra else ''}"
-    not_null = " and ".join(f"{q(c)} is not null" for c in rule.columns)
+    not_null = " and ".join(f"{q(c)} is not null" for c in rule.fields)
     if dialect == POSTGRES:  # no qualify: filter the window in a subquery
         keys = ", ".join(q(k) for k in obj.primary_key)
         query = (
@@ -594,18 +433,25 @@ def _unique_together_check(obj: SourceObject, rule: UniqueTogether, dialect: str
             f"qualify count(*) over (partition by {columns}) > 1 "
             f"order by {columns}, {_key_select(obj, BATCH)}"
         )
-    return CheckSpec(rule.name, "keys", Severity.WARN, rule.description, (UnexpectedRows(query),))
+    return CheckSpec(rule.name, "keys", rule.severity, rule.description, (UnexpectedRows(query),))
 
 
-def _rule_check(obj: SourceObject, rule: Rule, dialect: str) -> CheckSpec:
-    if isinstance(rule, Range):
-        return _range_check(rule)
+def rule_check(obj: SourceObject, check: RuleCheck, dialect: str = DUCKDB) -> CheckSpec:
+    """The GX check of one rule the contract declares."""
+    rule = check.rule
     if isinstance(rule, Allowed):
-        return _allowed_check(rule)
-    if isinstance(rule, Reference):
-        return _reference_check(obj, rule)
-    if isinstance(rule, UniqueTogether):
-        return _unique_together_check(obj, rule, dialect)
+        description = f"{check.fields[0]} is one of: {' | '.join(rule.values)} (or empty)."
+        return CheckSpec(
+            check.name, "allowed values", check.severity, description, (InSet(check.fields[0], rule.values),)
+        )
+    if isinstance(rule, Range):
+        return _range_check(check, rule)
+    if isinstance(rule, Ref):
+        return _reference_check(obj, check, rule)
+    return _unique_check(obj, rule, dialect)
+
+
+def _consistency_check(obj: SourceObject, rule: RowRule | SqlRule, dialect: str) -> CheckSpec:
     if isinstance(rule, RowRule):
         where = rule.postgres_where if dialect == POSTGRES and rule.postgres_where else rule.where
         query = f"select {_key_select(obj, BATCH)} from {BATCH} where {where}"
@@ -616,9 +462,13 @@ def _rule_check(obj: SourceObject, rule: Rule, dialect: str) -> CheckSpec:
 
 
 def suite_for(obj: SourceObject, freshness_hours: float = DEFAULT_FRESHNESS_HOURS, dialect: str = DUCKDB) -> SuiteSpec:
-    """The suite of one raw table, in the warehouse's SQL dialect: contract checks, then the hand-written rules."""
-    rules = RULES.get(f"{obj.system}.{obj.name}", ())
-    checks = (*contract_checks(obj, freshness_hours, dialect), *(_rule_check(obj, r, dialect) for r in rules))
+    """The suite of one raw table, in the warehouse's SQL dialect: contract checks, its rules, then consistency."""
+    consistency = CONSISTENCY.get(f"{obj.system}.{obj.name}", ())
+    checks = (
+        *contract_checks(obj, freshness_hours, dialect),
+        *(rule_check(obj, check, dialect) for check in obj.rule_checks),
+        *(_consistency_check(obj, rule, dialect) for rule in consistency),
+    )
     return SuiteSpec(obj.schema, obj.name, obj.primary_key, checks)
 
 
