@@ -17,9 +17,9 @@ from orchestration.defs.ingest.loader import load_object
 from tests.conftest import AS_OF
 from tests.test_dbt_project import run_dbt
 
-MODELS = ["fct_time_entries", "int_time_entries_valued"]
+MODELS = ["int_time_entries_unpivoted", "int_time_entries_valued"]
 TABLES = {
-    "fct_time_entries": "marts.fct_time_entries",
+    "int_time_entries_unpivoted": "intermediate.int_time_entries_unpivoted",
     "int_time_entries_valued": "intermediate.int_time_entries_valued",
 }
 NEWER = "2026-11-20T00:00:00.000Z"
@@ -115,13 +115,16 @@ def test_incremental_time_entries_equal_a_full_rebuild(small_landing, tmp_path: 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         total, touched = con.execute(
             "select count(*), count(*) filter (where refreshed_at = (select max(refreshed_at) from"
-            " marts.fct_time_entries)) from marts.fct_time_entries"
+            " intermediate.int_time_entries_unpivoted)) from intermediate.int_time_entries_unpivoted"
         ).fetchall()[0]
         twin_flags = con.execute(
-            "select distinct timecard_id, is_duplicate from marts.fct_time_entries where timecard_id in (?, ?)",
+            "select distinct timecard_id, is_duplicate from intermediate.int_time_entries_unpivoted"
+            " where timecard_id in (?, ?)",
             [keys["twin"], "a2T0000000000AAAAA"],
         ).fetchall()
-        gone = con.execute("select count(*) from marts.fct_time_entries where timecard_id = ?", [keys["deleted"]])
+        gone = con.execute(
+            "select count(*) from intermediate.int_time_entries_unpivoted where timecard_id = ?", [keys["deleted"]]
+        )
         assert gone.fetchall() == [(0,)]
     assert 0 < touched < total * 0.2  # only the touched resource-project pairs were rebuilt
     assert sorted(twin_flags) == [("a2T0000000000AAAAA", False), (keys["twin"], True)]
@@ -138,7 +141,7 @@ def test_incremental_time_entries_follow_a_later_as_of_date(small_landing, tmp_p
     _load(warehouse, landing)
     _build(warehouse, tmp_path / "first")
     flags = (
-        "select entry_date, is_after_as_of_date, is_actual from marts.fct_time_entries"
+        "select entry_date, is_after_as_of_date, is_actual from intermediate.int_time_entries_unpivoted"
         f" where timecard_id = '{future_card}' order by entry_date"
     )
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -152,7 +155,7 @@ def test_incremental_time_entries_follow_a_later_as_of_date(small_landing, tmp_p
 
     # priced_as_of_date is the valued model's watermark: rows not re-priced keep the earlier date.
     bookkeeping = {
-        "fct_time_entries": ("refreshed_at",),
+        "int_time_entries_unpivoted": ("refreshed_at",),
         "int_time_entries_valued": ("refreshed_at", "priced_as_of_date"),
     }
     for model, table in TABLES.items():

@@ -26,7 +26,9 @@
 {% macro first_actual_month_start() -%}
     {#- First actual month: var('actual_months') months before the as-of month. -#}
     cast(
-        {{ add_months("date_trunc('month', " ~ as_of_date() ~ ")", -(var('actual_months') | int)) }}
+        {{ dbt.dateadd(
+            'month', -(var('actual_months') | int), "date_trunc('month', " ~ as_of_date() ~ ")"
+        ) }}
         as date
     )
 {%- endmacro %}
@@ -34,7 +36,9 @@
 {% macro last_forecast_month_start() -%}
     {#- Last forecast month: the as-of month plus var('forecast_months') - 1 months. -#}
     cast(
-        {{ add_months("date_trunc('month', " ~ as_of_date() ~ ")", var('forecast_months') | int - 1) }}
+        {{ dbt.dateadd(
+            'month', var('forecast_months') | int - 1, "date_trunc('month', " ~ as_of_date() ~ ")"
+        ) }}
         as date
     )
 {%- endmacro %}

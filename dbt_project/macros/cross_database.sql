@@ -1,91 +1,15 @@
-{#- Cross-database SQL: the few expressions DuckDB and PostgreSQL spell differently, one
-    macro each, dispatched on the adapter (`adapter.dispatch`, resolved in this project: no
-    hub packages). The duckdb__ versions are the SQL the models used before, unchanged, so
-    the DuckDB build is the same; the postgres__ versions return the same values and types.
-    Everything else in the models is written in SQL both engines accept. sqlfluff's jinja
-    templater has no `adapter`: it lints the duckdb__ version, the one the default build runs.
-    Another adapter (Snowflake, BigQuery) needs its own <adapter>__ versions. -#}
-
-{% macro add_months(date_expression, months) -%}
-    {#- date_expression + months calendar months, as a TIMESTAMP (cast it to date). -#}
-    {%- if adapter is defined -%}
-        {{ adapter.dispatch('add_months')(date_expression, months) }}
-    {%- else -%}
-        {{ duckdb__add_months(date_expression, months) }}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro duckdb__add_months(date_expression, months) -%}
-    {{ date_expression }} + to_months({{ months }})
-{%- endmacro %}
-
-{% macro postgres__add_months(date_expression, months) -%}
-    {{ date_expression }} + ({{ months }}) * interval '1 month'
-{%- endmacro %}
-
-
-{% macro month_end(date_expression) -%}
-    {#- Last day of the month of date_expression, as a DATE. -#}
-    {%- if adapter is defined -%}
-        {{ adapter.dispatch('month_end')(date_expression) }}
-    {%- else -%}
-        {{ duckdb__month_end(date_expression) }}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro duckdb__month_end(date_expression) -%}
-    last_day({{ date_expression }})
-{%- endmacro %}
-
-{% macro postgres__month_end(date_expression) -%}
-    cast(date_trunc('month', {{ date_expression }}) + interval '1 month - 1 day' as date)
-{%- endmacro %}
-
-
-{% macro months_between(start_date, end_date) -%}
-    {#- Month boundaries crossed from start_date to end_date (Jan 31 to Feb 1 is 1), as an
-        integer. -#}
-    {%- if adapter is defined -%}
-        {{ adapter.dispatch('months_between')(start_date, end_date) }}
-    {%- else -%}
-        {{ duckdb__months_between(start_date, end_date) }}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro duckdb__months_between(start_date, end_date) -%}
-    datediff('month', {{ start_date }}, {{ end_date }})
-{%- endmacro %}
-
-{% macro postgres__months_between(start_date, end_date) -%}
-    cast(
-        (extract(year from {{ end_date }}) - extract(year from {{ start_date }})) * 12
-        + extract(month from {{ end_date }}) - extract(month from {{ start_date }})
-        as integer
-    )
-{%- endmacro %}
-
-
-{% macro date_series(start_date, end_date, step) -%}
-    {#- A FROM item: one row per step from start_date through end_date (both inclusive);
-        alias it with a column name, `... as month_starts (month_start_date)`, and cast that
-        column to date. The bounds may be columns of a table earlier in the FROM clause. -#}
-    {%- if adapter is defined -%}
-        {{ adapter.dispatch('date_series')(start_date, end_date, step) }}
-    {%- else -%}
-        {{ duckdb__date_series(start_date, end_date, step) }}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro duckdb__date_series(start_date, end_date, step) -%}
-    unnest(generate_series({{ start_date }}, {{ end_date }}, {{ step }}))
-{%- endmacro %}
-
-{% macro postgres__date_series(start_date, end_date, step) -%}
-    generate_series(
-        cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), {{ step }}
-    )
-{%- endmacro %}
-
+{#- Cross-database SQL that dbt-core has no macro for. Month arithmetic uses dbt-core's own
+    cross-database macros, which dbt-duckdb and dbt-postgres dispatch: dbt.dateadd,
+    dbt.datediff, dbt.last_day, dbt.date_trunc. Month and day series are plain SQL both
+    engines accept (`generate_series(timestamp, timestamp, interval)` as a FROM item, see
+    int_calendar_months); dbt.date_spine does not fit them, as it counts its intervals with
+    a query when the model is compiled, before the tables its bounds come from are built.
+    What is left here, one macro each, dispatched on the adapter (`adapter.dispatch`,
+    resolved in this project: no hub packages): strftime/to_char, ISO weeks and weekdays,
+    exact integer division. The duckdb__ versions are the SQL the models always ran on
+    DuckDB; the postgres__ versions return the same values and types. sqlfluff's jinja
+    templater has no `adapter`: it lints the duckdb__ version, the one the default build
+    runs. Another adapter (Snowflake, BigQuery) needs its own <adapter>__ versions. -#}
 
 {% macro format_date(date_expression, format) -%}
     {#- A date as text in a strftime format; %Y %y %m %d %b are the codes PostgreSQL gets

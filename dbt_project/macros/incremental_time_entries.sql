@@ -1,11 +1,12 @@
 {#-
     Incremental builds of the time-entry chain (intraday runs), exact by construction:
 
-    - fct_time_entries: before the build, the (resource, project) pairs of every timecard loaded
-      since the last build, in both its new and its previous version, go to a temp table and their
-      rows are deleted; the model then rebuilds every live timecard of those pairs. Duplicate flags
-      compare cards of one resource, project and week, so they are recomputed whole. Deleted
-      cards, cards edited to zero hours and cards moved to another project leave nothing behind.
+    - int_time_entries_unpivoted: before the build, the (resource, project) pairs of every
+      timecard loaded since the last build, in both its new and its previous version, go to a
+      temp table and their rows are deleted; the model then rebuilds every live timecard of
+      those pairs. Duplicate flags compare cards of one resource, project and week, so they are
+      recomputed whole. Deleted cards, cards edited to zero hours and cards moved to another
+      project leave nothing behind.
       The rows of other pairs that the as-of date moved past (either way) since their build get
       is_after_as_of_date and is_actual recomputed in place (and refreshed_at, so the pricing
       increment below sees them).
@@ -13,6 +14,7 @@
       whose source row changed, whose assignment (bill rate) changed, or that have entries dated
       between the as-of date it was last priced at and today's, are deleted and priced again.
 
+    marts.fct_time_entries is a plain table copied from int_time_entries_unpivoted on every run.
     Dimensions (projects, resources, rate cards) change with the nightly run, which builds with
     --full-refresh (run tag dbt/full_refresh), as do fixes to past as-of dates.
 -#}
@@ -25,8 +27,8 @@
 
 {% macro time_entries_prepare_increment() %}
     {% if is_incremental() %}
-        drop table if exists fct_time_entries__touched;
-        create temporary table fct_time_entries__touched as
+        drop table if exists time_entries__touched;
+        create temporary table time_entries__touched as
         with watermark as (
             select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
             from {{ this }}
@@ -45,14 +47,11 @@
         inner join changed on previous.timecard_id = changed.timecard_id;
 
         delete from {{ this }}
-        where {{ pair_key() }} in (select touched.pair_key from fct_time_entries__touched as touched);
+        where {{ pair_key() }} in (select touched.pair_key from time_entries__touched as touched);
 
         -- Rows of other pairs whose as-of flags no longer match this run's as-of date: the
         -- date moved past them since they were built (a later intraday run, or a past as-of
-        -- date reproduced). A table built before the flag existed gets the column first.
-        {% if not time_entries_have_as_of_flag() %}
-            alter table {{ this }} add column is_after_as_of_date boolean;
-        {% endif %}
+        -- date reproduced).
 
         update {{ this }}
         set
@@ -68,15 +67,9 @@
 {% endmacro %}
 
 
-{% macro time_entries_have_as_of_flag() %}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-    {{- return('is_after_as_of_date' in columns | map('lower') | list) -}}
-{% endmacro %}
-
-
 {% macro time_entries_in_touched_pairs() %}
     {%- if is_incremental() -%}
-        and {{ pair_key() }} in (select touched.pair_key from fct_time_entries__touched as touched)
+        and {{ pair_key() }} in (select touched.pair_key from time_entries__touched as touched)
     {%- endif -%}
 {% endmacro %}
 
@@ -93,7 +86,7 @@
         )
 
         select entries.timecard_id
-        from {{ ref('fct_time_entries') }} as entries
+        from {{ ref('int_time_entries_unpivoted') }} as entries
         where
             entries.refreshed_at > (select watermark.refreshed_at from watermark)
             or (
@@ -106,7 +99,7 @@
         where timecards.loaded_at > (select watermark.refreshed_at from watermark)
         union
         select entries.timecard_id
-        from {{ ref('fct_time_entries') }} as entries
+        from {{ ref('int_time_entries_unpivoted') }} as entries
         inner join {{ ref('stg_psa__assignments') }} as assignments
             on entries.assignment_id = assignments.assignment_id
         where assignments.loaded_at > (select watermark.refreshed_at from watermark);

@@ -6,8 +6,8 @@
 {% macro create_pipeline_log_table(schema_name, table_name) -%}
     {#- Pre-hook of the model that reads a log table: creates it empty when missing, so a
         build on a fresh warehouse (before any ingest or sync ran) reads an empty table
-        instead of failing. The columns are exactly those of ingest/loader.py
-        (LOADED_FILES) and orchestration/lib/reverse_sync.py (DDL), in their order, since
+        instead of failing. The columns are exactly those of orchestration/defs/ingest/loader.py
+        (LOADED_FILES) and orchestration/defs/reverse_sync/state.py (DDL), in their order, since
         both insert by position; the loader adds its later columns itself (`add column if
         not exists`). Portable DDL: `double precision` is DuckDB's DOUBLE. -#}
     {%- set columns = {
@@ -73,8 +73,9 @@
 {%- endmacro %}
 
 {% macro landing_source_objects() -%}
-    {#- The landing contract's source objects (ingest/contract.py SOURCE_OBJECTS, in its
-        order) as (system, raw object, staging model, has a modified cursor) tuples.
+    {#- The landing contract's source objects (orchestration/contract/__init__.py
+        SOURCE_OBJECTS, in its order) as (system, raw object, staging model, has a modified
+        cursor) tuples.
         tests/test_operations_marts.py checks the list against the contract. -#}
     {{ return([
         ('crm', 'account', 'stg_crm__accounts', true),

@@ -1,7 +1,8 @@
 -- Rate-card standard cost rates (per role and legal entity) as validity intervals: each
 -- line applies from its effective date until the next line's for the same role and entity
 -- (exclusive), the last one open. The bill-rate side of the same lines is
--- marts.dim_rate_card; cost rates stay here, in the restricted schema.
+-- int_rate_card_bill_rates (marts.dim_rate_card); cost rates stay here, in the restricted
+-- schema.
 with
 
 rate_cards as (

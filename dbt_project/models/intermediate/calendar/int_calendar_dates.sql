@@ -48,7 +48,9 @@ bounds as (
 
     select
         cast(date_trunc('month', min(first_date)) as date) as first_date,
-        {{ month_end('cast(' ~ add_months(as_of_date(), 13) ~ ' as date)') }} as last_date
+        {{ dbt.last_day(
+            'cast(' ~ dbt.dateadd('month', 13, as_of_date()) ~ ' as date)', 'month'
+        ) }} as last_date
     from first_days
 
 ),
@@ -58,8 +60,11 @@ days as (
     select cast(day_starts.calendar_date as date) as calendar_date
     from bounds
     cross join
-        {{ date_series('bounds.first_date', 'bounds.last_date', "interval '1 day'") }}
-            as day_starts (calendar_date)
+        generate_series(
+            cast(bounds.first_date as timestamp),
+            cast(bounds.last_date as timestamp),
+            interval '1 day'
+        ) as day_starts (calendar_date)
 
 ),
 

@@ -1,6 +1,6 @@
 -- Every landing file the loader took in (ingest_meta.loaded_files, written by
--- ingest/loader.py), one row per file and load. A view over the log; the pre-hook creates the
--- table empty when nothing has been loaded yet.
+-- orchestration/defs/ingest/loader.py), one row per file and load. A view over the log; the
+-- pre-hook creates the table empty when nothing has been loaded yet.
 {{ config(
     materialized='view',
     pre_hook="{{ create_pipeline_log_table('ingest_meta', 'loaded_files') }}",

@@ -1,4 +1,4 @@
--- Every reverse-sync run as orchestration/lib/reverse_sync.py logged it
+-- Every reverse-sync run as orchestration/defs/reverse_sync/state.py logged it
 -- (reverse_sync.sync_runs), one row per run. A view, so it shows the log as it is when read;
 -- the table is empty until the first sync, and the pre-hook creates it when missing.
 {{ config(

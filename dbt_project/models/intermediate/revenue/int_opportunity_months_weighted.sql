@@ -12,13 +12,19 @@ with
 
 opportunities as (
 
-    select * from {{ ref('fct_opportunities') }}
+    select * from {{ ref('int_opportunities_flagged') }}
 
 ),
 
 projects as (
 
-    select * from {{ ref('dim_project') }}
+    select * from {{ ref('int_projects_joined') }}
+
+),
+
+months as (
+
+    select * from {{ ref('int_calendar_months') }}
 
 ),
 
@@ -60,16 +66,19 @@ spread as (
 
     select
         weighted.*,
-        cast(month_starts.month_start_date as date) as month_start_date,
+        months.month_start_date,
         {{ divide_to_cents('weighted.weighted_amount', 'weighted.delivery_months') }}
             as regular_month_amount
     from weighted
-    cross join
-        {{ date_series(
-            'weighted.first_delivery_month_start_date',
-            add_months('weighted.first_delivery_month_start_date', 'weighted.delivery_months - 1'),
-            "interval '1 month'"
-        ) }} as month_starts (month_start_date)
+    inner join months
+        on
+            months.month_start_date
+            between weighted.first_delivery_month_start_date
+            and {{ dbt.dateadd(
+                'month',
+                'weighted.delivery_months - 1',
+                'weighted.first_delivery_month_start_date'
+            ) }}
 
 ),
 
@@ -95,7 +104,9 @@ final as (
             case
                 when
                     month_start_date
-                    = {{ add_months('first_delivery_month_start_date', 'delivery_months - 1') }}
+                    = {{ dbt.dateadd(
+                        'month', 'delivery_months - 1', 'first_delivery_month_start_date'
+                    ) }}
                     then weighted_amount - regular_month_amount * (delivery_months - 1)
                 else regular_month_amount
             end as decimal(18, 2)

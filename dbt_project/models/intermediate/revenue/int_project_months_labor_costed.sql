@@ -22,7 +22,7 @@ worker_cost_rates as (
 
 fx_rates as (
 
-    select * from {{ ref('dim_fx_rate') }}
+    select * from {{ ref('int_fx_rates_rebased') }}
 
 ),
 

@@ -14,7 +14,7 @@ with
 
 projects as (
 
-    select * from {{ ref('dim_project') }}
+    select * from {{ ref('int_projects_joined') }}
 
 ),
 
@@ -26,7 +26,7 @@ time_entries as (
 
 milestones as (
 
-    select * from {{ ref('fct_milestones') }}
+    select * from {{ ref('int_milestones_flagged') }}
 
 ),
 
@@ -38,7 +38,13 @@ retainer_fees as (
 
 fx_rates as (
 
-    select * from {{ ref('dim_fx_rate') }}
+    select * from {{ ref('int_fx_rates_rebased') }}
+
+),
+
+months as (
+
+    select * from {{ ref('int_calendar_months') }}
 
 ),
 
@@ -199,15 +205,13 @@ project_months as (
 
     select
         project_ranges.project_id,
-        cast(month_starts.month_start_date as date) as month_start_date
+        months.month_start_date
     from project_ranges
-    cross join
-        {{ date_series(
-            'project_ranges.first_month_start_date',
-            'project_ranges.last_month_start_date',
-            "interval '1 month'"
-        ) }} as month_starts (month_start_date)
-    where project_ranges.first_month_start_date <= project_ranges.last_month_start_date
+    inner join months
+        on
+            months.month_start_date
+            between project_ranges.first_month_start_date
+            and project_ranges.last_month_start_date
 
 ),
 

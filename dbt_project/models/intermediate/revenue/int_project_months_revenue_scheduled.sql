@@ -15,19 +15,19 @@ with
 
 projects as (
 
-    select * from {{ ref('dim_project') }}
+    select * from {{ ref('int_projects_joined') }}
 
 ),
 
 scheduled_hours as (
 
-    select * from {{ ref('fct_scheduled_hours') }}
+    select * from {{ ref('int_scheduled_hours_spread') }}
 
 ),
 
 milestones as (
 
-    select * from {{ ref('fct_milestones') }}
+    select * from {{ ref('int_milestones_flagged') }}
 
 ),
 
@@ -43,12 +43,17 @@ revenue_months as (
 
 ),
 
+months as (
+
+    select * from {{ ref('int_calendar_months') }}
+
+),
+
 forecast_months as (
 
-    select cast(month_starts.month_start_date as date) as month_start_date
-    from
-        {{ date_series(as_of_month_start(), last_forecast_month_start(), "interval '1 month'") }}
-            as month_starts (month_start_date)
+    select month_start_date
+    from months
+    where month_start_date between {{ as_of_month_start() }} and {{ last_forecast_month_start() }}
 
 ),
 

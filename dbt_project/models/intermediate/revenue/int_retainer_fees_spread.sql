@@ -10,7 +10,13 @@ with
 
 projects as (
 
-    select * from {{ ref('dim_project') }}
+    select * from {{ ref('int_projects_joined') }}
+
+),
+
+months as (
+
+    select * from {{ ref('int_calendar_months') }}
 
 ),
 
@@ -21,7 +27,7 @@ retainers as (
         contract_amount,
         cast(date_trunc('month', start_date) as date) as first_month_start_date,
         cast(date_trunc('month', end_date) as date) as last_month_start_date,
-        {{ months_between('start_date', 'end_date') }} + 1 as term_months
+        cast({{ dbt.datediff('start_date', 'end_date', 'month') }} as integer) + 1 as term_months
     from projects
     where
         billing_type = 'retainer'
@@ -35,16 +41,14 @@ retainer_months as (
 
     select
         retainers.*,
-        cast(month_starts.month_start_date as date) as month_start_date,
+        months.month_start_date,
         {{ divide_to_cents('retainers.contract_amount', 'retainers.term_months') }}
             as regular_month_amount
     from retainers
-    cross join
-        {{ date_series(
-            'retainers.first_month_start_date',
-            'retainers.last_month_start_date',
-            "interval '1 month'"
-        ) }} as month_starts (month_start_date)
+    inner join months
+        on
+            months.month_start_date
+            between retainers.first_month_start_date and retainers.last_month_start_date
 
 ),
 

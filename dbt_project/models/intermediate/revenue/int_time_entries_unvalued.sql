@@ -9,7 +9,7 @@ with
 
 time_entries as (
 
-    select * from {{ ref('fct_time_entries') }}
+    select * from {{ ref('int_time_entries_unpivoted') }}
 
 ),
 
@@ -27,13 +27,13 @@ worker_cost_rates as (
 
 projects as (
 
-    select * from {{ ref('dim_project') }}
+    select * from {{ ref('int_projects_joined') }}
 
 ),
 
 scheduled_hours as (
 
-    select * from {{ ref('fct_scheduled_hours') }}
+    select * from {{ ref('int_scheduled_hours_spread') }}
 
 ),
 
@@ -106,19 +106,17 @@ time_entry_defects as (
 time_entry_exceptions as (
 
     select
-        reason_code,
-        reason_text,
-        'fct_project_margin' as affected_model,
-        'time_entry' as record_type,
-        time_entry_id as record_id,
-        'psa' as source_system,
-        'pse__Timecard_Header__c' as source_object,
-        timecard_id as source_id,
-        project_id,
-        currency_code,
-        hours,
-        cast(null as decimal(18, 2)) as amount,
-        entry_date as exception_date
+        {{ valuation_exception(
+            reason_code='reason_code',
+            reason_text='reason_text',
+            affected_model='fct_project_margin',
+            record_type='time_entry',
+            record_id='time_entry_id',
+            source=('psa', 'pse__Timecard_Header__c'),
+            source_id='timecard_id',
+            hours='hours',
+            exception_date='entry_date',
+        ) }}
     from time_entry_defects
 
 ),
@@ -126,61 +124,56 @@ time_entry_exceptions as (
 rate_exceptions as (
 
     select
-        'missing_bill_rate' as reason_code,
-        'Billable time-and-materials time without a contract bill rate on its assignment'
-            as reason_text,
-        'fct_project_margin' as affected_model,
-        'time_entry' as record_type,
-        time_entry_id as record_id,
-        'psa' as source_system,
-        'pse__Assignment__c' as source_object,
-        coalesce(assignment_id, timecard_id) as source_id,
-        project_id,
-        currency_code,
-        hours,
-        cast(null as decimal(18, 2)) as amount,
-        entry_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_bill_rate'",
+            reason_text="'Billable time-and-materials time without a contract bill rate"
+            ~ " on its assignment'",
+            affected_model='fct_project_margin',
+            record_type='time_entry',
+            record_id='time_entry_id',
+            source=('psa', 'pse__Assignment__c'),
+            source_id='coalesce(assignment_id, timecard_id)',
+            hours='hours',
+            exception_date='entry_date',
+        ) }}
     from valued_time_entries
     where is_missing_bill_rate
 
     union all
 
     select
-        'missing_standard_rate' as reason_code,
-        'No rate-card line for role ' || coalesce(role_code, '(none)') || ' in '
-        || coalesce(resource_legal_entity_code, '(no legal entity)') || ' on the day'
-            as reason_text,
-        'fct_project_margin' as affected_model,
-        'time_entry' as record_type,
-        time_entry_id as record_id,
-        'hris' as source_system,
-        'Rate_Card' as source_object,
-        coalesce(role_code, resource_id) as source_id,
-        project_id,
-        currency_code,
-        hours,
-        cast(null as decimal(18, 2)) as amount,
-        entry_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_standard_rate'",
+            reason_text="'No rate-card line for role ' || coalesce(role_code, '(none)') || ' in '"
+            ~ " || coalesce(resource_legal_entity_code, '(no legal entity)') || ' on the day'",
+            affected_model='fct_project_margin',
+            record_type='time_entry',
+            record_id='time_entry_id',
+            source=('hris', 'Rate_Card'),
+            source_id='coalesce(role_code, resource_id)',
+            hours='hours',
+            exception_date='entry_date',
+        ) }}
     from valued_time_entries
     where is_missing_standard_rate
 
     union all
 
     select
-        'missing_cost_rate' as reason_code,
-        'No loaded cost rate of worker ' || coalesce(valued_time_entries.worker_id, '(none)')
-        || ' valid on the day' as reason_text,
-        'fct_project_margin' as affected_model,
-        'time_entry' as record_type,
-        valued_time_entries.time_entry_id as record_id,
-        'hris' as source_system,
-        'Worker_Cost_Rates' as source_object,
-        coalesce(valued_time_entries.worker_id, valued_time_entries.resource_id) as source_id,
-        valued_time_entries.project_id,
-        valued_time_entries.currency_code,
-        valued_time_entries.hours,
-        cast(null as decimal(18, 2)) as amount,
-        valued_time_entries.entry_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_cost_rate'",
+            reason_text="'No loaded cost rate of worker '"
+            ~ " || coalesce(valued_time_entries.worker_id, '(none)') || ' valid on the day'",
+            affected_model='fct_project_margin',
+            record_type='time_entry',
+            record_id='valued_time_entries.time_entry_id',
+            source=('hris', 'Worker_Cost_Rates'),
+            source_id='coalesce(valued_time_entries.worker_id, valued_time_entries.resource_id)',
+            project_id='valued_time_entries.project_id',
+            currency_code='valued_time_entries.currency_code',
+            hours='valued_time_entries.hours',
+            exception_date='valued_time_entries.entry_date',
+        ) }}
     from valued_time_entries
     where
         not exists (
@@ -198,22 +191,21 @@ rate_exceptions as (
     union all
 
     select
-        'missing_bill_rate' as reason_code,
-        'Scheduled billable hours of a time-and-materials assignment without a bill rate'
-            as reason_text,
-        'fct_revenue_forecast' as affected_model,
-        'assignment_month' as record_type,
-        scheduled_hours.assignment_id || '|'
-        || {{ format_date("date_trunc('month', scheduled_hours.scheduled_date)", '%Y-%m') }}
-            as record_id,
-        'psa' as source_system,
-        'pse__Assignment__c' as source_object,
-        scheduled_hours.assignment_id as source_id,
-        scheduled_hours.project_id,
-        projects.currency_code,
-        sum(scheduled_hours.scheduled_hours) as hours,
-        cast(null as decimal(18, 2)) as amount,
-        cast(date_trunc('month', scheduled_hours.scheduled_date) as date) as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_bill_rate'",
+            reason_text="'Scheduled billable hours of a time-and-materials assignment"
+            ~ " without a bill rate'",
+            affected_model='fct_revenue_forecast',
+            record_type='assignment_month',
+            record_id="scheduled_hours.assignment_id || '|' || "
+            ~ format_date("date_trunc('month', scheduled_hours.scheduled_date)", '%Y-%m'),
+            source=('psa', 'pse__Assignment__c'),
+            source_id='scheduled_hours.assignment_id',
+            project_id='scheduled_hours.project_id',
+            currency_code='projects.currency_code',
+            hours='sum(scheduled_hours.scheduled_hours)',
+            exception_date="cast(date_trunc('month', scheduled_hours.scheduled_date) as date)",
+        ) }}
     from scheduled_hours
     inner join projects
         on scheduled_hours.project_id = projects.project_id

@@ -21,25 +21,25 @@ with
 
 time_entries as (
 
-    select * from {{ ref('fct_time_entries') }}
+    select * from {{ ref('int_time_entries_unpivoted') }}
 
 ),
 
 projects as (
 
-    select * from {{ ref('dim_project') }}
+    select * from {{ ref('int_projects_joined') }}
 
 ),
 
 resources as (
 
-    select * from {{ ref('dim_resource') }}
+    select * from {{ ref('int_resources_joined') }}
 
 ),
 
 rate_cards as (
 
-    select * from {{ ref('dim_rate_card') }}
+    select * from {{ ref('int_rate_card_bill_rates') }}
 
 ),
 

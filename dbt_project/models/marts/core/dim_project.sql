@@ -1,14 +1,9 @@
+-- The PSA project dimension, as int_projects_joined builds it, under the mart's contract.
 with
 
 projects as (
 
-    select * from {{ ref('stg_psa__projects') }}
-
-),
-
-id_map as (
-
-    select * from {{ ref('int_id_map') }}
+    select * from {{ ref('int_projects_joined') }}
 
 ),
 
@@ -16,36 +11,34 @@ final as (
 
     select
         -- ids
-        projects.project_id,
-        projects.crm_account_id,
-        projects.crm_opportunity_id,
-        id_map.erp_customer_id,
-        projects.project_manager_resource_id,
+        project_id,
+        crm_account_id,
+        crm_opportunity_id,
+        erp_customer_id,
+        project_manager_resource_id,
 
         -- strings
-        projects.project_name,
-        projects.billing_type,
-        projects.project_stage,
-        projects.practice,
-        projects.region,
-        projects.legal_entity_code,
-        projects.currency_code,
+        project_name,
+        billing_type,
+        project_stage,
+        practice,
+        region,
+        legal_entity_code,
+        currency_code,
 
         -- numerics
-        cast(projects.contract_amount as decimal(18, 2)) as contract_amount,
-        cast(projects.estimated_hours as decimal(12, 2)) as estimated_hours,
+        contract_amount,
+        estimated_hours,
 
         -- booleans
-        coalesce(projects.is_billable, false) as is_billable,
-        coalesce(projects.is_active, false) as is_active,
+        is_billable,
+        is_active,
 
         -- dates
-        projects.start_date,
-        projects.end_date
+        start_date,
+        end_date
 
     from projects
-    inner join id_map
-        on projects.project_id = id_map.project_id
 
 )
 

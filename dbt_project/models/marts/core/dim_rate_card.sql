@@ -1,10 +1,11 @@
--- Bill-rate side of the HRIS rate card only; the standard cost rate of the same lines is
--- in restricted.int_rate_card_cost_rates.
+-- Bill-rate side of the HRIS rate card as validity intervals, as int_rate_card_bill_rates
+-- builds it, under the mart's contract; the standard cost rate of the same lines is in
+-- restricted.int_rate_card_cost_rates.
 with
 
 rate_cards as (
 
-    select * from {{ ref('stg_hris__rate_cards') }}
+    select * from {{ ref('int_rate_card_bill_rates') }}
 
 ),
 
@@ -20,14 +21,11 @@ final as (
         currency_code,
 
         -- numerics
-        cast(standard_bill_rate as decimal(18, 2)) as standard_bill_rate,
+        standard_bill_rate,
 
         -- dates
-        effective_date as valid_from_date,
-        lead(effective_date) over (
-            partition by role_code, legal_entity_code
-            order by effective_date, rate_card_id
-        ) as valid_to_date
+        valid_from_date,
+        valid_to_date
 
     from rate_cards
 

@@ -1,10 +1,10 @@
--- Certinia milestones (non-deleted). A milestone is complete when its status is Complete,
--- or when the customer approved it and it has an actual date (status not yet updated).
+-- Certinia milestones (non-deleted) with their completion, as int_milestones_flagged
+-- builds them, under the mart's contract.
 with
 
 milestones as (
 
-    select * from {{ ref('stg_psa__milestones') }}
+    select * from {{ ref('int_milestones_flagged') }}
 
 ),
 
@@ -21,22 +21,17 @@ final as (
         currency_code,
 
         -- numerics
-        cast(milestone_amount as decimal(18, 2)) as milestone_amount,
+        milestone_amount,
 
         -- booleans
-        coalesce(is_approved, false) as is_approved,
-        coalesce(
-            milestone_status = 'Complete'
-            or (is_approved and actual_completion_date is not null),
-            false
-        ) as is_complete,
+        is_approved,
+        is_complete,
 
         -- dates
-        target_completion_date as target_date,
-        actual_completion_date as actual_date
+        target_date,
+        actual_date
 
     from milestones
-    where not is_deleted
 
 )
 

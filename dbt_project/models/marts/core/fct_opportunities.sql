@@ -1,10 +1,10 @@
--- Salesforce opportunities, soft-deleted ones included (is_deleted) so a deal that
--- disappears from the pipeline can be traced.
+-- Salesforce opportunities, soft-deleted ones included, as int_opportunities_flagged builds
+-- them, under the mart's contract.
 with
 
 opportunities as (
 
-    select * from {{ ref('stg_crm__opportunities') }}
+    select * from {{ ref('int_opportunities_flagged') }}
 
 ),
 
@@ -23,15 +23,15 @@ final as (
         currency_code,
 
         -- numerics
-        cast(amount as decimal(18, 2)) as amount,
-        cast(probability_percent as decimal(9, 2)) as probability_percent,
-        cast(delivery_months as integer) as delivery_months,
+        amount,
+        probability_percent,
+        delivery_months,
 
         -- booleans
-        coalesce(is_closed, false) as is_closed,
-        coalesce(is_won, false) as is_won,
+        is_closed,
+        is_won,
         is_deleted,
-        coalesce(probability_percent not between 0 and 100, true) as has_invalid_probability,
+        has_invalid_probability,
 
         -- dates
         close_date

@@ -1,124 +1,11 @@
--- Certinia weekly timecards unpivoted to one row per timecard and day with hours <> 0.
--- Every status is kept (only approved, valid, non-duplicate time dated on or before the
--- as-of date is an actual: is_actual); defects are flagged, not dropped, so the exceptions
--- model can list them. Time dated after the as-of date is flagged (is_after_as_of_date):
--- approved or not, it is not an actual yet.
--- Incremental (intraday): only the resource-project pairs whose timecards changed are rebuilt,
--- and the as-of flags of rows the as-of date moved past are updated in place; see
--- macros/incremental_time_entries.sql. The nightly run rebuilds it whole.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook="{{ time_entries_prepare_increment() }}",
-    )
-}}
-
+-- Certinia timecards, one row per timecard and day with hours <> 0, every status kept and
+-- defects flagged, as int_time_entries_unpivoted builds them (incrementally, intraday),
+-- under the mart's contract: a plain table, copied from it whole on every run.
 with
 
-timecards as (
+time_entries as (
 
-    select * from {{ ref('stg_psa__timecard_headers') }}
-
-),
-
-projects as (
-
-    select * from {{ ref('stg_psa__projects') }}
-
-),
-
-resources as (
-
-    select * from {{ ref('int_resources_joined') }}
-
-),
-
-live_timecards as (
-
-    select * from timecards
-    where not is_deleted {{ time_entries_in_touched_pairs() }}
-
-),
-
-flagged_timecards as (
-
-    -- A duplicate repeats an earlier timecard (lower Salesforce id) of the same resource,
-    -- project and week hour for hour. Rejected cards are compared only with each other:
-    -- a card resubmitted after a rejection is the real one, not a duplicate.
-    select
-        *,
-        row_number() over (
-            partition by
-                resource_id,
-                project_id,
-                week_start_date,
-                timecard_status = 'Rejected',
-                monday_hours,
-                tuesday_hours,
-                wednesday_hours,
-                thursday_hours,
-                friday_hours,
-                saturday_hours,
-                sunday_hours
-            order by timecard_id
-        ) > 1 as is_duplicate
-    from live_timecards
-
-),
-
-timecards_joined as (
-
-    select
-        flagged_timecards.*,
-        resources.worker_id,
-        resources.legal_entity_code,
-        projects.project_id is null as has_unknown_project
-    from flagged_timecards
-    left outer join resources
-        on flagged_timecards.resource_id = resources.resource_id
-    left outer join projects
-        on
-            flagged_timecards.project_id = projects.project_id
-            and not projects.is_deleted
-
-),
-
-weekdays as (
-
-    select cast(day_numbers.iso_day_of_week as integer) as iso_day_of_week
-    from generate_series(1, 7) as day_numbers (iso_day_of_week)
-
-),
-
-timecard_days as (
-
-    -- The day columns are named for weekdays, so the date is the first day on or after
-    -- the week start with that ISO weekday (week_start_date + offset when weeks start on
-    -- Monday, as they do in Certinia by default).
-    select
-        timecards_joined.*,
-        timecards_joined.week_start_date
-        + cast(
-            (
-                weekdays.iso_day_of_week
-                - {{ iso_day_of_week('timecards_joined.week_start_date') }}
-                + 7
-            ) % 7
-            as integer
-        ) as entry_date,
-        case weekdays.iso_day_of_week
-            when 1 then timecards_joined.monday_hours
-            when 2 then timecards_joined.tuesday_hours
-            when 3 then timecards_joined.wednesday_hours
-            when 4 then timecards_joined.thursday_hours
-            when 5 then timecards_joined.friday_hours
-            when 6 then timecards_joined.saturday_hours
-            when 7 then timecards_joined.sunday_hours
-        end as hours
-    from timecards_joined
-    cross join weekdays
+    select * from {{ ref('int_time_entries_unpivoted') }}
 
 ),
 
@@ -126,7 +13,7 @@ final as (
 
     select
         -- ids
-        {{ date_key('timecard_id', 'entry_date') }} as time_entry_id,
+        time_entry_id,
         timecard_id,
         resource_id,
         worker_id,
@@ -138,30 +25,25 @@ final as (
         timecard_status,
 
         -- numerics
-        cast(hours as decimal(9, 2)) as hours,
+        hours,
 
         -- booleans
-        timecard_status = 'Approved' as is_approved,
-        coalesce(is_billable, false) as is_billable,
-        hours < 0 or hours > 24 as has_invalid_hours,
+        is_approved,
+        is_billable,
+        has_invalid_hours,
         has_unknown_project,
         is_duplicate,
-        entry_date > {{ as_of_date() }} as is_after_as_of_date,
-        timecard_status = 'Approved'
-        and hours between 0 and 24
-        and not has_unknown_project
-        and not is_duplicate
-        and entry_date <= {{ as_of_date() }} as is_actual,
+        is_after_as_of_date,
+        is_actual,
 
         -- dates
         entry_date,
 
         -- timestamps
         loaded_at,
-        {{ run_started_at_timestamp() }} as refreshed_at
+        refreshed_at
 
-    from timecard_days
-    where hours <> 0
+    from time_entries
 
 )
 

@@ -50,6 +50,12 @@ fx_rates as (
 
 ),
 
+months as (
+
+    select * from {{ ref('int_calendar_months') }}
+
+),
+
 client_projects as (
 
     select * from projects
@@ -81,16 +87,14 @@ project_months as (
     select
         project_ranges.project_id,
         project_ranges.first_month_start_date,
-        cast(month_starts.month_start_date as date) as month_start_date,
-        cast({{ month_end('month_starts.month_start_date') }} as date) as month_end_date,
-        least(
-            cast({{ month_end('month_starts.month_start_date') }} as date), {{ as_of_date() }}
-        ) as balance_date
+        months.month_start_date,
+        months.month_end_date,
+        least(months.month_end_date, {{ as_of_date() }}) as balance_date
     from project_ranges
-    cross join
-        {{ date_series(
-            'project_ranges.first_month_start_date', as_of_month_start(), "interval '1 month'"
-        ) }} as month_starts (month_start_date)
+    inner join months
+        on
+            months.month_start_date
+            between project_ranges.first_month_start_date and {{ as_of_month_start() }}
 
 ),
 

@@ -31,15 +31,21 @@ fx_rates as (
 
 ),
 
+months as (
+
+    select * from {{ ref('int_calendar_months') }}
+
+),
+
 report_months as (
 
     select
-        cast(month_starts.month_start_date as date) as month_start_date,
-        month_starts.month_start_date >= {{ as_of_month_start() }} as is_forecast
-    from
-        {{ date_series(
-            first_actual_month_start(), last_forecast_month_start(), "interval '1 month'"
-        ) }} as month_starts (month_start_date)
+        month_start_date,
+        month_start_date >= {{ as_of_month_start() }} as is_forecast
+    from months
+    where
+        month_start_date
+        between {{ first_actual_month_start() }} and {{ last_forecast_month_start() }}
 
 ),
 

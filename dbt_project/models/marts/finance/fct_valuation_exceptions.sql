@@ -1,7 +1,12 @@
 -- Every row the finance marts could not value, one row per record and reason, so nothing
 -- is left out of a total silently: the time entries and schedules of
 -- int_time_entries_unvalued, amounts without an FX rate, opportunities, projects and
--- milestones that cannot be valued. A record can carry several reasons.
+-- milestones that cannot be valued. A record can carry several reasons. Each branch of the
+-- union names its own columns through the valuation_exception macro.
+{%- set fx_rate_source = ('erp', 'consolidatedexchangerate') %}
+{%- set crm_opportunity = ('crm', 'Opportunity') %}
+{%- set psa_project = ('psa', 'pse__Proj__c') %}
+{%- set month_label = format_date('month_start_date', '%Y-%m') %}
 with
 
 time_entries_unvalued as (
@@ -61,21 +66,18 @@ fx_rates as (
 fx_exceptions as (
 
     select
-        'missing_fx_rate' as reason_code,
-        'No average ' || coalesce(currency_code, '(no currency)') || ' to '
-        || reporting_currency_code || ' rate for ' || {{ format_date('month_start_date', '%Y-%m') }}
-            as reason_text,
-        'fct_project_margin' as affected_model,
-        'project_month' as record_type,
-        project_id || '|' || {{ format_date('month_start_date', '%Y-%m') }} as record_id,
-        'erp' as source_system,
-        'consolidatedexchangerate' as source_object,
-        cast(null as varchar) as source_id,
-        project_id,
-        currency_code,
-        hours_worked as hours,
-        revenue as amount,
-        month_start_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_fx_rate'",
+            reason_text="'No average ' || coalesce(currency_code, '(no currency)') || ' to '"
+            ~ " || reporting_currency_code || ' rate for ' || " ~ month_label,
+            affected_model='fct_project_margin',
+            record_type='project_month',
+            record_id="project_id || '|' || " ~ month_label,
+            source=fx_rate_source,
+            hours='hours_worked',
+            amount='revenue',
+            exception_date='month_start_date',
+        ) }}
     from project_margins
     where
         fx_average_rate is null
@@ -84,64 +86,53 @@ fx_exceptions as (
     union all
 
     select
-        'missing_fx_rate' as reason_code,
-        'Labor cost in a currency other than ' || coalesce(currency_code, '(none)')
-        || ' could not be converted: no average rate for '
-        || {{ format_date('month_start_date', '%Y-%m') }} as reason_text,
-        'fct_project_margin' as affected_model,
-        'project_month_labor_cost' as record_type,
-        project_id || '|' || {{ format_date('month_start_date', '%Y-%m') }} as record_id,
-        'erp' as source_system,
-        'consolidatedexchangerate' as source_object,
-        cast(null as varchar) as source_id,
-        project_id,
-        currency_code,
-        hours_worked as hours,
-        cast(null as decimal(18, 2)) as amount,
-        month_start_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_fx_rate'",
+            reason_text="'Labor cost in a currency other than '"
+            ~ " || coalesce(currency_code, '(none)')"
+            ~ " || ' could not be converted: no average rate for ' || " ~ month_label,
+            affected_model='fct_project_margin',
+            record_type='project_month_labor_cost',
+            record_id="project_id || '|' || " ~ month_label,
+            source=fx_rate_source,
+            hours='hours_worked',
+            exception_date='month_start_date',
+        ) }}
     from project_margins
     where labor_cost is null
 
     union all
 
     select
-        'missing_fx_rate' as reason_code,
-        'Standard value from a rate card in a currency other than '
-        || coalesce(currency_code, '(none)')
-        || ' could not be converted: no average rate for '
-        || {{ format_date('month_start_date', '%Y-%m') }} as reason_text,
-        'fct_project_margin' as affected_model,
-        'project_month_standard_value' as record_type,
-        project_id || '|' || {{ format_date('month_start_date', '%Y-%m') }} as record_id,
-        'erp' as source_system,
-        'consolidatedexchangerate' as source_object,
-        cast(null as varchar) as source_id,
-        project_id,
-        currency_code,
-        billable_hours as hours,
-        cast(null as decimal(18, 2)) as amount,
-        month_start_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_fx_rate'",
+            reason_text="'Standard value from a rate card in a currency other than '"
+            ~ " || coalesce(currency_code, '(none)')"
+            ~ " || ' could not be converted: no average rate for ' || " ~ month_label,
+            affected_model='fct_project_margin',
+            record_type='project_month_standard_value',
+            record_id="project_id || '|' || " ~ month_label,
+            source=fx_rate_source,
+            hours='billable_hours',
+            exception_date='month_start_date',
+        ) }}
     from project_margins
     where standard_value is null
 
     union all
 
     select
-        'missing_fx_rate' as reason_code,
-        'No period-end ' || coalesce(currency_code, '(no currency)') || ' to '
-        || reporting_currency_code || ' rate for ' || {{ format_date('month_start_date', '%Y-%m') }}
-            as reason_text,
-        'fct_backlog' as affected_model,
-        'project_month' as record_type,
-        project_id || '|' || {{ format_date('month_start_date', '%Y-%m') }} as record_id,
-        'erp' as source_system,
-        'consolidatedexchangerate' as source_object,
-        cast(null as varchar) as source_id,
-        project_id,
-        currency_code,
-        cast(null as decimal(18, 2)) as hours,
-        backlog_amount as amount,
-        month_end_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_fx_rate'",
+            reason_text="'No period-end ' || coalesce(currency_code, '(no currency)') || ' to '"
+            ~ " || reporting_currency_code || ' rate for ' || " ~ month_label,
+            affected_model='fct_backlog',
+            record_type='project_month',
+            record_id="project_id || '|' || " ~ month_label,
+            source=fx_rate_source,
+            amount='backlog_amount',
+            exception_date='month_end_date',
+        ) }}
     from backlogs
     where
         fx_period_end_rate is null
@@ -154,23 +145,23 @@ fx_exceptions as (
     union all
 
     select
-        'missing_fx_rate' as reason_code,
-        'No average '
-        || coalesce(scheduled_revenue_months.currency_code, '(no currency)') || ' to '
-        || {{ reporting_currency() }} || ' rate for '
-        || {{ format_date('scheduled_revenue_months.month_start_date', '%Y-%m') }} as reason_text,
-        'fct_revenue_forecast' as affected_model,
-        'project_month' as record_type,
-        scheduled_revenue_months.project_id || '|'
-        || {{ format_date('scheduled_revenue_months.month_start_date', '%Y-%m') }} as record_id,
-        'erp' as source_system,
-        'consolidatedexchangerate' as source_object,
-        cast(null as varchar) as source_id,
-        scheduled_revenue_months.project_id,
-        scheduled_revenue_months.currency_code,
-        scheduled_revenue_months.scheduled_hours as hours,
-        scheduled_revenue_months.scheduled_revenue as amount,
-        scheduled_revenue_months.month_start_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_fx_rate'",
+            reason_text="'No average '"
+            ~ " || coalesce(scheduled_revenue_months.currency_code, '(no currency)') || ' to '"
+            ~ " || " ~ reporting_currency() ~ " || ' rate for ' || "
+            ~ format_date('scheduled_revenue_months.month_start_date', '%Y-%m'),
+            affected_model='fct_revenue_forecast',
+            record_type='project_month',
+            record_id="scheduled_revenue_months.project_id || '|' || "
+            ~ format_date('scheduled_revenue_months.month_start_date', '%Y-%m'),
+            source=fx_rate_source,
+            project_id='scheduled_revenue_months.project_id',
+            currency_code='scheduled_revenue_months.currency_code',
+            hours='scheduled_revenue_months.scheduled_hours',
+            amount='scheduled_revenue_months.scheduled_revenue',
+            exception_date='scheduled_revenue_months.month_start_date',
+        ) }}
     from scheduled_revenue_months
     left outer join fx_rates
         on
@@ -185,22 +176,21 @@ fx_exceptions as (
     union all
 
     select
-        'missing_fx_rate' as reason_code,
-        'No average ' || coalesce(pipeline_months.currency_code, '(no currency)') || ' to '
-        || {{ reporting_currency() }} || ' rate for '
-        || {{ format_date('pipeline_months.month_start_date', '%Y-%m') }} as reason_text,
-        'fct_revenue_forecast' as affected_model,
-        'opportunity_month' as record_type,
-        pipeline_months.crm_opportunity_id || '|'
-        || {{ format_date('pipeline_months.month_start_date', '%Y-%m') }} as record_id,
-        'erp' as source_system,
-        'consolidatedexchangerate' as source_object,
-        cast(null as varchar) as source_id,
-        cast(null as varchar) as project_id,
-        pipeline_months.currency_code,
-        cast(null as decimal(18, 2)) as hours,
-        pipeline_months.weighted_revenue as amount,
-        pipeline_months.month_start_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_fx_rate'",
+            reason_text="'No average ' || coalesce(pipeline_months.currency_code, '(no currency)')"
+            ~ " || ' to ' || " ~ reporting_currency() ~ " || ' rate for ' || "
+            ~ format_date('pipeline_months.month_start_date', '%Y-%m'),
+            affected_model='fct_revenue_forecast',
+            record_type='opportunity_month',
+            record_id="pipeline_months.crm_opportunity_id || '|' || "
+            ~ format_date('pipeline_months.month_start_date', '%Y-%m'),
+            source=fx_rate_source,
+            project_id='cast(null as varchar)',
+            currency_code='pipeline_months.currency_code',
+            amount='pipeline_months.weighted_revenue',
+            exception_date='pipeline_months.month_start_date',
+        ) }}
     from pipeline_months
     left outer join fx_rates
         on
@@ -225,45 +215,41 @@ open_opportunities as (
 opportunity_exceptions as (
 
     select
-        'invalid_probability' as reason_code,
-        'Open opportunity with probability '
-        || coalesce(cast(probability_percent as varchar), '(empty)')
-        || ' % (allowed 0 to 100)' as reason_text,
-        'fct_revenue_forecast' as affected_model,
-        'opportunity' as record_type,
-        crm_opportunity_id as record_id,
-        'crm' as source_system,
-        'Opportunity' as source_object,
-        crm_opportunity_id as source_id,
-        cast(null as varchar) as project_id,
-        currency_code,
-        cast(null as decimal(18, 2)) as hours,
-        amount,
-        close_date as exception_date
+        {{ valuation_exception(
+            reason_code="'invalid_probability'",
+            reason_text="'Open opportunity with probability '"
+            ~ " || coalesce(cast(probability_percent as varchar), '(empty)')"
+            ~ " || ' % (allowed 0 to 100)'",
+            affected_model='fct_revenue_forecast',
+            record_type='opportunity',
+            record_id='crm_opportunity_id',
+            source=crm_opportunity,
+            source_id='crm_opportunity_id',
+            project_id='cast(null as varchar)',
+            amount='amount',
+            exception_date='close_date',
+        ) }}
     from open_opportunities
     where has_invalid_probability
 
     union all
 
     select
-        'incomplete_opportunity' as reason_code,
-        'Open opportunity without '
-        || case
-            when amount is null then 'an amount'
-            when close_date is null then 'a close date'
-            else 'a delivery period of at least one month'
-        end as reason_text,
-        'fct_revenue_forecast' as affected_model,
-        'opportunity' as record_type,
-        crm_opportunity_id as record_id,
-        'crm' as source_system,
-        'Opportunity' as source_object,
-        crm_opportunity_id as source_id,
-        cast(null as varchar) as project_id,
-        currency_code,
-        cast(null as decimal(18, 2)) as hours,
-        amount,
-        close_date as exception_date
+        {{ valuation_exception(
+            reason_code="'incomplete_opportunity'",
+            reason_text="'Open opportunity without ' || case"
+            ~ " when amount is null then 'an amount'"
+            ~ " when close_date is null then 'a close date'"
+            ~ " else 'a delivery period of at least one month' end",
+            affected_model='fct_revenue_forecast',
+            record_type='opportunity',
+            record_id='crm_opportunity_id',
+            source=crm_opportunity,
+            source_id='crm_opportunity_id',
+            project_id='cast(null as varchar)',
+            amount='amount',
+            exception_date='close_date',
+        ) }}
     from open_opportunities
     where
         not has_invalid_probability
@@ -272,20 +258,19 @@ opportunity_exceptions as (
     union all
 
     select
-        'missing_entity_or_practice' as reason_code,
-        'Open opportunity without a legal entity or practice: no forecast row to add to'
-            as reason_text,
-        'fct_revenue_forecast' as affected_model,
-        'opportunity' as record_type,
-        crm_opportunity_id as record_id,
-        'crm' as source_system,
-        'Opportunity' as source_object,
-        crm_opportunity_id as source_id,
-        cast(null as varchar) as project_id,
-        currency_code,
-        cast(null as decimal(18, 2)) as hours,
-        amount,
-        close_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_entity_or_practice'",
+            reason_text="'Open opportunity without a legal entity or practice:"
+            ~ " no forecast row to add to'",
+            affected_model='fct_revenue_forecast',
+            record_type='opportunity',
+            record_id='crm_opportunity_id',
+            source=crm_opportunity,
+            source_id='crm_opportunity_id',
+            project_id='cast(null as varchar)',
+            amount='amount',
+            exception_date='close_date',
+        ) }}
     from open_opportunities
     where legal_entity_code is null or practice is null
 
@@ -294,46 +279,40 @@ opportunity_exceptions as (
 project_exceptions as (
 
     select
-        'missing_entity_or_practice' as reason_code,
-        'Client project without a legal entity or practice: no forecast row to add to'
-            as reason_text,
-        'fct_revenue_forecast' as affected_model,
-        'project' as record_type,
-        project_id as record_id,
-        'psa' as source_system,
-        'pse__Proj__c' as source_object,
-        project_id as source_id,
-        project_id,
-        currency_code,
-        cast(null as decimal(18, 2)) as hours,
-        contract_amount as amount,
-        start_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_entity_or_practice'",
+            reason_text="'Client project without a legal entity or practice:"
+            ~ " no forecast row to add to'",
+            affected_model='fct_revenue_forecast',
+            record_type='project',
+            record_id='project_id',
+            source=psa_project,
+            source_id='project_id',
+            amount='contract_amount',
+            exception_date='start_date',
+        ) }}
     from projects
     where billing_type <> 'internal' and (legal_entity_code is null or practice is null)
 
     union all
 
     select
-        case
-            when contract_amount is null then 'missing_contract_value'
-            else 'missing_estimated_hours'
-        end as reason_code,
-        case
-            when contract_amount is null
-                then 'Fixed-fee project without a contract value'
-            else 'Fixed-fee project without positive estimated hours: percent complete unknown'
-        end as reason_text,
-        'fct_project_margin' as affected_model,
-        'project' as record_type,
-        project_id as record_id,
-        'psa' as source_system,
-        'pse__Proj__c' as source_object,
-        project_id as source_id,
-        project_id,
-        currency_code,
-        estimated_hours as hours,
-        contract_amount as amount,
-        start_date as exception_date
+        {{ valuation_exception(
+            reason_code="case when contract_amount is null then 'missing_contract_value'"
+            ~ " else 'missing_estimated_hours' end",
+            reason_text="case when contract_amount is null"
+            ~ " then 'Fixed-fee project without a contract value'"
+            ~ " else 'Fixed-fee project without positive estimated hours:"
+            ~ " percent complete unknown' end",
+            affected_model='fct_project_margin',
+            record_type='project',
+            record_id='project_id',
+            source=psa_project,
+            source_id='project_id',
+            hours='estimated_hours',
+            amount='contract_amount',
+            exception_date='start_date',
+        ) }}
     from projects
     where
         billing_type = 'fixed_fee'
@@ -342,20 +321,18 @@ project_exceptions as (
     union all
 
     select
-        'missing_contract_terms' as reason_code,
-        'Retainer without a contract value, start date or end date on or after it'
-            as reason_text,
-        'fct_project_margin' as affected_model,
-        'project' as record_type,
-        project_id as record_id,
-        'psa' as source_system,
-        'pse__Proj__c' as source_object,
-        project_id as source_id,
-        project_id,
-        currency_code,
-        cast(null as decimal(18, 2)) as hours,
-        contract_amount as amount,
-        start_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_contract_terms'",
+            reason_text="'Retainer without a contract value, start date or end date"
+            ~ " on or after it'",
+            affected_model='fct_project_margin',
+            record_type='project',
+            record_id='project_id',
+            source=psa_project,
+            source_id='project_id',
+            amount='contract_amount',
+            exception_date='start_date',
+        ) }}
     from projects
     where
         billing_type = 'retainer'
@@ -368,44 +345,38 @@ project_exceptions as (
     union all
 
     select
-        'missing_contract_value' as reason_code,
-        'Client project without a contract value: backlog unknown' as reason_text,
-        'fct_backlog' as affected_model,
-        'project' as record_type,
-        project_id as record_id,
-        'psa' as source_system,
-        'pse__Proj__c' as source_object,
-        project_id as source_id,
-        project_id,
-        currency_code,
-        cast(null as decimal(18, 2)) as hours,
-        cast(null as decimal(18, 2)) as amount,
-        start_date as exception_date
+        {{ valuation_exception(
+            reason_code="'missing_contract_value'",
+            reason_text="'Client project without a contract value: backlog unknown'",
+            affected_model='fct_backlog',
+            record_type='project',
+            record_id='project_id',
+            source=psa_project,
+            source_id='project_id',
+            exception_date='start_date',
+        ) }}
     from projects
     where billing_type in ('time_and_materials', 'milestone') and contract_amount is null
 
     union all
 
     select
-        case
-            when milestones.milestone_amount is null then 'missing_milestone_amount'
-            else 'missing_milestone_date'
-        end as reason_code,
-        case
-            when milestones.milestone_amount is null then 'Milestone without an amount'
-            else 'Completed milestone without an actual date: never recognized'
-        end as reason_text,
-        'fct_project_margin' as affected_model,
-        'milestone' as record_type,
-        milestones.milestone_id as record_id,
-        'psa' as source_system,
-        'pse__Milestone__c' as source_object,
-        milestones.milestone_id as source_id,
-        milestones.project_id,
-        milestones.currency_code,
-        cast(null as decimal(18, 2)) as hours,
-        milestones.milestone_amount as amount,
-        coalesce(milestones.actual_date, milestones.target_date) as exception_date
+        {{ valuation_exception(
+            reason_code="case when milestones.milestone_amount is null"
+            ~ " then 'missing_milestone_amount' else 'missing_milestone_date' end",
+            reason_text="case when milestones.milestone_amount is null"
+            ~ " then 'Milestone without an amount'"
+            ~ " else 'Completed milestone without an actual date: never recognized' end",
+            affected_model='fct_project_margin',
+            record_type='milestone',
+            record_id='milestones.milestone_id',
+            source=('psa', 'pse__Milestone__c'),
+            source_id='milestones.milestone_id',
+            project_id='milestones.project_id',
+            currency_code='milestones.currency_code',
+            amount='milestones.milestone_amount',
+            exception_date='coalesce(milestones.actual_date, milestones.target_date)',
+        ) }}
     from milestones
     inner join projects
         on milestones.project_id = projects.project_id

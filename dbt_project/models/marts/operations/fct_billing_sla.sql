@@ -53,7 +53,7 @@ time_measured as (
     select
         practice,
         month_start_date,
-        invoice_date - {{ month_end('month_start_date') }} as days_to_invoice
+        invoice_date - {{ dbt.last_day('month_start_date', 'month') }} as days_to_invoice
     from time_invoices
 
 ),

@@ -296,7 +296,7 @@ valued as (
     select
         *,
         psa_time_value + psa_billing_event_amount + psa_retainer_fee_amount as psa_billable_value,
-        {{ month_end('month_start_date') }} as month_end_date
+        {{ dbt.last_day('month_start_date', 'month') }} as month_end_date
     from months_joined
 
 ),

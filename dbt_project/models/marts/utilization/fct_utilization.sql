@@ -77,7 +77,7 @@ actual_hours as (
         and not time_entries.is_duplicate
         and time_entries.entry_date >= window_bounds.first_month_start_date
         and time_entries.entry_date
-        < {{ add_months('window_bounds.last_month_start_date', 1) }}
+        < {{ dbt.dateadd('month', 1, 'window_bounds.last_month_start_date') }}
         and time_entries.entry_date <= {{ as_of_date() }}
     group by
         time_entries.resource_id,
@@ -98,7 +98,7 @@ scheduled as (
         scheduled_hours.is_billable
         and scheduled_hours.scheduled_date >= window_bounds.first_forecast_month_start_date
         and scheduled_hours.scheduled_date
-        < {{ add_months('window_bounds.last_month_start_date', 1) }}
+        < {{ dbt.dateadd('month', 1, 'window_bounds.last_month_start_date') }}
     group by
         scheduled_hours.resource_id,
         cast(date_trunc('month', scheduled_hours.scheduled_date) as date)
