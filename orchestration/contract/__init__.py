@@ -79,6 +79,10 @@ class Range:
     check: str | None = None
     severity: Severity = Severity.WARN
 
+    def __post_init__(self) -> None:
+        if self.min is None and self.max is None:
+            raise ValueError("a range needs a min, a max or both")
+
     def text(self) -> str:
         if self.min is not None and self.max is not None and not self.strict_min:
             return f"{self.min:g} to {self.max:g}"
@@ -87,14 +91,13 @@ class Range:
         return " and ".join(t for t in (low, high) if t)
 
     def suffix(self) -> str:
-        def number(value: Decimal | int) -> str:
-            return f"{value:g}".replace("-", "minus_").replace(".", "_")
-
+        """The check name's tail: `between_0_and_24`, `at_least_0`, `positive`, `at_most_24`."""
+        low, high = (f"{v:g}".replace("-", "minus_").replace(".", "_") for v in (self.min or 0, self.max or 0))
         if self.min is not None and self.max is not None:
-            return f"between_{number(self.min)}_and_{number(self.max)}"
+            return f"between_{low}_and_{high}"
         if self.min is not None:
-            return "positive" if self.strict_min and self.min == 0 else f"at_least_{number(self.min)}"
-        return f"at_most_{number(self.max or 0)}"
+            return "positive" if self.strict_min and self.min == 0 else f"at_least_{low}"
+        return f"at_most_{high}"
 
 
 @dataclass(frozen=True)
