@@ -29,7 +29,8 @@ from demo.servers.common.store import DemoStore
 from demo.servers.netsuite import start_server as start_netsuite
 from demo.servers.salesforce import start_server as start_salesforce
 from demo.servers.workday import start_server as start_workday
-from orchestration.defs.ingest.api.assets import AnaplanExportsApi, ApiTuning, NetSuiteApi, SalesforceApi, WorkdayApi
+from orchestration.defs.ingest.api.assets import ApiTuning, NetSuiteApi, SalesforceApi, WorkdayApi
+from orchestration.defs.reverse_sync.anaplan import AnaplanResource
 
 
 @dataclass
@@ -82,15 +83,14 @@ def connector_resources(
             refresh_token=f"rt-{secret}",
             window_days=1500,
         ),
-        "anaplan_exports_api": AnaplanExportsApi(
-            api_url=urls["planning"],
-            auth_url=urls["planning"],
-            workspace_id="demo-ws",
-            model_id="demo-model",
-            username="demo",
-            password=secret,
-        ),
+        "anaplan": anaplan_model(urls["planning"], secret),
     }
+
+
+def anaplan_model(url: str, password: str) -> AnaplanResource:
+    return AnaplanResource(
+        api_url=url, auth_url=url, workspace_id="demo-ws", model_id="demo-model", username="demo", password=password
+    )
 
 
 @contextmanager
@@ -126,7 +126,7 @@ def _warehouse(spec: dict) -> dg.ConfigurableResource:
 
 
 def main(argv: list[str]) -> int:
-    from orchestration.lib.connectors import assets
+    from orchestration.defs.ingest.api import assets
 
     config_path, system, *flags = argv
     config = json.loads(Path(config_path).read_text())

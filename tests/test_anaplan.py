@@ -2,7 +2,8 @@
 
 Every test starts its own server on a free port with its SQLite file under tmp_path. Waits the
 client would do (backoff, Retry-After, polling) go through an injected sleep that records them
-and sleeps at most 10 ms, so the suite stays fast; only token expiry and timeouts take real time.
+and sleeps at most 10 ms, so the suite stays fast; token expiry is the server's (`tokens/expire`)
+or an injected clock's, and a timeout is the server's `hang` fault: no test races the wall clock.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from demo.servers.anaplan.server import RunningServer
 from orchestration.defs.reverse_sync.anaplan import (
     AnaplanClient,
     AnaplanError,
-    AnaplanSettings,
+    AnaplanResource,
     RejectedRow,
     parse_failure_dump,
 )
+from orchestration.lib.http import AuthError
 
 FILE = IMPORT = "forecast_inputs"
 BASE = "/2/0/workspaces/demo-ws/models/demo-model"
@@ -66,27 +68,31 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
         yield running
 
 
+class Clock:
+    """An injected clock for the client's token expiry: real time until a test moves it on."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def model(server: RunningServer, **overrides: object) -> AnaplanResource:
+    settings = {"timeout_seconds": 5, "max_attempts": 4, "poll_interval_seconds": 0.02, "task_timeout_seconds": 10}
+    where = {"api_url": server.url, "auth_url": server.url, "workspace_id": "demo-ws", "model_id": "demo-model"}
+    who = {"username": "demo", "password": server.config.password}
+    return AnaplanResource(**{**where, **who, **settings, **overrides})  # type: ignore[arg-type]
+
+
 def make_client(
     server: RunningServer,
     sleep: Callable[[float], None] | None = None,
     random: Callable[[], float] = lambda: 0.5,
+    clock: Callable[[], float] = time.time,
     **overrides: object,
 ) -> AnaplanClient:
-    settings = AnaplanSettings(
-        api_url=server.url,
-        auth_url=server.url,
-        workspace_id="demo-ws",
-        model_id="demo-model",
-        username="demo",
-        password=server.config.password,
-        timeout_seconds=5,
-        max_retries=3,
-        poll_interval_seconds=0.02,
-        task_timeout_seconds=10,
-    )
-    for name, value in overrides.items():
-        setattr(settings, name, value)
-    return AnaplanClient(settings, sleep=sleep if sleep is not None else Sleeps(), random=random)
+    return model(server, **overrides).client(sleep=sleep if sleep is not None else Sleeps(), random=random, clock=clock)
 
 
 def count(server: RunningServer, method: str, suffix: str) -> int:
@@ -112,7 +118,7 @@ def test_round_trip_in_three_chunks_is_idempotent_and_empty_value_clears(server:
     assert client.import_csv(FILE, IMPORT, to_csv([cleared])).successful
     after = cells_by_key(server.db_path)
     assert cleared[:5] not in after and len(after) == len(ROWS) - 1
-    assert client.retries == 0
+    assert client.stats.retries == 0
 
 
 def test_429_retry_after_is_honoured(server: RunningServer) -> None:
@@ -121,55 +127,63 @@ def test_429_retry_after_is_honoured(server: RunningServer) -> None:
     client = make_client(server, sleeps)
     assert client.import_csv(FILE, IMPORT, to_csv(ROWS)).successful
     assert sleeps[0] >= 3  # the first wait is the 429's, before any polling
-    assert count(server, "PUT", "/chunks/0") == 2 and client.retries == 1
+    assert count(server, "PUT", "/chunks/0") == 2 and client.stats.retries == 1
 
 
 def test_500_on_task_start_then_success(server: RunningServer) -> None:
     server.set_faults([{"match": r"POST .*/imports/forecast_inputs/tasks$", "status": 500, "times": 2}])
     client = make_client(server)
     assert client.import_csv(FILE, IMPORT, to_csv(ROWS)).successful
-    assert count(server, "POST", "/tasks") == 3 and client.retries == 2
+    assert count(server, "POST", "/tasks") == 3 and client.stats.retries == 2
     assert len(read_cells(server.db_path)) == len(ROWS) and len(read_imports(server.db_path)) == 1
 
 
+def wait_until_idle(server: RunningServer) -> None:
+    """Until the server answers nothing and runs no task (a request it still holds, a task it still applies)."""
+    deadline = time.monotonic() + 10
+    while requests.get(f"{server.url}/_admin/activity", timeout=5).json() != {"in_flight": 0, "unfinished_tasks": 0}:
+        assert time.monotonic() < deadline, "the server is still busy after 10 s"
+        time.sleep(0.02)
+
+
 def test_timeout_then_success(server: RunningServer) -> None:
-    server.set_faults([{"match": r"PUT .*/chunks/0$", "delay": 1.0}])
+    server.set_faults([{"match": r"PUT .*/chunks/0$", "hang": 30}])  # no answer until the client gives up
     client = make_client(server, timeout_seconds=0.3)
     assert client.import_csv(FILE, IMPORT, to_csv(ROWS)).successful
-    assert count(server, "PUT", "/chunks/0") >= 2 and client.retries >= 1  # more only on a very slow machine
+    assert count(server, "PUT", "/chunks/0") == 2 and client.stats.retries == 1
     assert len(read_cells(server.db_path)) == len(ROWS)
 
 
 def test_lost_task_start_response_runs_the_import_twice_with_the_same_result(server: RunningServer) -> None:
     """Why retrying the non-idempotent task start is safe: a second run of the same upsert changes nothing."""
-    server.set_faults([{"match": r"POST .*/tasks$", "delay": 0.8}])
+    server.set_faults([{"match": r"POST .*/tasks$", "hang": 30}])  # the server starts the task after the timeout
     client = make_client(server, timeout_seconds=0.3)
     assert client.import_csv(FILE, IMPORT, to_csv(ROWS)).successful
-    deadline = time.monotonic() + 5
-    while len(read_imports(server.db_path)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)  # the timed-out request still starts its task, after the delay
+    wait_until_idle(server)
     imports = read_imports(server.db_path)
-    assert len(imports) >= 2 and sum(i["created"] for i in imports) == len(ROWS)
+    assert len(imports) == 2 and sum(i["created"] for i in imports) == len(ROWS)
     assert len(read_cells(server.db_path)) == len(ROWS)
 
 
-def test_expired_token_is_replaced_transparently(tmp_path: Path) -> None:
-    with start_server(tmp_path / "a.sqlite", token_ttl_seconds=0.5) as server:
-        client = make_client(server, token_refresh_margin_seconds=0)
-        assert client.import_csv(FILE, IMPORT, to_csv(ROWS[:1])).successful
-        time.sleep(0.6)
-        assert client.import_csv(FILE, IMPORT, to_csv(ROWS[1:])).successful
-        assert count(server, "POST", "/token/authenticate") + count(server, "POST", "/token/refresh") >= 2
+def test_expired_token_is_replaced_transparently(server: RunningServer) -> None:
+    client = make_client(server)
+    assert client.import_csv(FILE, IMPORT, to_csv(ROWS[:1])).successful
+    requests.post(f"{server.url}/_admin/tokens/expire", timeout=5).raise_for_status()  # the session ends
+    assert client.import_csv(FILE, IMPORT, to_csv(ROWS[1:])).successful
+    assert count(server, "POST", "/token/authenticate") == 2 and client.stats.reauthentications == 1
     assert len(read_cells(server.db_path)) == len(ROWS)
 
 
 def test_token_is_refreshed_before_it_expires(tmp_path: Path) -> None:
-    with start_server(tmp_path / "a.sqlite", token_ttl_seconds=30) as server:
-        client = make_client(server, token_refresh_margin_seconds=29.8)
+    clock = Clock()
+    with start_server(tmp_path / "a.sqlite", token_ttl_seconds=60) as server:
+        client = make_client(server, clock=clock)
         client.import_csv(FILE, IMPORT, to_csv(ROWS[:1]))
-        time.sleep(0.25)
+        assert count(server, "POST", "/token/refresh") == 0
+        clock.now += 55  # within the last tenth of the token's 60 s: refreshed before the next call
         assert client.import_csv(FILE, IMPORT, to_csv(ROWS[1:])).successful
-        assert count(server, "POST", "/token/refresh") >= 1 and count(server, "POST", "/token/authenticate") == 1
+        assert count(server, "POST", "/token/refresh") == 1 and count(server, "POST", "/token/authenticate") == 1
+        assert client.stats.reauthentications == 0  # no call met an expired token
 
 
 def test_401_on_a_call_authenticates_again_once(server: RunningServer) -> None:
@@ -181,10 +195,10 @@ def test_401_on_a_call_authenticates_again_once(server: RunningServer) -> None:
 
 def test_wrong_password_fails_without_revealing_it(server: RunningServer) -> None:
     client = make_client(server, password="not-the-password-123")
-    with pytest.raises(AnaplanError) as raised:
+    with pytest.raises(AuthError) as raised:
         client.import_csv(FILE, IMPORT, to_csv(ROWS))
-    assert "authenticate" in str(raised.value) and "401" in str(raised.value)
-    assert "not-the-password-123" not in str(raised.value) and client.retries == 0
+    assert "/token/authenticate: HTTP 401" in str(raised.value) and "FAILURE_BAD_CREDENTIAL" in str(raised.value)
+    assert "not-the-password-123" not in str(raised.value) and client.stats.retries == 0
 
 
 def test_rejected_rows_come_back_with_their_reason(server: RunningServer) -> None:
@@ -213,7 +227,9 @@ def test_failure_dump_is_read_in_anaplan_format_from_its_chunks(tmp_path: Path) 
         client = make_client(server)
         result = client.import_csv(FILE, IMPORT, to_csv(rows))
         dump = requests.get(  # the same dump whole, as the server wrote it
-            f"{server.url}{BASE}/imports/{IMPORT}/tasks/{result.task_id}/dump", headers=client._auth_header(), timeout=5
+            f"{server.url}{BASE}/imports/{IMPORT}/tasks/{result.task_id}/dump",
+            headers={"Authorization": f"AnaplanAuthToken {client.auth.token()}"},
+            timeout=5,
         ).content
         chunks_read = sum(n for line, n in server.request_counts().items() if "/dump/chunks/" in line)
     assert dump.decode().splitlines()[0] == "_Line_,_Error_1_,_Error_2_," + ",".join(COLUMNS)
@@ -242,20 +258,20 @@ def test_a_failure_dump_without_reasons_is_an_error() -> None:
 def test_retries_exhausted_names_the_call_and_status(server: RunningServer) -> None:
     server.set_faults([{"match": r"PUT .*/chunks/0$", "status": 500, "times": 10}])
     sleeps = Sleeps()
-    client = make_client(server, sleeps, random=lambda: 1.0, backoff_max_seconds=1.5)
+    client = make_client(server, sleeps, random=lambda: 1.0, max_retry_delay_seconds=1.5)
     with pytest.raises(
         AnaplanError, match=r"upload chunk 0 of file forecast_inputs \(PUT\) failed: HTTP 500.*4 attempts"
     ):
         client.import_csv(FILE, IMPORT, to_csv(ROWS))
     assert sleeps == [0.5, 1.0, 1.5]  # exponential, capped (jitter pinned to its maximum)
-    assert count(server, "PUT", "/chunks/0") == 4 and client.retries == 3
+    assert count(server, "PUT", "/chunks/0") == 4 and client.stats.retries == 3
 
 
 def test_other_4xx_is_not_retried(server: RunningServer) -> None:
     client = make_client(server)
     with pytest.raises(AnaplanError, match=r"start upload of file no_such_file.*HTTP 404"):
         client.import_csv("no_such_file", IMPORT, to_csv(ROWS))
-    assert client.retries == 0
+    assert client.stats.retries == 0
 
 
 def test_stalled_task_is_polled_until_complete_and_task_timeout_is_bounded(server: RunningServer) -> None:
@@ -278,8 +294,9 @@ def test_canary_secrets_never_reach_messages_or_logs(tmp_path: Path, caplog: pyt
     canary = f"CANARY-{uuid.uuid4().hex}"
     caplog.set_level(logging.DEBUG)
     errors: list[BaseException] = []
-    with start_server(tmp_path / "a.sqlite", password=canary, token_prefix=canary, token_ttl_seconds=0.6) as server:
-        client = make_client(server, token_refresh_margin_seconds=0)
+    clock = Clock()
+    with start_server(tmp_path / "a.sqlite", password=canary, token_prefix=canary, token_ttl_seconds=60) as server:
+        client = make_client(server, clock=clock)
         server.set_faults(
             [
                 {"match": "chunks/0$", "status": 401},
@@ -288,7 +305,7 @@ def test_canary_secrets_never_reach_messages_or_logs(tmp_path: Path, caplog: pyt
             ]
         )
         assert client.import_csv(FILE, IMPORT, to_csv(ROWS)).successful
-        time.sleep(0.7)  # the token expires: the next call renews it
+        clock.now += 55  # the token is about to expire: the next call refreshes it
         exhausted = [{"match": "chunks/0$", "status": 503, "times": 10}]
         for faults, failing in (
             (exhausted, lambda: client.import_csv(FILE, IMPORT, to_csv(ROWS))),
@@ -296,12 +313,13 @@ def test_canary_secrets_never_reach_messages_or_logs(tmp_path: Path, caplog: pyt
             ([], lambda: client.import_csv(FILE, IMPORT, b"not,a,forecast\n1,2,3\n")),
         ):
             server.set_faults(faults)
-            with pytest.raises(AnaplanError) as raised:
+            with pytest.raises((AnaplanError, AuthError)) as raised:
                 failing()
             errors.append(raised.value)
-        texts = [repr(client), repr(client.settings), repr(client._token), caplog.text]
+        texts = [repr(client), repr(model(server)), repr(client.auth), caplog.text]
         texts += ["".join(traceback.format_exception(e)) + repr(e) for e in errors]
-    assert client._token is not None and canary in client._token.value  # the canary really was the token
+        assert count(server, "POST", "/token/refresh") == 1  # the canary token travelled to be refreshed
+    assert client.auth._token is not None and canary in client.auth._token  # the canary really was the token
     assert len(errors) == 3 and all(canary not in text for text in texts)
 
 

@@ -96,11 +96,13 @@ def test_dropping_a_file_starts_ingest_of_its_object_only(small_landing, tmp_pat
 
 class _Hook(BaseHTTPRequestHandler):
     received: list[dict] = []
+    answers: list[int] = []  # statuses to answer first, in order; then 200
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Hook.received.append({"path": self.path, "body": json.loads(body)})
-        self.send_response(200)
+        self.send_response(_Hook.answers.pop(0) if _Hook.answers else 200)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args) -> None:
@@ -112,7 +114,7 @@ def webhook():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    _Hook.received = []
+    _Hook.received, _Hook.answers = [], []
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
@@ -149,3 +151,18 @@ def test_an_unreachable_webhook_never_reveals_its_url() -> None:
         post_alert("http://127.0.0.1:9/hooks/T000/secret-token", {"text": "x"}, attempts=1, timeout=1)
     assert "secret-token" not in str(err.value) and "127.0.0.1" not in str(err.value)
     assert "unreachable after 1 attempts (ConnectionError)" in str(err.value)
+
+
+def test_a_failing_webhook_is_retried_and_a_refusal_is_not(webhook) -> None:
+    url = f"{webhook}/hooks/T000/secret-token"
+    sleeps: list[float] = []
+    _Hook.answers = [503, 502]
+    assert post_alert(url, {"text": "x"}, attempts=3, sleep=sleeps.append) == 200
+    assert len(_Hook.received) == 3 and len(sleeps) == 2 and all(0 <= s <= 5 for s in sleeps)
+    _Hook.answers = [503] * 3
+    with pytest.raises(AlertError, match=r"^alert webhook unreachable after 3 attempts \(HTTP 503\)$"):
+        post_alert(url, {"text": "x"}, attempts=3, sleep=sleeps.append)
+    _Hook.answers = [404]
+    with pytest.raises(AlertError, match=r"^alert webhook refused the alert: HTTP 404$"):
+        post_alert(url, {"text": "x"}, attempts=3, sleep=sleeps.append)
+    assert len(_Hook.received) == 7 and len(sleeps) == 4  # the 404 was sent once, never retried

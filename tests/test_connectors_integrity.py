@@ -28,9 +28,9 @@ import requests
 
 from demo.servers.netsuite import demo_key_pair
 from orchestration.contract import SourceObject, objects_for
-from orchestration.defs.ingest.api.assets import AnaplanExportsApi, ApiTuning, NetSuiteApi, SalesforceApi, WorkdayApi
+from orchestration.defs.ingest.api.assets import ApiTuning, NetSuiteApi, SalesforceApi, WorkdayApi
 from orchestration.defs.ingest.api.sources import SOQL_URI_BUDGET
-from tests.api_servers import Servers, api_servers, write_child_config
+from tests.api_servers import Servers, anaplan_model, api_servers, write_child_config
 from tests.test_connectors import DRIVE, SECRET, failure_message, metadata, query, run
 
 REPO = Path(__file__).parents[1]
@@ -321,15 +321,7 @@ def _wrong_credentials(servers: Servers, system: str, tmp_path: Path) -> tuple[s
         )
         servers.resources["workday_api"] = api
         return "POST /ccx/oauth2/psf_demo/token", "invalid_client"
-    api = AnaplanExportsApi(
-        api_url=urls["planning"],
-        auth_url=urls["planning"],
-        workspace_id="demo-ws",
-        model_id="demo-model",
-        username="demo",
-        password=f"wrong-{SECRET}",
-    )
-    servers.resources["anaplan_exports_api"] = api
+    servers.resources["anaplan"] = anaplan_model(urls["planning"], f"wrong-{SECRET}")
     return "POST /token/authenticate", "FAILURE_BAD_CREDENTIAL"
 
 

@@ -324,7 +324,7 @@ def test_failure_mid_sync_then_rerun_converges(demo_build, demo_instance, planni
 
 def test_abandoned_import_that_completes_later_converges(demo_build, demo_instance, planning_server) -> None:
     """The worst moment to die: the target applies the import, the state never hears of it."""
-    from orchestration.defs.reverse_sync import anaplan_resource
+    from orchestration.defs.reverse_sync.anaplan import anaplan_resource
 
     warehouse, db = demo_build[0], planning_server[1]
     server = planning_server[0]

@@ -16,7 +16,7 @@ import pytest
 
 from demo.servers.anaplan import read_cells, start_server
 from demo.servers.anaplan.server import RunningServer
-from orchestration.defs.reverse_sync.anaplan import AnaplanClient, AnaplanSettings
+from orchestration.defs.reverse_sync.anaplan import AnaplanResource
 from orchestration.defs.reverse_sync.state import (
     RunRecord,
     SyncSpec,
@@ -61,18 +61,10 @@ def target_of(server: RunningServer, **changes: str) -> SyncTarget:
     return SyncTarget(server.url, ids["workspace_id"], ids["model_id"], ids["import_id"])
 
 
-def importer(server: RunningServer):
-    settings = AnaplanSettings(
-        api_url=server.url,
-        auth_url=server.url,
-        workspace_id="demo-ws",
-        model_id="demo-model",
-        username="demo",
-        password=server.config.password,
-        poll_interval_seconds=0.02,
-        task_timeout_seconds=10,
-    )
-    client = AnaplanClient(settings, sleep=lambda s: None)
+def importer(server: RunningServer, workspace_id: str = "demo-ws", model_id: str = "demo-model"):
+    where = {"api_url": server.url, "auth_url": server.url, "workspace_id": workspace_id, "model_id": model_id}
+    model = AnaplanResource(**where, username="demo", password=server.config.password, poll_interval_seconds=0.02)
+    client = model.client(sleep=lambda s: None)
     return lambda content: client.import_csv("forecast_inputs", "forecast_inputs", content)
 
 
@@ -154,7 +146,7 @@ def test_state_is_kept_per_target_and_a_new_target_receives_the_whole_model(ware
     assert counts(sync(warehouse, server, first, "run-1")) == ("success", 5, 0, 0, 0)
     with start_server(tmp_path / "tenant2.sqlite", workspace_id="ws-2", model_id="model-2") as other:
         second = SyncTarget(other.url, "ws-2", "model-2", "forecast_inputs")
-        settings_importer = importer_for(other, "ws-2", "model-2")
+        settings_importer = importer(other, "ws-2", "model-2")
         with warehouse.connect() as con:
             diff = compute_diff(con, SPEC, second)
         run = RunRecord(run_id="run-2", sync_name=SPEC.name, started_at="2026-11-16 02:00:00", status="")
@@ -169,20 +161,6 @@ def test_state_is_kept_per_target_and_a_new_target_receives_the_whole_model(ware
     assert "secret" not in SyncTarget(with_user, "w", "m", "i").key
     keys = warehouse.query("select distinct target from reverse_sync.sync_state order by 1")
     assert keys == sorted([(first.key,), (second.key,)])
-
-
-def importer_for(server: RunningServer, workspace_id: str, model_id: str):
-    settings = AnaplanSettings(
-        api_url=server.url,
-        auth_url=server.url,
-        workspace_id=workspace_id,
-        model_id=model_id,
-        username="demo",
-        password=server.config.password,
-        poll_interval_seconds=0.02,
-    )
-    client = AnaplanClient(settings, sleep=lambda s: None)
-    return lambda content: client.import_csv("forecast_inputs", "forecast_inputs", content)
 
 
 def test_state_recorded_before_it_was_keyed_by_target_is_adopted_and_everything_resent(

@@ -292,8 +292,7 @@ class Handler(JsonResponses):
 
     def _answer(self, request_line: str, path: str, body: bytes) -> None:
         fault = self.state.faults.take(request_line, starts_task=bool(_TASK_START.fullmatch(request_line)))
-        if fault is not None and fault.effect == "delay":
-            self.state.stopping.wait(fault.seconds)
+        self.hold(fault, self.state.stopping)
         if fault is not None and fault.effect == "status":
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
             self.send_json(fault.status, {"status": {"code": fault.status, "message": "injected fault"}}, headers)

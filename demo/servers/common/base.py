@@ -5,7 +5,7 @@ A server subclasses `SourceHandler` and implements `route` (its protocol) and `r
 
 - `POST /_admin/faults` (a JSON list, see `demo.servers.anaplan.faults`) replaces the faults in
   force: `{"match": "GET .*/query", "status": 429, "retry_after": 1, "times": 1}` or
-  `{"match": "...", "delay": 1.5}`; `GET` lists them, `DELETE` clears them;
+  `{"match": "...", "delay": 1.5}` or `{"match": "...", "hang": 30}`; `GET` lists them, `DELETE` clears them;
 - `GET /_admin/requests`: `{"requests": {"METHOD /path": count}, "longest_uri": bytes}` of every
   protocol request, counted on arrival (also those a fault answered), so tests can see retries;
 - `POST /_admin/tokens/expire`: every access token issued so far expires now;
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import select
+import socket
 import threading
 import time
 from collections import Counter
@@ -30,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from demo.servers.common.faults import FaultError, FaultPlan
+from demo.servers.common.faults import Fault, FaultError, FaultPlan
 from demo.servers.common.store import DemoStore, StoreError
 
 HOST = "127.0.0.1"  # never another interface: the admin endpoints have no authentication
@@ -106,6 +108,18 @@ class JsonResponses(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         raise NotImplementedError
 
+    def hold(self, fault: Fault | None, stopping: threading.Event) -> None:
+        """A `delay` fault waits its seconds; a `hang` fault waits until the client hangs up (at most its seconds)."""
+        if fault is not None and fault.effect == "delay":
+            stopping.wait(fault.seconds)
+        deadline = time.monotonic() + (fault.seconds if fault is not None and fault.effect == "hang" else 0)
+        while not stopping.is_set() and time.monotonic() < deadline:
+            try:
+                if select.select([self.connection], [], [], 0.05)[0] and not self.connection.recv(1, socket.MSG_PEEK):
+                    return  # the client closed the connection
+            except OSError:  # or reset it
+                return
+
     def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self.send_body(status, json.dumps(payload).encode(), "application/json", headers)
 
@@ -170,8 +184,7 @@ class SourceHandler(JsonResponses):
             if busy:
                 raise HttpError(429, "concurrency limit exceeded", "CONCURRENCY_LIMIT_EXCEEDED", {"Retry-After": "1"})
             fault = self.state.faults.take(request_line, starts_task=False)
-            if fault is not None and fault.effect == "delay":
-                self.state.stopping.wait(fault.seconds)
+            self.hold(fault, self.state.stopping)
             if fault is not None and fault.effect == "status":
                 headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
                 message, code = fault.message or "injected fault", fault.code or "INJECTED_FAULT"

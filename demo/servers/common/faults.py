@@ -10,6 +10,8 @@ A fault is a JSON object with `match` (a regex searched in "METHOD /path", e.g.
   default `INJECTED_FAULT` / `injected fault`);
 - `{"delay": 1.5}` wait that long, then handle the request normally: a slow server still does
   the work, so a client that timed out must not assume the request was not carried out;
+- `{"hang": 30}` answer nothing until the client hangs up (its timeout), at most that long, then
+  handle the request normally (the answer goes nowhere): a timeout, whatever the machine's speed;
 - `{"stall_task": 3}` (import task starts only) the task stays IN_PROGRESS that long;
 - `{"reject": {"column": "Practice", "equals": "X"}}` (import task starts only) rows whose
   column equals the value are rejected into the failure dump.
@@ -25,7 +27,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-_EFFECTS = ("status", "delay", "stall_task", "reject")
+_EFFECTS = ("status", "delay", "hang", "stall_task", "reject")
 _TASK_ONLY = ("stall_task", "reject")
 
 

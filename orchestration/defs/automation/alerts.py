@@ -13,6 +13,7 @@ import dagster as dg
 import requests
 
 from orchestration.lib import settings
+from orchestration.lib.http import RETRY_STATUS, CallStats, HttpSettings, Session
 
 
 class AlertError(Exception):
@@ -35,21 +36,19 @@ def failure_payload(context: dg.RunFailureSensorContext) -> dict:
     }
 
 
-def post_alert(url: str, payload: dict, attempts: int = 3, timeout: float = 10.0) -> int:
-    """POST the payload; a few quick retries on network errors and 5xx. Returns the HTTP status."""
-    reason = ""
-    for attempt in range(attempts):
-        try:
-            response = requests.post(url, json=payload, timeout=timeout)
-        except requests.RequestException as exc:
-            reason = type(exc).__name__  # requests puts the URL in its messages: keep only the kind
-        else:
-            if response.status_code < 500:
-                if response.status_code >= 400:
-                    raise AlertError(f"alert webhook refused the alert: HTTP {response.status_code}")
-                return response.status_code
-            reason = f"HTTP {response.status_code}"
-        time.sleep(min(2**attempt, 5))
+def post_alert(url: str, payload: dict, attempts: int = 3, timeout: float = 10.0, sleep=time.sleep) -> int:
+    """POST the payload, retried on network errors, 408, 429 and 5xx (orchestration.lib.http). Returns the status."""
+    http = HttpSettings(timeout_seconds=timeout, max_attempts=attempts, backoff_seconds=1, max_retry_delay_seconds=5)
+    try:
+        response = Session(CallStats(), http, "alert webhook", sleep).post(url, json=payload)
+    except requests.RequestException as exc:
+        reason = type(exc).__name__  # requests puts the URL in its messages: keep only the kind
+    else:
+        if response.status_code < 400:
+            return response.status_code
+        reason = f"HTTP {response.status_code}"
+        if response.status_code not in RETRY_STATUS:
+            raise AlertError(f"alert webhook refused the alert: {reason}")
     raise AlertError(f"alert webhook unreachable after {attempts} attempts ({reason})")
 
 

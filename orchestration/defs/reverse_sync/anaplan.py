@@ -1,5 +1,8 @@
-"""A client for the subset of the Anaplan Integration API v2 the reverse sync uses: write a file
-in chunks, run an import on it, wait for the task, and read the failure dump.
+"""The Anaplan Integration API v2, spoken once: the planning exports (INGEST_SOURCE=api) and the reverse sync.
+
+`AnaplanResource` reads the model's connection from the six `ANAPLAN_*` variables (`anaplan_resource`);
+its `client()` runs export actions (run the task, poll, download the file's chunks) and imports
+(write a file in chunks, run the import, wait for the task, read the failure dump).
 
 The failure dump is read as Anaplan documents it: the list of its chunks
 (`GET .../imports/{importId}/tasks/{taskId}/dump/chunks`), then each chunk
@@ -7,14 +10,11 @@ The failure dump is read as Anaplan documents it: the list of its chunks
 column is `_Line_` (the rejected row's line in the import file), then `_Error_1_`, `_Error_2_`, ...
 (one reason each), then the row's own columns as they were imported.
 
-Secrets: the password and the token only ever travel in request headers. They are not logged,
-not in any exception message (server text quoted in a message is scrubbed of both), and the
-`__repr__`s here redact them, so a Dagster log, run metadata or a traceback cannot leak them.
-
-Retries: every HTTP call is retried on connection errors, timeouts, 429 and 5xx, at most
-`max_retries` times, with capped exponential backoff and full jitter, or after Retry-After when
-the server sends one. Other 4xx are not retried: the request itself is wrong. A 401 on an API
-call re-authenticates once and repeats the call. The client is not thread-safe: one per sync.
+HTTP is `orchestration.lib.http`: retries (connection errors, timeouts, 408, 429, 5xx; capped
+exponential backoff with jitter, or Retry-After), the token (authenticated, refreshed before it
+expires, and on a 401 authenticated again and the call repeated once), call counts and redaction:
+the password and the token only travel in headers, and no repr, log line or error message here
+holds them. Other 4xx are not retried: the request itself is wrong.
 """
 
 from __future__ import annotations
@@ -27,44 +27,63 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 
+import dagster as dg
 import requests
+from pydantic import Field
+
+from orchestration.lib.http import AnaplanAuth, CallStats, ConnectorError, HttpSettings, Session, request_error
 
 log = logging.getLogger(__name__)
 
-MAX_RETRY_AFTER_SECONDS = 600.0  # a server asking for longer than this is treated as asking for this
-_REDACTED = "***"
 
-
-@dataclass
-class AnaplanSettings:
-    """Where and as whom to connect, and how patient to be. `password` is redacted in repr."""
+class AnaplanResource(dg.ConfigurableResource):
+    """An Anaplan model: the planning objects' exports are read from it, the forecast inputs imported into it."""
 
     api_url: str  # e.g. https://api.anaplan.com
     auth_url: str  # e.g. https://auth.anaplan.com
     workspace_id: str
     model_id: str
     username: str
-    password: str
+    password: str = Field(repr=False)
     timeout_seconds: float = 30
-    max_retries: int = 5
-    backoff_base_seconds: float = 0.5
-    backoff_max_seconds: float = 30
+    max_attempts: int = 6  # per request, the first included
+    max_retry_delay_seconds: float = 30
     poll_interval_seconds: float = 0.5
-    task_timeout_seconds: float = 600
-    token_refresh_margin_seconds: float = 300  # refresh this long before expiry (tokens live 35 min)
+    task_timeout_seconds: float = 600.0  # how long to wait for an import or export task before giving up
 
-    def __repr__(self) -> str:
-        return (
-            f"AnaplanSettings(api_url={self.api_url!r}, auth_url={self.auth_url!r}, "
-            f"workspace_id={self.workspace_id!r}, model_id={self.model_id!r}, username={self.username!r}, "
-            f"password={_REDACTED!r})"
-        )
+    def client(
+        self,
+        session: Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = _random.random,
+        clock: Callable[[], float] = time.time,
+    ) -> AnaplanClient:
+        """A client on `session` (the connectors' session of the run), or on its own session of these settings."""
+        if session is None:
+            http = HttpSettings(self.timeout_seconds, self.max_attempts, 0.5, self.max_retry_delay_seconds)
+            session = Session(CallStats(), http, "Anaplan", sleep, random)
+        return AnaplanClient(self, session, sleep, clock)
 
 
-class AnaplanError(Exception):
+def anaplan_resource(**tuning: Any) -> AnaplanResource:
+    """The model from the ANAPLAN_* environment; `tuning` for the other fields (tests shorten timeouts)."""
+    return AnaplanResource(
+        api_url=dg.EnvVar("ANAPLAN_API_URL"),
+        auth_url=dg.EnvVar("ANAPLAN_AUTH_URL"),
+        workspace_id=dg.EnvVar("ANAPLAN_WORKSPACE_ID"),
+        model_id=dg.EnvVar("ANAPLAN_MODEL_ID"),
+        username=dg.EnvVar("ANAPLAN_USERNAME"),
+        password=dg.EnvVar("ANAPLAN_PASSWORD"),
+        **tuning,
+    )
+
+
+ANAPLAN = anaplan_resource()  # one object, so every domain's Definitions can carry it (merge accepts the same one)
+
+
+class AnaplanError(ConnectorError):
     """A call to Anaplan failed for good. The message names the call and the last status."""
 
 
@@ -100,57 +119,34 @@ class ImportResult:
     details: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class _Token:
-    value: str
-    expires_at: float  # epoch seconds, from the auth service's expiresAt (epoch ms)
-
-    def __repr__(self) -> str:
-        return f"_Token(value={_REDACTED!r}, expires_at={self.expires_at})"
-
-
-@dataclass
-class _Failure:
-    """Why one attempt failed, in words safe to log: a status (None: no response) and a short text."""
-
-    status: int | None
-    text: str
-    retry_after: float | None = None
-
-    @property
-    def retryable(self) -> bool:
-        return self.status is None or self.status in (408, 429) or self.status >= 500
-
-
 class AnaplanClient:
-    """Anaplan calls with token handling and retries; `calls` and `retries` feed asset metadata."""
+    """Anaplan calls under one model; `stats` (calls, retries, tokens) feed asset metadata. One per run."""
 
-    def __init__(
-        self,
-        settings: AnaplanSettings,
-        sleep: Callable[[float], None] = time.sleep,
-        random: Callable[[], float] = _random.random,
-    ) -> None:
-        self.settings = settings
-        self._sleep = sleep
-        self._random = random
-        self._session = requests.Session()
-        self._token: _Token | None = None
-        self.calls = 0  # HTTP requests sent, token requests included
-        self.retries = 0  # of those, repeats of a failed attempt
+    def __init__(self, model: AnaplanResource, session: Session, sleep: Callable[[float], None], clock) -> None:
+        self.session, self.stats, self._sleep = session, session.stats, sleep
+        self.auth = AnaplanAuth(session, model.auth_url, model.username, model.password)
+        self.auth.clock = clock
+        self.base = f"{model.api_url.rstrip('/')}/2/0/workspaces/{model.workspace_id}/models/{model.model_id}"
+        self.poll_interval, self.task_timeout = model.poll_interval_seconds, model.task_timeout_seconds
 
     def __repr__(self) -> str:
-        token = "set" if self._token else "none"
-        return f"AnaplanClient(settings={self.settings!r}, token={token}, calls={self.calls}, retries={self.retries})"
+        return f"AnaplanClient(base={self.base!r}, calls={self.stats.calls}, retries={self.stats.retries})"
 
-    def close(self) -> None:
-        self._session.close()
+    # --- exports ------------------------------------------------------------------------------
+    def exports(self) -> dict[str, str]:
+        """The model's export actions: name (`Targets.csv`) -> id."""
+        return {e["name"]: e["id"] for e in self._json("GET", "exports", "list exports", "exports")}
 
-    def __enter__(self) -> AnaplanClient:
-        return self
+    def export_metadata(self, export_id: str) -> dict[str, Any]:
+        return self._json("GET", f"exports/{export_id}", f"metadata of export {export_id}", "exportMetadata")
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def run_export(self, export_id: str) -> bytes:
+        """Run the export action, wait for it, and download the file it wrote, chunk by chunk."""
+        task_id = self.start_task("exports", export_id)
+        result = self.wait_for_task("exports", export_id, task_id).get("result") or {}
+        if not result.get("successful"):
+            raise AnaplanError(f"Anaplan export {export_id} task {task_id} failed: {result}")
+        return self._chunks(f"files/{export_id}/chunks", f"file of export {export_id}")
 
     # --- the import ---------------------------------------------------------------------------
     def import_csv(self, file_id: str, import_id: str, csv_bytes: bytes, chunk_size: int = 1_000_000) -> ImportResult:
@@ -158,11 +154,12 @@ class AnaplanClient:
 
         Raises AnaplanError when a call fails for good, when the task does not complete within
         `task_timeout_seconds` (it may still complete on the server), or when the import failed
-        as a whole (no failure dump: nothing, or an unknown part, was imported).
+        as a whole (no failure dump: nothing, or an unknown part, was imported); AuthError when the
+        auth service refuses the credentials.
         """
         self.upload_file(file_id, csv_bytes, chunk_size)
-        task_id = self.start_import(import_id)
-        task = self.wait_for_task(import_id, task_id)
+        task_id = self.start_task("imports", import_id)
+        task = self.wait_for_task("imports", import_id, task_id)
         return self._import_result(import_id, task_id, task)
 
     def upload_file(self, file_id: str, content: bytes, chunk_size: int = 1_000_000) -> int:
@@ -182,186 +179,91 @@ class AnaplanClient:
         self._api("POST", f"{files}/complete", f"complete upload of file {file_id}", json={"id": file_id})
         return len(chunks)
 
-    def start_import(self, import_id: str) -> str:
-        """Start the import task; returns its task id.
+    def start_task(self, kind: str, action_id: str) -> str:
+        """Start an import or export (`kind`: imports, exports) task; returns its task id.
 
         This POST is not idempotent: if a response is lost (timeout, 5xx after the server acted)
-        the retry starts a second task. That is safe here because the import is an upsert, by the
-        full key, of the same uploaded file, where an empty Value clears a cell: running it twice
-        leaves the same cells as running it once.
+        the retry starts a second task. That is safe here: an export only writes its file again,
+        and the import is an upsert, by the full key, of the same uploaded file, where an empty
+        Value clears a cell, so running it twice leaves the same cells as running it once.
         """
-        response = self._api("POST", f"imports/{import_id}/tasks", f"start import {import_id}", json=_LOCALE)
-        task_id = _field(_json(response, f"start import {import_id}"), "task", "taskId")
-        log.info("Anaplan import %s started as task %s", import_id, task_id)
-        return str(task_id)
+        label = f"start {kind[:-1]} {action_id}"
+        task_id = str(self._json("POST", f"{kind}/{action_id}/tasks", label, "task", "taskId", json=_LOCALE))
+        log.info("Anaplan %s started as task %s", label[6:], task_id)
+        return task_id
 
-    def wait_for_task(self, import_id: str, task_id: str) -> dict[str, Any]:
+    def wait_for_task(self, kind: str, action_id: str, task_id: str) -> dict[str, Any]:
         """Poll the task until COMPLETE; returns the task object. Bounded by task_timeout_seconds."""
-        label = f"import {import_id} task {task_id}"
+        label = f"{kind[:-1]} {action_id} task {task_id}"
         started, waited = time.monotonic(), 0.0
         while True:
-            response = self._api("GET", f"imports/{import_id}/tasks/{task_id}", f"poll {label}")
-            task = _field(_json(response, f"poll {label}"), "task")
+            task = self._json("GET", f"{kind}/{action_id}/tasks/{task_id}", f"poll {label}", "task")
             state = task.get("taskState")
             if state == "COMPLETE":
                 return task
             if state not in ("NOT_STARTED", "IN_PROGRESS"):
                 raise AnaplanError(f"Anaplan {label} ended in state {state}")
             # an injected sleep returns at once, so count the intended waits as well as the clock
-            if max(waited, time.monotonic() - started) >= self.settings.task_timeout_seconds:
+            if max(waited, time.monotonic() - started) >= self.task_timeout:
                 raise AnaplanError(
-                    f"Anaplan {label} still {state} after {self.settings.task_timeout_seconds:g} s; it may "
-                    "still complete on the server, and running the import again is safe"
+                    f"Anaplan {label} still {state} after {self.task_timeout:g} s; it may "
+                    "still complete on the server, and running it again is safe"
                 )
-            self._sleep(self.settings.poll_interval_seconds)
-            waited += self.settings.poll_interval_seconds
+            self._sleep(self.poll_interval)
+            waited += self.poll_interval
 
     def failure_dump(self, import_id: str, task_id: str) -> list[RejectedRow]:
         """The rejected rows of a task, read chunk by chunk from its failure dump."""
         label = f"failure dump of import {import_id} task {task_id}"
-        path = f"imports/{import_id}/tasks/{task_id}/dump/chunks"
-        chunks = _field(_json(self._api("GET", path, f"list chunks of the {label}"), label), "chunks")
-        if not isinstance(chunks, list) or not all(isinstance(c, dict) and "id" in c for c in chunks):
-            raise AnaplanError(f"Anaplan {label}: the chunk list is not a list of chunks with ids")
-        content = b"".join(
-            self._api("GET", f"{path}/{chunk['id']}", f"chunk {chunk['id']} of the {label}").content for chunk in chunks
-        )
-        return parse_failure_dump(content, label)
+        return parse_failure_dump(self._chunks(f"imports/{import_id}/tasks/{task_id}/dump/chunks", label), label)
 
     def _import_result(self, import_id: str, task_id: str, task: dict[str, Any]) -> ImportResult:
         result = task.get("result") or {}
         details = list(result.get("details") or [])
         successful = bool(result.get("successful"))
         if not successful and not result.get("failureDumpAvailable"):
-            messages = "; ".join(self._scrub(str(d.get("localMessageText", ""))) for d in details) or "no details"
-            raise AnaplanError(f"Anaplan import {import_id} task {task_id} failed: {messages}")
+            messages = "; ".join(str(d.get("localMessageText", "")) for d in details) or "no details"
+            raise AnaplanError(self.auth.redact(f"Anaplan import {import_id} task {task_id} failed: {messages}"))
         rejected = self.failure_dump(import_id, task_id) if result.get("failureDumpAvailable") else []
         log.info("Anaplan import %s task %s complete: %d row(s) rejected", import_id, task_id, len(rejected))
         return ImportResult(task_id=task_id, successful=successful, rows_rejected=rejected, details=details)
 
-    # --- tokens -------------------------------------------------------------------------------
-    def _auth_header(self) -> dict[str, str]:
-        """A header with a token valid for a while yet: authenticate or refresh when needed."""
-        if self._token is None:
-            self._token = self._authenticate()
-        elif time.time() >= self._token.expires_at - self.settings.token_refresh_margin_seconds:
-            self._token = self._refresh(self._token) or self._authenticate()
-        return {"Authorization": f"AnaplanAuthToken {self._token.value}"}
+    # --- HTTP ---------------------------------------------------------------------------------
+    def _chunks(self, path: str, label: str) -> bytes:
+        """A file listed in chunks (`{"chunks": [{"id": ...}, ...]}`), its chunks joined as bytes."""
+        chunks = self._json("GET", path, f"list chunks of the {label}", "chunks")
+        if not isinstance(chunks, list) or not all(isinstance(c, dict) and "id" in c for c in chunks):
+            raise AnaplanError(f"Anaplan {label}: the chunk list is not a list of chunks with ids")
+        return b"".join(
+            self._api("GET", f"{path}/{c['id']}", f"chunk {c['id']} of the {label}").content for c in chunks
+        )
 
-    def _authenticate(self) -> _Token:
-        auth = (self.settings.username, self.settings.password)
-        response = self._call("POST", self._auth_path("authenticate"), "authenticate", auth=auth)
-        return self._parse_token(response, "authenticate")
-
-    def _refresh(self, token: _Token) -> _Token | None:
-        """A renewed token, or None when the old one was already refused (then authenticate)."""
-        headers = {"Authorization": f"AnaplanAuthToken {token.value}"}
-        response = self._call("POST", self._auth_path("refresh"), "refresh token", headers=headers, passthrough=(401,))
-        return None if response.status_code == 401 else self._parse_token(response, "refresh token")
-
-    def _parse_token(self, response: requests.Response, label: str) -> _Token:
-        info = _field(_json(response, label), "tokenInfo")
-        try:
-            return _Token(value=str(info["tokenValue"]), expires_at=float(info["expiresAt"]) / 1000)
-        except (KeyError, TypeError, ValueError):
-            raise AnaplanError(f"Anaplan {label}: response has no usable tokenInfo") from None
-
-    def _auth_path(self, action: str) -> str:
-        return f"{self.settings.auth_url.rstrip('/')}/token/{action}"
-
-    # --- HTTP with retries --------------------------------------------------------------------
     def _api(self, method: str, path: str, label: str, **kwargs: Any) -> requests.Response:
-        """An Integration API call under the model; a 401 re-authenticates once and repeats it."""
-        s = self.settings
-        url = f"{s.api_url.rstrip('/')}/2/0/workspaces/{s.workspace_id}/models/{s.model_id}/{path}"
-        headers = kwargs.pop("headers", {})
-        response = self._call(method, url, label, headers=headers | self._auth_header(), passthrough=(401,), **kwargs)
-        if response.status_code == 401:
-            log.warning("Anaplan %s: HTTP 401, authenticating again", label)
-            self._token = None
-            self.retries += 1
-            response = self._call(method, url, label, headers=headers | self._auth_header(), **kwargs)
+        """One call under the model: retried, re-authenticated once on a 401; a 2xx answer or AnaplanError."""
+        what = f"Anaplan {label} ({method}) failed"
+        try:
+            response = self.session.request(method, f"{self.base}/{path}", **kwargs)
+        except requests.RequestException as exc:
+            raise request_error(what, exc, self.auth.redact, AnaplanError) from None
+        if not response.ok:
+            raise request_error(what, response, self.auth.redact, AnaplanError)
         return response
 
-    def _call(
-        self, method: str, url: str, label: str, passthrough: tuple[int, ...] = (), **kwargs: Any
-    ) -> requests.Response:
-        """One call, retried on transient failures; returns a 2xx (or passthrough) response."""
-        attempts = self.settings.max_retries + 1
-        for attempt in range(attempts):
-            response, failure = self._attempt(method, url, label, **kwargs)
-            if response is not None and (response.ok or response.status_code in passthrough):
-                return response
-            assert failure is not None
-            if not failure.retryable or attempt + 1 == attempts:
-                tries = f" after {attempt + 1} attempts" if attempt else ""
-                raise AnaplanError(f"Anaplan {label} ({method}) failed: {failure.text}{tries}")
-            delay = self._backoff(attempt, failure)
-            log.warning(
-                "Anaplan %s: %s; retry %d of %d in %.2f s", label, failure.text, attempt + 1, attempts - 1, delay
-            )
-            self.retries += 1
-            self._sleep(delay)
-        raise AssertionError("unreachable: the loop returns or raises")
-
-    def _attempt(
-        self, method: str, url: str, label: str, **kwargs: Any
-    ) -> tuple[requests.Response | None, _Failure | None]:
-        self.calls += 1
+    def _json(self, method: str, path: str, label: str, *fields: str, **kwargs: Any) -> Any:
+        """The answer's JSON object, or the value at `fields` in it."""
+        response = self._api(method, path, label, **kwargs)
         try:
-            response = self._session.request(method, url, timeout=self.settings.timeout_seconds, **kwargs)
-        except requests.Timeout:
-            return None, _Failure(None, f"no response within {self.settings.timeout_seconds:g} s")
-        except requests.RequestException as exc:
-            # the exception text names host and path only, but scrub it anyway and do not chain it
-            return None, _Failure(None, f"{type(exc).__name__}: {self._scrub(str(exc))[:300]}")
-        if response.ok:
-            return response, None
-        text = f"HTTP {response.status_code}{self._server_message(response)}"
-        return response, _Failure(response.status_code, text, _retry_after(response))
-
-    def _backoff(self, attempt: int, failure: _Failure) -> float:
-        """Retry-After when the server sent one, else full jitter over a capped exponential."""
-        if failure.retry_after is not None:
-            return min(failure.retry_after, MAX_RETRY_AFTER_SECONDS)
-        s = self.settings
-        return self._random() * min(s.backoff_max_seconds, s.backoff_base_seconds * 2**attempt)
-
-    def _server_message(self, response: requests.Response) -> str:
-        """The server's own error message, short and scrubbed, for the exception text."""
-        try:
-            payload = response.json()
+            value = response.json()
         except ValueError:
-            return ""
-        if not isinstance(payload, dict):
-            return ""
-        status = payload.get("status")  # the API nests it; the auth service uses statusMessage
-        message = status.get("message") if isinstance(status, dict) else payload.get("statusMessage")
-        return f": {self._scrub(str(message))[:200]}" if message else ""
-
-    def _scrub(self, text: str) -> str:
-        for secret in (self.settings.password, self._token.value if self._token else ""):
-            if secret:
-                text = text.replace(secret, _REDACTED)
-        return text
+            raise AnaplanError(f"Anaplan {label}: response is not JSON (HTTP {response.status_code})") from None
+        for name in fields:
+            if not isinstance(value, dict) or name not in value:
+                raise AnaplanError(f"Anaplan {label}: response has no {'.'.join(fields)}")
+            value = value[name]
+        return value
 
 
 _LOCALE = {"localeName": "en_US"}
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """Retry-After in seconds (delta-seconds or an HTTP date), on 429 and 503 only."""
-    value = response.headers.get("Retry-After")
-    if response.status_code not in (429, 503) or not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def parse_failure_dump(content: bytes, label: str = "failure dump") -> list[RejectedRow]:
@@ -400,22 +302,3 @@ def parse_failure_dump(content: bytes, label: str = "failure dump") -> list[Reje
             )
         )
     return rejected
-
-
-def _json(response: requests.Response, label: str) -> dict[str, Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        raise AnaplanError(f"Anaplan {label}: response is not JSON (HTTP {response.status_code})") from None
-    if not isinstance(payload, dict):
-        raise AnaplanError(f"Anaplan {label}: response is not a JSON object")
-    return payload
-
-
-def _field(payload: dict[str, Any], *path: str) -> Any:
-    value: Any = payload
-    for name in path:
-        if not isinstance(value, dict) or name not in value:
-            raise AnaplanError(f"Anaplan response has no {'.'.join(path)}")
-        value = value[name]
-    return value

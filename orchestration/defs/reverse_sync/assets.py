@@ -12,7 +12,7 @@ import time
 
 import dagster as dg
 
-from orchestration.defs.reverse_sync.anaplan import AnaplanClient, AnaplanSettings
+from orchestration.defs.reverse_sync.anaplan import AnaplanResource
 from orchestration.defs.reverse_sync.gate import evaluate_gate
 from orchestration.defs.reverse_sync.state import (
     Diff,
@@ -53,39 +53,16 @@ MEMBERS_CHECK = "no_members_dropped"
 REJECTIONS_SHOWN = 50  # rejected rows named in the check's metadata (all are in sync_rejections)
 
 
-class AnaplanResource(dg.ConfigurableResource):
-    """Anaplan Integration API v2 target; credentials and ids come from the environment."""
+class AnaplanImport(dg.ConfigurableResource):
+    """The sync's import in the `anaplan` model: its data source file and import action (ANAPLAN_FILE_ID,
+    ANAPLAN_IMPORT_ID)."""
 
-    api_url: str
-    auth_url: str
-    workspace_id: str
-    model_id: str
     file_id: str
     import_id: str
-    username: str
-    password: str
-    max_retries: int = 5
-    timeout_seconds: float = 30.0
-    task_timeout_seconds: float = 600.0  # how long to wait for the import task before giving up
 
-    def target(self) -> SyncTarget:
+    def target(self, anaplan: AnaplanResource) -> SyncTarget:
         """What the sync state is keyed by: API URL, workspace, model and import (no credentials)."""
-        return SyncTarget(self.api_url, self.workspace_id, self.model_id, self.import_id)
-
-    def client(self) -> AnaplanClient:
-        return AnaplanClient(
-            AnaplanSettings(
-                api_url=self.api_url,
-                auth_url=self.auth_url,
-                workspace_id=self.workspace_id,
-                model_id=self.model_id,
-                username=self.username,
-                password=self.password,
-                max_retries=self.max_retries,
-                timeout_seconds=self.timeout_seconds,
-                task_timeout_seconds=self.task_timeout_seconds,
-            )
-        )
+        return SyncTarget(anaplan.api_url, anaplan.workspace_id, anaplan.model_id, self.import_id)
 
 
 class ForecastSyncConfig(dg.Config):
@@ -162,8 +139,9 @@ def anaplan_forecast_inputs(
     config: ForecastSyncConfig,
     warehouse: Warehouse,
     anaplan: AnaplanResource,
+    anaplan_import: AnaplanImport,
 ) -> dg.MaterializeResult:
-    target = anaplan.target()
+    target = anaplan_import.target(anaplan)
     run = RunRecord(
         run_id=context.run.run_id, sync_name=SPEC.name, started_at=_now(), status="blocked", target=target.key
     )
@@ -199,12 +177,13 @@ def anaplan_forecast_inputs(
             check_name=REJECTIONS_CHECK, passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={"dry_run": True}
         )
         return dg.MaterializeResult(metadata=_metadata(diff, target, dry_run=True), check_results=[nothing_sent])
-    return _send(context, anaplan, warehouse, target, diff, run)
+    return _send(context, anaplan, anaplan_import, warehouse, target, diff, run)
 
 
 def _send(
     context: dg.AssetExecutionContext,
     anaplan: AnaplanResource,
+    anaplan_import: AnaplanImport,
     warehouse: Warehouse,
     target: SyncTarget,
     diff: Diff,
@@ -217,7 +196,7 @@ def _send(
         target,
         diff,
         run,
-        lambda content: client.import_csv(anaplan.file_id, anaplan.import_id, content),
+        lambda content: client.import_csv(anaplan_import.file_id, anaplan_import.import_id, content),
     )
     context.log.info(f"{SPEC.name} to {target.key}: {run.message}")
     if diff.legacy_adopted:
@@ -225,7 +204,7 @@ def _send(
             f"adopted {diff.legacy_adopted} sync state rows recorded before the state was keyed by target as the "
             f"state of {target.key}: every row was sent again and rows no longer in the model were cleared"
         )
-    metadata = _metadata(diff, target, api_calls=client.calls, api_retries=client.retries)
+    metadata = _metadata(diff, target, **client.stats.metadata())
     metadata |= {"rows_created": run.created, "rows_updated": run.updated, "rows_deleted": run.deleted}
     return dg.MaterializeResult(
         metadata={**metadata, "rows_rejected": len(rejected)}, check_results=[_rejections_check(rejected)]
@@ -252,21 +231,6 @@ def _rejections_check(rejected: dict[str, Rejection]) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{len(rejected)} rows rejected by the planning tool, e.g. {first}" if rejected else None,
         metadata=metadata,
-    )
-
-
-def anaplan_resource(**overrides: object) -> AnaplanResource:
-    """The target from the ANAPLAN_* environment; `overrides` for tuning (tests shorten timeouts)."""
-    return AnaplanResource(
-        api_url=dg.EnvVar("ANAPLAN_API_URL"),
-        auth_url=dg.EnvVar("ANAPLAN_AUTH_URL"),
-        workspace_id=dg.EnvVar("ANAPLAN_WORKSPACE_ID"),
-        model_id=dg.EnvVar("ANAPLAN_MODEL_ID"),
-        file_id=dg.EnvVar("ANAPLAN_FILE_ID"),
-        import_id=dg.EnvVar("ANAPLAN_IMPORT_ID"),
-        username=dg.EnvVar("ANAPLAN_USERNAME"),
-        password=dg.EnvVar("ANAPLAN_PASSWORD"),
-        **overrides,
     )
 
 
@@ -391,7 +355,7 @@ AGGREGATE_CHECKS = {
 
 def _as_asset_check(name: str, check) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=SYNC_INPUT, name=name, description=check.__doc__, pool=WRITER_POOL)
-    def _check(warehouse: Warehouse, anaplan: AnaplanResource) -> dg.AssetCheckResult:
-        return check(warehouse, anaplan.target())
+    def _check(warehouse: Warehouse, anaplan: AnaplanResource, anaplan_import: AnaplanImport) -> dg.AssetCheckResult:
+        return check(warehouse, anaplan_import.target(anaplan))
 
     return _check

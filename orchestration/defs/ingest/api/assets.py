@@ -48,16 +48,16 @@ from orchestration.defs.ingest.api.sources import (
 from orchestration.defs.ingest.files import QUARANTINE_CHECK, _column_schema, _result_metadata, quarantine_check_result
 from orchestration.defs.ingest.loader import UTC_NOW, LandingFileError, Target, load_relation, q, sql_str
 from orchestration.defs.ingest.postgres_target import ingest_session
+from orchestration.defs.reverse_sync.anaplan import AnaplanResource
 from orchestration.lib import settings
 from orchestration.lib.http import (
-    AnaplanAuth,
     CallStats,
     ConnectorError,
     HttpSettings,
     NetSuiteAuth,
     SalesforceAuth,
+    Session,
     WorkdayAuth,
-    make_session,
     vendor_error,
 )
 from orchestration.lib.warehouse import WRITER_POOL
@@ -92,9 +92,9 @@ class SalesforceApi(dg.ConfigurableResource):
     api_version: str = "v61.0"
     batch_size: int = 2000
 
-    def connector(self, session, stats: CallStats) -> SalesforceConnector:
-        auth = SalesforceAuth(session, stats, self.login_url, self.client_id, self.client_secret)
-        return SalesforceConnector(auth, session, self.api_version, self.batch_size)
+    def connector(self, session: Session) -> SalesforceConnector:
+        auth = SalesforceAuth(session, self.login_url, self.client_id, self.client_secret)
+        return SalesforceConnector(auth, self.api_version, self.batch_size)
 
 
 class NetSuiteApi(dg.ConfigurableResource):
@@ -106,9 +106,9 @@ class NetSuiteApi(dg.ConfigurableResource):
     private_key: str
     page_size: int = 1000
 
-    def connector(self, session, stats: CallStats) -> NetSuiteConnector:
-        auth = NetSuiteAuth(session, stats, self.account_url, self.client_id, self.certificate_id, self.private_key)
-        return NetSuiteConnector(auth, session, self.page_size)
+    def connector(self, session: Session) -> NetSuiteConnector:
+        auth = NetSuiteAuth(session, self.account_url, self.client_id, self.certificate_id, self.private_key)
+        return NetSuiteConnector(auth, self.page_size)
 
 
 class WorkdayApi(dg.ConfigurableResource):
@@ -122,26 +122,9 @@ class WorkdayApi(dg.ConfigurableResource):
     refresh_token: str
     window_days: float = 366
 
-    def connector(self, session, stats: CallStats) -> WorkdayConnector:
-        auth = WorkdayAuth(
-            session, stats, self.base_url, self.tenant, self.client_id, self.client_secret, self.refresh_token
-        )
-        return WorkdayConnector(auth, session, self.base_url, self.tenant, self.report_owner, self.window_days)
-
-
-class AnaplanExportsApi(dg.ConfigurableResource):
-    """Anaplan model whose export actions `Plan_Versions.csv` and `Targets.csv` the planning objects read."""
-
-    api_url: str
-    auth_url: str
-    workspace_id: str
-    model_id: str
-    username: str
-    password: str
-
-    def connector(self, session, stats: CallStats) -> AnaplanExportsConnector:
-        auth = AnaplanAuth(session, stats, self.auth_url, self.username, self.password)
-        return AnaplanExportsConnector(auth, session, self.api_url, self.workspace_id, self.model_id)
+    def connector(self, session: Session) -> WorkdayConnector:
+        auth = WorkdayAuth(session, self.base_url, self.tenant, self.client_id, self.client_secret, self.refresh_token)
+        return WorkdayConnector(auth, self.base_url, self.tenant, self.report_owner, self.window_days)
 
 
 API_RESOURCE = {
@@ -149,7 +132,7 @@ API_RESOURCE = {
     "psa": "salesforce_api",
     "erp": "netsuite_api",
     "hris": "workday_api",
-    "planning": "anaplan_exports_api",
+    "planning": "anaplan",  # the model the reverse sync writes to (orchestration.defs.reverse_sync.anaplan)
 }
 
 
@@ -467,7 +450,10 @@ def load_system(
     those an earlier run extracted but could not merge (a merge refused, a crash or a kill between
     extract and merge), also when this run's extract fails."""
     stats = CallStats()
-    connector = api.connector(make_session(stats, tuning.http()), stats)
+    session = Session(stats, tuning.http(), f"{system} API")
+    connector = (
+        AnaplanExportsConnector(api.client(session)) if isinstance(api, AnaplanResource) else api.connector(session)
+    )
     redact = connector.auth.redact
     found, drifts, failures = {}, {}, {}
     stopped = ""  # why nothing of this system can be extracted this run

@@ -4,13 +4,13 @@ import dagster as dg
 
 from orchestration.contract import SYSTEMS
 from orchestration.defs.ingest.api.assets import (
-    AnaplanExportsApi,
     ApiTuning,
     NetSuiteApi,
     SalesforceApi,
     WorkdayApi,
     build_api_definitions,
 )
+from orchestration.defs.reverse_sync.anaplan import ANAPLAN
 from orchestration.lib import settings
 
 
@@ -36,14 +36,7 @@ def api_resources() -> dict[str, dg.ConfigurableResource]:
             client_secret=dg.EnvVar("WORKDAY_CLIENT_SECRET"),
             refresh_token=dg.EnvVar("WORKDAY_REFRESH_TOKEN"),
         ),
-        "anaplan_exports_api": AnaplanExportsApi(
-            api_url=dg.EnvVar("ANAPLAN_API_URL"),
-            auth_url=dg.EnvVar("ANAPLAN_AUTH_URL"),
-            workspace_id=dg.EnvVar("ANAPLAN_WORKSPACE_ID"),
-            model_id=dg.EnvVar("ANAPLAN_MODEL_ID"),
-            username=dg.EnvVar("ANAPLAN_USERNAME"),
-            password=dg.EnvVar("ANAPLAN_PASSWORD"),
-        ),
+        "anaplan": ANAPLAN,  # the same resource as the reverse sync's: one reading of the ANAPLAN_* variables
     }
 
 

@@ -14,8 +14,9 @@ in `load_relation` types them, so money and hours never pass through a float.
   query with the contract's fields finds removed ones; `DeletedRecord` lists deletions.
 - Workday: RaaS JSON reports, paged by windows of the `Updated_From`/`Updated_Through` prompts;
   the report's XSD lists its fields.
-- Anaplan: export actions (run the task, poll, list and download the chunks); the export's
-  metadata lists its columns; an export identical to the last one loads nothing.
+- Anaplan: export actions through the reverse sync's Anaplan client (run the task, poll, list and
+  download the chunks); the export's metadata lists its columns; an export identical to the last one
+  loads nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import csv
 import hashlib
 import io
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,20 +34,13 @@ from urllib.parse import quote_plus
 import dlt
 import requests
 from dlt.common.time import ensure_pendulum_datetime
-from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONLinkPaginator, OffsetPaginator
 from dlt.sources.rest_api import rest_api_resources
 
 from orchestration.contract import SourceObject
 from orchestration.defs.ingest.api.drift import family
-from orchestration.lib.http import (
-    AnaplanAuth,
-    ConnectorError,
-    NetSuiteAuth,
-    SalesforceAuth,
-    WorkdayAuth,
-    error_from_response,
-)
+from orchestration.defs.reverse_sync.anaplan import AnaplanClient
+from orchestration.lib.http import ConnectorError, NetSuiteAuth, SalesforceAuth, WorkdayAuth, request_error
 
 INITIAL = datetime(2000, 1, 1)  # before any record: the first run reads everything
 
@@ -96,8 +89,8 @@ _SOQL_LITERAL_SAMPLE = "2000-01-01T00:00:00Z"  # what `_soql_datetime` puts in p
 class SalesforceConnector:
     protocol_fields = ("attributes",)
 
-    def __init__(self, auth: SalesforceAuth, session: requests.Session, api_version: str, batch_size: int) -> None:
-        self.auth, self.session, self.batch_size = auth, session, batch_size
+    def __init__(self, auth: SalesforceAuth, api_version: str, batch_size: int) -> None:
+        self.auth, self.session, self.batch_size = auth, auth.session, batch_size
         self.version = api_version if api_version.startswith("v") else f"v{api_version}"
 
     def _base(self) -> str:
@@ -176,8 +169,8 @@ _MISSING_FIELD = re.compile(r"Field '(\w+)' for record")
 class NetSuiteConnector:
     protocol_fields = ("links", "_cursor")
 
-    def __init__(self, auth: NetSuiteAuth, session: requests.Session, page_size: int) -> None:
-        self.auth, self.session, self.page_size = auth, session, page_size
+    def __init__(self, auth: NetSuiteAuth, page_size: int) -> None:
+        self.auth, self.session, self.page_size = auth, auth.session, page_size
         self.base = auth.account_url
 
     def _query(self, suiteql: str, limit: int = 1) -> requests.Response:
@@ -314,8 +307,8 @@ class UpdateWindowPaginator(BasePaginator):
 class WorkdayConnector:
     protocol_fields: tuple[str, ...] = ()
 
-    def __init__(self, auth: WorkdayAuth, session, base_url: str, tenant: str, owner: str, window_days: float) -> None:
-        self.auth, self.session, self.window = auth, session, timedelta(days=window_days)
+    def __init__(self, auth: WorkdayAuth, base_url: str, tenant: str, owner: str, window_days: float) -> None:
+        self.auth, self.session, self.window = auth, auth.session, timedelta(days=window_days)
         self.base = base_url.rstrip("/")
         self.reports = f"/ccx/service/customreport2/{tenant}/{owner}"
 
@@ -346,29 +339,24 @@ _ANAPLAN_FAMILIES = {"NUMBER": "number", "BOOLEAN": "boolean", "DATE": "date"}
 
 
 class AnaplanExportsConnector:
+    """The planning objects through the Anaplan client the reverse sync uses (its auth, tasks and chunked files)."""
+
     protocol_fields: tuple[str, ...] = ()
 
-    def __init__(self, auth: AnaplanAuth, session, api_url: str, workspace_id: str, model_id: str) -> None:
-        self.auth, self.session = auth, session
-        self.client = RESTClient(
-            base_url=f"{api_url.rstrip('/')}/2/0/workspaces/{workspace_id}/models/{model_id}",
-            session=session,
-        )
+    def __init__(self, client: AnaplanClient) -> None:
+        self.client, self.auth = client, client.auth
         self._ids: dict[str, str] | None = None
 
     def export_id(self, obj: SourceObject) -> str:
         if self._ids is None:
-            exports = self.client.get("/exports").json().get("exports", [])
-            self._ids = {e["name"]: e["id"] for e in exports}
+            self._ids = self.client.exports()
         name = f"{obj.file_stem}.csv"
         if name not in self._ids:
             raise ConnectorError(f"no export named {name!r} in the model (exports: {', '.join(self._ids)})")
         return self._ids[name]
 
     def discover(self, obj: SourceObject) -> Discovery:
-        response = self.client.get(f"/exports/{self.export_id(obj)}")
-        _raise(response, f"export {obj.file_stem} metadata")
-        meta = response.json()["exportMetadata"]
+        meta = self.client.export_metadata(self.export_id(obj))
         types = [_ANAPLAN_FAMILIES.get(t, "text") for t in meta["dataTypes"]]
         return Discovery(dict(zip(meta["headerNames"], types, strict=True)))
 
@@ -384,7 +372,7 @@ class AnaplanExportsConnector:
             columns=contract_columns(obj),
         )
         def export() -> Iterator[list[dict[str, Any]]]:
-            content = self.run_export(self.export_id(obj))
+            content = self.client.run_export(self.export_id(obj))
             digest = hashlib.sha256(content).hexdigest()
             state = dlt.current.resource_state()
             if state.get("export_sha256") == digest:
@@ -393,24 +381,6 @@ class AnaplanExportsConnector:
             state["export_sha256"] = digest
 
         return export
-
-    def run_export(self, export_id: str, timeout_seconds: float = 600) -> bytes:
-        """Run the export action, wait for it, and download the file it wrote, chunk by chunk."""
-        task = self.client.post(f"/exports/{export_id}/tasks", json={"localeName": "en_US"})
-        _raise(task, "start export")
-        task_id = task.json()["task"]["taskId"]
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            status = self.client.get(f"/exports/{export_id}/tasks/{task_id}").json()["task"]
-            if status["taskState"] == "COMPLETE":
-                break
-            if time.monotonic() > deadline:
-                raise ConnectorError(f"export {export_id} did not complete within {timeout_seconds:.0f} s")
-            time.sleep(0.5)
-        if not status.get("result", {}).get("successful", False):
-            raise ConnectorError(f"export {export_id} failed: {status.get('result')}")
-        chunks = self.client.get(f"/files/{export_id}/chunks").json()["chunks"]
-        return b"".join(self.client.get(f"/files/{export_id}/chunks/{c['id']}").content for c in chunks)
 
 
 def _csv_rows(content: bytes) -> list[dict[str, Any]]:
@@ -422,4 +392,4 @@ def _csv_rows(content: bytes) -> list[dict[str, Any]]:
 def _raise(response: requests.Response, what: str) -> None:
     """A refused request as ConnectorError: status, the vendor's error code and message (never a secret)."""
     if response.status_code >= 400:
-        raise error_from_response(response, what)
+        raise request_error(what, response)
