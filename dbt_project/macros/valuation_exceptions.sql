@@ -1,34 +1,36 @@
 {% macro valuation_exception(
-    reason_code,
-    reason_text,
-    affected_model,
-    record_type,
-    record_id,
-    source,
-    exception_date,
-    source_id=none,
+    reason_code='reason_code',
+    reason_text='reason_text',
+    affected_model='affected_model',
+    record_type='record_type',
+    record_id='record_id',
+    source_system='source_system',
+    source_object='source_object',
+    source_id='cast(null as varchar)',
     project_id='project_id',
     currency_code='currency_code',
-    hours=none,
-    amount=none
+    hours='cast(null as decimal(18, 2))',
+    amount='cast(null as decimal(18, 2))',
+    exception_date='exception_date'
 ) -%}
     {#- The select list of one branch of the valuation-exceptions union (fct_valuation_exceptions,
-        int_time_entries_unvalued): the thirteen columns in the union's order, so every branch
-        names only what is its own. affected_model and record_type are names, source is a
-        (system, object) pair of names: they are quoted here. Every other argument is a SQL
-        expression; source_id, hours and amount default to typed nulls, project_id and
-        currency_code to the branch's own columns of that name. -#}
+        int_time_entries_unvalued): its thirteen columns in the union's order. Every argument
+        is a SQL expression (quote a constant: "'fct_backlog'"). One call covers a group of
+        reasons: a CTE lists them, one small select per reason with the columns that differ
+        (reason_code, reason_text, ...) before `*`, and the call names what they share.
+        Defaults: the column of the same name, except source_id, hours and amount, which are
+        typed nulls. -#}
     {{ reason_code }} as reason_code,
     {{ reason_text }} as reason_text,
-    '{{ affected_model }}' as affected_model,
-    '{{ record_type }}' as record_type,
+    {{ affected_model }} as affected_model,
+    {{ record_type }} as record_type,
     {{ record_id }} as record_id,
-    '{{ source[0] }}' as source_system,
-    '{{ source[1] }}' as source_object,
-    {{ source_id if source_id is not none else 'cast(null as varchar)' }} as source_id,
+    {{ source_system }} as source_system,
+    {{ source_object }} as source_object,
+    {{ source_id }} as source_id,
     {{ project_id }} as project_id,
     {{ currency_code }} as currency_code,
-    {{ hours if hours is not none else 'cast(null as decimal(18, 2))' }} as hours,
-    {{ amount if amount is not none else 'cast(null as decimal(18, 2))' }} as amount,
+    {{ hours }} as hours,
+    {{ amount }} as amount,
     {{ exception_date }} as exception_date
 {%- endmacro %}

@@ -107,12 +107,11 @@ time_entry_exceptions as (
 
     select
         {{ valuation_exception(
-            reason_code='reason_code',
-            reason_text='reason_text',
-            affected_model='fct_project_margin',
-            record_type='time_entry',
+            affected_model="'fct_project_margin'",
+            record_type="'time_entry'",
             record_id='time_entry_id',
-            source=('psa', 'pse__Timecard_Header__c'),
+            source_system="'psa'",
+            source_object="'pse__Timecard_Header__c'",
             source_id='timecard_id',
             hours='hours',
             exception_date='entry_date',
@@ -121,59 +120,44 @@ time_entry_exceptions as (
 
 ),
 
-rate_exceptions as (
+valued_time_entry_gaps as (
 
     select
-        {{ valuation_exception(
-            reason_code="'missing_bill_rate'",
-            reason_text="'Billable time-and-materials time without a contract bill rate"
-            ~ " on its assignment'",
-            affected_model='fct_project_margin',
-            record_type='time_entry',
-            record_id='time_entry_id',
-            source=('psa', 'pse__Assignment__c'),
-            source_id='coalesce(assignment_id, timecard_id)',
-            hours='hours',
-            exception_date='entry_date',
-        ) }}
+        'missing_bill_rate' as reason_code,
+        'Billable time-and-materials time without a contract bill rate on its assignment'
+            as reason_text,
+        'psa' as source_system,
+        'pse__Assignment__c' as source_object,
+        coalesce(assignment_id, timecard_id) as exception_source_id,
+        *
     from valued_time_entries
     where is_missing_bill_rate
 
     union all
 
     select
-        {{ valuation_exception(
-            reason_code="'missing_standard_rate'",
-            reason_text="'No rate-card line for role ' || coalesce(role_code, '(none)') || ' in '"
-            ~ " || coalesce(resource_legal_entity_code, '(no legal entity)') || ' on the day'",
-            affected_model='fct_project_margin',
-            record_type='time_entry',
-            record_id='time_entry_id',
-            source=('hris', 'Rate_Card'),
-            source_id='coalesce(role_code, resource_id)',
-            hours='hours',
-            exception_date='entry_date',
-        ) }}
+        'missing_standard_rate' as reason_code,
+        'No rate-card line for role ' || coalesce(role_code, '(none)') || ' in '
+        || coalesce(resource_legal_entity_code, '(no legal entity)') || ' on the day'
+            as reason_text,
+        'hris' as source_system,
+        'Rate_Card' as source_object,
+        coalesce(role_code, resource_id) as exception_source_id,
+        *
     from valued_time_entries
     where is_missing_standard_rate
 
     union all
 
     select
-        {{ valuation_exception(
-            reason_code="'missing_cost_rate'",
-            reason_text="'No loaded cost rate of worker '"
-            ~ " || coalesce(valued_time_entries.worker_id, '(none)') || ' valid on the day'",
-            affected_model='fct_project_margin',
-            record_type='time_entry',
-            record_id='valued_time_entries.time_entry_id',
-            source=('hris', 'Worker_Cost_Rates'),
-            source_id='coalesce(valued_time_entries.worker_id, valued_time_entries.resource_id)',
-            project_id='valued_time_entries.project_id',
-            currency_code='valued_time_entries.currency_code',
-            hours='valued_time_entries.hours',
-            exception_date='valued_time_entries.entry_date',
-        ) }}
+        'missing_cost_rate' as reason_code,
+        'No loaded cost rate of worker ' || coalesce(valued_time_entries.worker_id, '(none)')
+        || ' valid on the day' as reason_text,
+        'hris' as source_system,
+        'Worker_Cost_Rates' as source_object,
+        coalesce(valued_time_entries.worker_id, valued_time_entries.resource_id)
+            as exception_source_id,
+        valued_time_entries.*
     from valued_time_entries
     where
         not exists (
@@ -188,6 +172,21 @@ rate_exceptions as (
                 )
         )
 
+),
+
+rate_exceptions as (
+
+    select
+        {{ valuation_exception(
+            affected_model="'fct_project_margin'",
+            record_type="'time_entry'",
+            record_id='time_entry_id',
+            source_id='exception_source_id',
+            hours='hours',
+            exception_date='entry_date',
+        ) }}
+    from valued_time_entry_gaps
+
     union all
 
     select
@@ -195,11 +194,12 @@ rate_exceptions as (
             reason_code="'missing_bill_rate'",
             reason_text="'Scheduled billable hours of a time-and-materials assignment"
             ~ " without a bill rate'",
-            affected_model='fct_revenue_forecast',
-            record_type='assignment_month',
+            affected_model="'fct_revenue_forecast'",
+            record_type="'assignment_month'",
             record_id="scheduled_hours.assignment_id || '|' || "
             ~ format_date("date_trunc('month', scheduled_hours.scheduled_date)", '%Y-%m'),
-            source=('psa', 'pse__Assignment__c'),
+            source_system="'psa'",
+            source_object="'pse__Assignment__c'",
             source_id='scheduled_hours.assignment_id',
             project_id='scheduled_hours.project_id',
             currency_code='projects.currency_code',

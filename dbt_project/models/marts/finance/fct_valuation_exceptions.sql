@@ -1,11 +1,9 @@
 -- Every row the finance marts could not value, one row per record and reason, so nothing
 -- is left out of a total silently: the time entries and schedules of
 -- int_time_entries_unvalued, amounts without an FX rate, opportunities, projects and
--- milestones that cannot be valued. A record can carry several reasons. Each branch of the
--- union names its own columns through the valuation_exception macro.
-{%- set fx_rate_source = ('erp', 'consolidatedexchangerate') %}
-{%- set crm_opportunity = ('crm', 'Opportunity') %}
-{%- set psa_project = ('psa', 'pse__Proj__c') %}
+-- milestones that cannot be valued. A record can carry several reasons. Reasons that share
+-- their record are listed together (one select per reason), and the valuation_exception
+-- macro writes each group's columns in the union's order.
 {%- set month_label = format_date('month_start_date', '%Y-%m') %}
 with
 
@@ -63,21 +61,15 @@ fx_rates as (
 
 ),
 
-fx_exceptions as (
+margin_fx_gaps as (
 
     select
-        {{ valuation_exception(
-            reason_code="'missing_fx_rate'",
-            reason_text="'No average ' || coalesce(currency_code, '(no currency)') || ' to '"
-            ~ " || reporting_currency_code || ' rate for ' || " ~ month_label,
-            affected_model='fct_project_margin',
-            record_type='project_month',
-            record_id="project_id || '|' || " ~ month_label,
-            source=fx_rate_source,
-            hours='hours_worked',
-            amount='revenue',
-            exception_date='month_start_date',
-        ) }}
+        'project_month' as record_type,
+        'No average ' || coalesce(currency_code, '(no currency)') || ' to '
+        || reporting_currency_code || ' rate for ' || {{ month_label }} as reason_text,
+        hours_worked as exception_hours,
+        revenue as exception_amount,
+        *
     from project_margins
     where
         fx_average_rate is null
@@ -86,38 +78,44 @@ fx_exceptions as (
     union all
 
     select
-        {{ valuation_exception(
-            reason_code="'missing_fx_rate'",
-            reason_text="'Labor cost in a currency other than '"
-            ~ " || coalesce(currency_code, '(none)')"
-            ~ " || ' could not be converted: no average rate for ' || " ~ month_label,
-            affected_model='fct_project_margin',
-            record_type='project_month_labor_cost',
-            record_id="project_id || '|' || " ~ month_label,
-            source=fx_rate_source,
-            hours='hours_worked',
-            exception_date='month_start_date',
-        ) }}
+        'project_month_labor_cost' as record_type,
+        'Labor cost in a currency other than ' || coalesce(currency_code, '(none)')
+        || ' could not be converted: no average rate for ' || {{ month_label }} as reason_text,
+        hours_worked as exception_hours,
+        cast(null as decimal(18, 2)) as exception_amount,
+        *
     from project_margins
     where labor_cost is null
 
     union all
 
     select
-        {{ valuation_exception(
-            reason_code="'missing_fx_rate'",
-            reason_text="'Standard value from a rate card in a currency other than '"
-            ~ " || coalesce(currency_code, '(none)')"
-            ~ " || ' could not be converted: no average rate for ' || " ~ month_label,
-            affected_model='fct_project_margin',
-            record_type='project_month_standard_value',
-            record_id="project_id || '|' || " ~ month_label,
-            source=fx_rate_source,
-            hours='billable_hours',
-            exception_date='month_start_date',
-        ) }}
+        'project_month_standard_value' as record_type,
+        'Standard value from a rate card in a currency other than '
+        || coalesce(currency_code, '(none)')
+        || ' could not be converted: no average rate for ' || {{ month_label }} as reason_text,
+        billable_hours as exception_hours,
+        cast(null as decimal(18, 2)) as exception_amount,
+        *
     from project_margins
     where standard_value is null
+
+),
+
+fx_exceptions as (
+
+    select
+        {{ valuation_exception(
+            reason_code="'missing_fx_rate'",
+            affected_model="'fct_project_margin'",
+            record_id="project_id || '|' || " ~ month_label,
+            source_system="'erp'",
+            source_object="'consolidatedexchangerate'",
+            hours='exception_hours',
+            amount='exception_amount',
+            exception_date='month_start_date',
+        ) }}
+    from margin_fx_gaps
 
     union all
 
@@ -126,10 +124,11 @@ fx_exceptions as (
             reason_code="'missing_fx_rate'",
             reason_text="'No period-end ' || coalesce(currency_code, '(no currency)') || ' to '"
             ~ " || reporting_currency_code || ' rate for ' || " ~ month_label,
-            affected_model='fct_backlog',
-            record_type='project_month',
+            affected_model="'fct_backlog'",
+            record_type="'project_month'",
             record_id="project_id || '|' || " ~ month_label,
-            source=fx_rate_source,
+            source_system="'erp'",
+            source_object="'consolidatedexchangerate'",
             amount='backlog_amount',
             exception_date='month_end_date',
         ) }}
@@ -151,11 +150,12 @@ fx_exceptions as (
             ~ " || coalesce(scheduled_revenue_months.currency_code, '(no currency)') || ' to '"
             ~ " || " ~ reporting_currency() ~ " || ' rate for ' || "
             ~ format_date('scheduled_revenue_months.month_start_date', '%Y-%m'),
-            affected_model='fct_revenue_forecast',
-            record_type='project_month',
+            affected_model="'fct_revenue_forecast'",
+            record_type="'project_month'",
             record_id="scheduled_revenue_months.project_id || '|' || "
             ~ format_date('scheduled_revenue_months.month_start_date', '%Y-%m'),
-            source=fx_rate_source,
+            source_system="'erp'",
+            source_object="'consolidatedexchangerate'",
             project_id='scheduled_revenue_months.project_id',
             currency_code='scheduled_revenue_months.currency_code',
             hours='scheduled_revenue_months.scheduled_hours',
@@ -181,11 +181,12 @@ fx_exceptions as (
             reason_text="'No average ' || coalesce(pipeline_months.currency_code, '(no currency)')"
             ~ " || ' to ' || " ~ reporting_currency() ~ " || ' rate for ' || "
             ~ format_date('pipeline_months.month_start_date', '%Y-%m'),
-            affected_model='fct_revenue_forecast',
-            record_type='opportunity_month',
+            affected_model="'fct_revenue_forecast'",
+            record_type="'opportunity_month'",
             record_id="pipeline_months.crm_opportunity_id || '|' || "
             ~ format_date('pipeline_months.month_start_date', '%Y-%m'),
-            source=fx_rate_source,
+            source_system="'erp'",
+            source_object="'consolidatedexchangerate'",
             project_id='cast(null as varchar)',
             currency_code='pipeline_months.currency_code',
             amount='pipeline_months.weighted_revenue',
@@ -212,44 +213,28 @@ open_opportunities as (
 
 ),
 
-opportunity_exceptions as (
+opportunity_gaps as (
 
     select
-        {{ valuation_exception(
-            reason_code="'invalid_probability'",
-            reason_text="'Open opportunity with probability '"
-            ~ " || coalesce(cast(probability_percent as varchar), '(empty)')"
-            ~ " || ' % (allowed 0 to 100)'",
-            affected_model='fct_revenue_forecast',
-            record_type='opportunity',
-            record_id='crm_opportunity_id',
-            source=crm_opportunity,
-            source_id='crm_opportunity_id',
-            project_id='cast(null as varchar)',
-            amount='amount',
-            exception_date='close_date',
-        ) }}
+        'invalid_probability' as reason_code,
+        'Open opportunity with probability '
+        || coalesce(cast(probability_percent as varchar), '(empty)')
+        || ' % (allowed 0 to 100)' as reason_text,
+        *
     from open_opportunities
     where has_invalid_probability
 
     union all
 
     select
-        {{ valuation_exception(
-            reason_code="'incomplete_opportunity'",
-            reason_text="'Open opportunity without ' || case"
-            ~ " when amount is null then 'an amount'"
-            ~ " when close_date is null then 'a close date'"
-            ~ " else 'a delivery period of at least one month' end",
-            affected_model='fct_revenue_forecast',
-            record_type='opportunity',
-            record_id='crm_opportunity_id',
-            source=crm_opportunity,
-            source_id='crm_opportunity_id',
-            project_id='cast(null as varchar)',
-            amount='amount',
-            exception_date='close_date',
-        ) }}
+        'incomplete_opportunity' as reason_code,
+        'Open opportunity without '
+        || case
+            when amount is null then 'an amount'
+            when close_date is null then 'a close date'
+            else 'a delivery period of at least one month'
+        end as reason_text,
+        *
     from open_opportunities
     where
         not has_invalid_probability
@@ -258,61 +243,62 @@ opportunity_exceptions as (
     union all
 
     select
-        {{ valuation_exception(
-            reason_code="'missing_entity_or_practice'",
-            reason_text="'Open opportunity without a legal entity or practice:"
-            ~ " no forecast row to add to'",
-            affected_model='fct_revenue_forecast',
-            record_type='opportunity',
-            record_id='crm_opportunity_id',
-            source=crm_opportunity,
-            source_id='crm_opportunity_id',
-            project_id='cast(null as varchar)',
-            amount='amount',
-            exception_date='close_date',
-        ) }}
+        'missing_entity_or_practice' as reason_code,
+        'Open opportunity without a legal entity or practice: no forecast row to add to'
+            as reason_text,
+        *
     from open_opportunities
     where legal_entity_code is null or practice is null
 
 ),
 
-project_exceptions as (
+opportunity_exceptions as (
 
     select
         {{ valuation_exception(
-            reason_code="'missing_entity_or_practice'",
-            reason_text="'Client project without a legal entity or practice:"
-            ~ " no forecast row to add to'",
-            affected_model='fct_revenue_forecast',
-            record_type='project',
-            record_id='project_id',
-            source=psa_project,
-            source_id='project_id',
-            amount='contract_amount',
-            exception_date='start_date',
+            affected_model="'fct_revenue_forecast'",
+            record_type="'opportunity'",
+            record_id='crm_opportunity_id',
+            source_system="'crm'",
+            source_object="'Opportunity'",
+            source_id='crm_opportunity_id',
+            project_id='cast(null as varchar)',
+            amount='amount',
+            exception_date='close_date',
         ) }}
+    from opportunity_gaps
+
+),
+
+project_gaps as (
+
+    select
+        'missing_entity_or_practice' as reason_code,
+        'Client project without a legal entity or practice: no forecast row to add to'
+            as reason_text,
+        'fct_revenue_forecast' as affected_model,
+        cast(null as decimal(18, 2)) as exception_hours,
+        contract_amount as exception_amount,
+        *
     from projects
     where billing_type <> 'internal' and (legal_entity_code is null or practice is null)
 
     union all
 
     select
-        {{ valuation_exception(
-            reason_code="case when contract_amount is null then 'missing_contract_value'"
-            ~ " else 'missing_estimated_hours' end",
-            reason_text="case when contract_amount is null"
-            ~ " then 'Fixed-fee project without a contract value'"
-            ~ " else 'Fixed-fee project without positive estimated hours:"
-            ~ " percent complete unknown' end",
-            affected_model='fct_project_margin',
-            record_type='project',
-            record_id='project_id',
-            source=psa_project,
-            source_id='project_id',
-            hours='estimated_hours',
-            amount='contract_amount',
-            exception_date='start_date',
-        ) }}
+        case
+            when contract_amount is null then 'missing_contract_value'
+            else 'missing_estimated_hours'
+        end as reason_code,
+        case
+            when contract_amount is null
+                then 'Fixed-fee project without a contract value'
+            else 'Fixed-fee project without positive estimated hours: percent complete unknown'
+        end as reason_text,
+        'fct_project_margin' as affected_model,
+        estimated_hours as exception_hours,
+        contract_amount as exception_amount,
+        *
     from projects
     where
         billing_type = 'fixed_fee'
@@ -321,18 +307,13 @@ project_exceptions as (
     union all
 
     select
-        {{ valuation_exception(
-            reason_code="'missing_contract_terms'",
-            reason_text="'Retainer without a contract value, start date or end date"
-            ~ " on or after it'",
-            affected_model='fct_project_margin',
-            record_type='project',
-            record_id='project_id',
-            source=psa_project,
-            source_id='project_id',
-            amount='contract_amount',
-            exception_date='start_date',
-        ) }}
+        'missing_contract_terms' as reason_code,
+        'Retainer without a contract value, start date or end date on or after it'
+            as reason_text,
+        'fct_project_margin' as affected_model,
+        cast(null as decimal(18, 2)) as exception_hours,
+        contract_amount as exception_amount,
+        *
     from projects
     where
         billing_type = 'retainer'
@@ -345,18 +326,31 @@ project_exceptions as (
     union all
 
     select
-        {{ valuation_exception(
-            reason_code="'missing_contract_value'",
-            reason_text="'Client project without a contract value: backlog unknown'",
-            affected_model='fct_backlog',
-            record_type='project',
-            record_id='project_id',
-            source=psa_project,
-            source_id='project_id',
-            exception_date='start_date',
-        ) }}
+        'missing_contract_value' as reason_code,
+        'Client project without a contract value: backlog unknown' as reason_text,
+        'fct_backlog' as affected_model,
+        cast(null as decimal(18, 2)) as exception_hours,
+        cast(null as decimal(18, 2)) as exception_amount,
+        *
     from projects
     where billing_type in ('time_and_materials', 'milestone') and contract_amount is null
+
+),
+
+project_exceptions as (
+
+    select
+        {{ valuation_exception(
+            record_type="'project'",
+            record_id='project_id',
+            source_system="'psa'",
+            source_object="'pse__Proj__c'",
+            source_id='project_id',
+            hours='exception_hours',
+            amount='exception_amount',
+            exception_date='start_date',
+        ) }}
+    from project_gaps
 
     union all
 
@@ -367,10 +361,11 @@ project_exceptions as (
             reason_text="case when milestones.milestone_amount is null"
             ~ " then 'Milestone without an amount'"
             ~ " else 'Completed milestone without an actual date: never recognized' end",
-            affected_model='fct_project_margin',
-            record_type='milestone',
+            affected_model="'fct_project_margin'",
+            record_type="'milestone'",
             record_id='milestones.milestone_id',
-            source=('psa', 'pse__Milestone__c'),
+            source_system="'psa'",
+            source_object="'pse__Milestone__c'",
             source_id='milestones.milestone_id',
             project_id='milestones.project_id',
             currency_code='milestones.currency_code',
@@ -392,19 +387,7 @@ project_exceptions as (
 unioned as (
 
     select
-        reason_code,
-        reason_text,
-        affected_model,
-        record_type,
-        record_id,
-        source_system,
-        source_object,
-        source_id,
-        project_id,
-        currency_code,
-        hours,
-        amount,
-        exception_date
+        {{ valuation_exception(source_id='source_id', hours='hours', amount='amount') }}
     from time_entries_unvalued
     union all
     select * from fx_exceptions
