@@ -1,15 +1,23 @@
-"""The Dagster graph: it loads, its shape is reviewed through a snapshot, and lineage is wired."""
+"""The Dagster graph: it loads without side effects, its shape is reviewed through a snapshot, and lineage is wired."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from orchestration.contract import SOURCE_OBJECTS
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
+SNAPSHOTS = {
+    "files": Path(__file__).parent / "snapshots" / "definitions.txt",
+    "api": Path(__file__).parent / "snapshots" / "definitions_api.txt",
+}
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _defs() -> dg.Definitions:
@@ -29,17 +37,35 @@ def _graph_lines(defs: dg.Definitions) -> list[str]:
     return sorted(lines)
 
 
-def test_definitions_load_and_match_the_snapshot() -> None:
-    defs = _defs()
+@pytest.mark.parametrize("source", SNAPSHOTS)
+def test_definitions_load_and_match_the_snapshot(source: str) -> None:
+    """Both ingest graphs (landing files, and INGEST_SOURCE=api) against their reviewed snapshots."""
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions(source)
     defs.validate_loadable(defs)
     lines = _graph_lines(defs)
+    snapshot = SNAPSHOTS[source]
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text("\n".join(lines) + "\n")
-    expected = SNAPSHOT.read_text().splitlines()
+        snapshot.write_text("\n".join(lines) + "\n")
+    expected = snapshot.read_text().splitlines()
     assert lines == expected, (
         "graph changed: review, then regenerate with UPDATE_SNAPSHOTS=1 pytest tests/test_definitions.py"
     )
+
+
+def test_importing_the_definitions_loads_no_demo_code_and_changes_no_environment() -> None:
+    """The product stands alone: no module of package `demo`, nor dlt for the file path, and os.environ untouched."""
+    code = (
+        "import json, os, sys; before = dict(os.environ); import orchestration.definitions; "
+        "print(json.dumps({'demo': sorted(m for m in sys.modules if m == 'demo' or m.startswith('demo.')), "
+        "'dlt': 'dlt' in sys.modules, 'environment_changed': sorted(set(os.environ.items()) ^ set(before.items()))}))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("INGEST_SOURCE", "DUCKDB_DATABASE")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"demo": [], "dlt": False, "environment_changed": []}
 
 
 def test_every_source_object_has_an_ingest_asset_in_its_system_group() -> None:
