@@ -3,21 +3,27 @@
 import dagster as dg
 
 from orchestration.defs import automation, ingest, publish, quality, reverse_sync, transform
+from orchestration.defs.reverse_sync.gate import PipelineGraph
 from orchestration.lib import settings
 from orchestration.lib.warehouse import warehouse_resource
 
 
 def build_definitions(ingest_source: str) -> dg.Definitions:
-    """The whole pipeline, ingesting from landing files (`files`) or the source systems' APIs (`api`)."""
-    return dg.Definitions.merge(
+    """The whole pipeline, ingesting from landing files (`files`) or the source systems' APIs (`api`).
+
+    Every run gets the pipeline's whole asset graph (resource `pipeline_graph`), so the gates of
+    the sync and the publish judge every upstream check, also in a run that executes only them.
+    """
+    pipeline = dg.Definitions.merge(
         ingest.build_definitions(ingest_source),
         quality.defs,
         transform.defs,
         reverse_sync.defs,
         publish.defs,
         automation.defs,
-        dg.Definitions(resources={"warehouse": warehouse_resource()}, executor=dg.in_process_executor),
     )
+    shared = {"warehouse": warehouse_resource(), "pipeline_graph": PipelineGraph(pipeline.resolve_asset_graph)}
+    return dg.Definitions.merge(pipeline, dg.Definitions(resources=shared, executor=dg.in_process_executor))
 
 
 defs = build_definitions(settings.ingest_source())

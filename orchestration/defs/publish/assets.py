@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.defs.publish.snapshot import READER_SCHEMA, publish_schema, publish_snapshot
-from orchestration.defs.reverse_sync.gate import evaluate_gate
+from orchestration.defs.reverse_sync.gate import PipelineGraph, evaluate_gate
 from orchestration.defs.transform.assets import dbt_models
 from orchestration.lib import settings
 from orchestration.lib.warehouse import WRITER_POOL, Warehouse
@@ -23,8 +23,10 @@ MART_KEYS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), k
     description="The analyst-facing marts, published to READER_DATABASE for BI tools once every blocking check "
     "upstream passed. Swapped in by one atomic rename: readers never see half-built marts and never block a run.",
 )
-def reader_marts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    gate = evaluate_gate(context.instance, context.repository_def.asset_graph, READER_MARTS)
+def reader_marts(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, pipeline_graph: dg.ResourceParam[PipelineGraph]
+) -> dg.MaterializeResult:
+    gate = evaluate_gate(context.instance, pipeline_graph.graph, READER_MARTS)
     on_postgres = warehouse.dialect == "postgres"  # readers use schema `reader` of the database there
     reader = f"schema {READER_SCHEMA}" if on_postgres else settings.reader_database(warehouse.database)
     if not gate.passed:

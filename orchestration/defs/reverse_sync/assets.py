@@ -13,7 +13,7 @@ import time
 import dagster as dg
 
 from orchestration.defs.reverse_sync.anaplan import AnaplanResource
-from orchestration.defs.reverse_sync.gate import evaluate_gate
+from orchestration.defs.reverse_sync.gate import PipelineGraph, evaluate_gate
 from orchestration.defs.reverse_sync.state import (
     Diff,
     Rejection,
@@ -140,13 +140,14 @@ def anaplan_forecast_inputs(
     warehouse: Warehouse,
     anaplan: AnaplanResource,
     anaplan_import: AnaplanImport,
+    pipeline_graph: dg.ResourceParam[PipelineGraph],
 ) -> dg.MaterializeResult:
     target = anaplan_import.target(anaplan)
     run = RunRecord(
         run_id=context.run.run_id, sync_name=SPEC.name, started_at=_now(), status="blocked", target=target.key
     )
     live = _live_checks(warehouse, target, config, context.log)
-    gate = evaluate_gate(context.instance, context.repository_def.asset_graph, SYNC_INPUT, live)
+    gate = evaluate_gate(context.instance, pipeline_graph.graph, SYNC_INPUT, live)
     for warning in gate.warnings:
         context.log.warning(f"non-blocking check failed: {warning}")
     if not gate.passed:

@@ -18,7 +18,9 @@ the public `EventLogEntry.asset_check_evaluation`, not from Dagster's private st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
@@ -28,6 +30,26 @@ import dagster as dg
 NEVER_BLOCKING = frozenset(
     {"freshness_check", "no_rows_quarantined", "landing_files_accounted", "no_changes_without_new_stamp"}
 )
+
+
+class PipelineGraph:
+    """The whole asset graph of the pipeline a run belongs to, not the running job's subset.
+
+    A run that materializes only the sync must still judge every check upstream of it, also the
+    ones it does not execute. orchestration/definitions.py builds the pipeline and hands its graph
+    to every run as resource `pipeline_graph` (a domain never imports the definitions module, and
+    an in-process run has no code location to ask).
+    """
+
+    def __init__(self, resolve: Callable[[], Any]) -> None:
+        self._resolve = resolve
+        self._graph: Any = None
+
+    @property
+    def graph(self) -> Any:
+        if self._graph is None:
+            self._graph = self._resolve()
+        return self._graph
 
 
 @dataclass
