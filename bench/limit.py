@@ -34,7 +34,7 @@ from orchestration.defs.quality.suites import (
     Unique,
     all_suites,
 )
-from orchestration.lib import reverse_sync
+from orchestration.defs.reverse_sync import state as reverse_sync
 
 
 @contextmanager

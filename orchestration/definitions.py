@@ -22,8 +22,11 @@ def build_definitions(ingest_source: str) -> dg.Definitions:
         publish.defs,
         automation.defs,
     )
-    shared = {"warehouse": warehouse_resource(), "pipeline_graph": PipelineGraph(pipeline.resolve_asset_graph)}
-    return dg.Definitions.merge(pipeline, dg.Definitions(resources=shared, executor=dg.in_process_executor))
+    graph = PipelineGraph()
+    shared = {"warehouse": warehouse_resource(), "pipeline_graph": graph}
+    defs = dg.Definitions.merge(pipeline, dg.Definitions(resources=shared, executor=dg.in_process_executor))
+    graph.resolve_with(defs.resolve_asset_graph)
+    return defs
 
 
 defs = build_definitions(settings.ingest_source())

@@ -41,13 +41,19 @@ class PipelineGraph:
     an in-process run has no code location to ask).
     """
 
-    def __init__(self, resolve: Callable[[], Any]) -> None:
-        self._resolve = resolve
+    def __init__(self) -> None:
+        self._resolve: Callable[[], Any] | None = None
         self._graph: Any = None
+
+    def resolve_with(self, resolve: Callable[[], Any]) -> None:
+        """How to get the graph, once the definitions that hold this resource exist (resolved on first use)."""
+        self._resolve = resolve
 
     @property
     def graph(self) -> Any:
         if self._graph is None:
+            if self._resolve is None:
+                raise RuntimeError("pipeline_graph was never bound to its definitions (orchestration/definitions.py)")
             self._graph = self._resolve()
         return self._graph
 
