@@ -22,7 +22,7 @@ export POSTGRES_PORT ?= 5432
 export POSTGRES_USER ?= postgres
 export POSTGRES_DB   ?= psa
 # The planning tool: the local Anaplan-protocol server by default; point these at a real tenant in
-# production (README, Configuration). The password default is the local server's only.
+# production (docs/configuration.md). The password default is the local server's only.
 ANAPLAN_PORT ?= 8765
 PLANNING_DIR := $(dir $(DUCKDB_DATABASE))
 export ANAPLAN_API_URL      ?= http://127.0.0.1:$(ANAPLAN_PORT)
@@ -133,13 +133,13 @@ ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml; $(PLANNING_SERVER) stop $(PLANNING_ARGS)
 
 # A run killed (kill -9, out of memory) keeps its duckdb_writer slot: mark such runs failed and free
-# their slots (README, Production deployment, "Recovering from a killed run"). RUN_ID=<id> names one run.
+# their slots (docs/operations.md, Recovering from a killed run). RUN_ID=<id> names one run.
 .PHONY: recover-runs
 recover-runs: $(BIN)/.installed
 	$(BIN)/python -m orchestration.defs.automation.recovery $(if $(RUN_ID),--run-id $(RUN_ID))
 
 # dbt's model docs for analysts: every model and column with its description, data type, tests
-# and lineage (the Metrics section of the README is the map). `dbt docs generate` is offline (no
+# and lineage (docs/metrics.md is the map). `dbt docs generate` is offline (no
 # packages, no telemetry: the site's tracking follows send_anonymous_usage_stats, off); its catalog
 # reads the warehouse for a few seconds, so run it between pipeline runs. The result is static:
 # target/docs/static_index.html opens from disk as one file, and `dbt docs serve` serves the same.
@@ -162,7 +162,7 @@ lint: $(BIN)/.installed
 clean:
 	rm -rf data dbt_project/target dbt_project/logs
 
-# The benchmark (README, Performance): the pipeline against the single-connection DuckDB limit and
+# The benchmark (docs/performance.md): the pipeline against the single-connection DuckDB limit and
 # a pandas peer, on a fresh demo firm under data/bench/; results in bench/results/<scale>.json.
 # Not a test: minutes at medium, much longer at large (make bench BENCH_SCALE=large).
 BENCH_SCALE ?= medium

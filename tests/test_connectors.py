@@ -272,7 +272,7 @@ def test_every_setting_the_api_connectors_read_is_documented() -> None:
     from orchestration.defs.ingest.api.resources import api_resources
     from orchestration.lib.settings import API_TUNING
 
-    section = (Path(__file__).parents[1] / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    section = (Path(__file__).parents[1] / "docs" / "configuration.md").read_text()
     names = {name for name, _ in API_TUNING.values()} | {"INGEST_SOURCE"}
     resources = api_resources().values()
     names |= {v.env_var_name for r in resources for v in r.__dict__.values() if isinstance(v, dg.EnvVar)}

@@ -1,7 +1,7 @@
 """The landing contract: every source object, its landing file, fields, keys, cursor and quality rules.
 
 One declaration feeds the loader, the demo generator, the raw-layer checks (Great Expectations),
-the dbt sources with their tests and the README's landing contract, so none of them can drift.
+the dbt sources with their tests and docs/landing-contract.md, so none of them can drift.
 
 Rules sit next to the fields they judge: `one_of(...)` (allowed values), `Range` (bounds), `Ref`
 (a reference to another object's field) on a field; `Unique` (a business key beside the primary

@@ -1,6 +1,6 @@
 """The one environment helper: every setting the pipeline reads, with its default.
 
-Defaults keep a fresh clone runnable with no configuration; the README lists every variable.
+Defaults keep a fresh clone runnable with no configuration; docs/configuration.md lists every variable.
 dbt's process gets the same values through `dbt_environment()`, while it is started.
 """
 

@@ -1,6 +1,6 @@
 """Read one landing file into the temp table `_batch`: every contract field as text, exactly as sent.
 
-What reading promises (the landing contract in the README states it for users):
+What reading promises (docs/landing-contract.md states it for users):
 - the CSV header, or the JSON document, carries every contract field the contract requires in the
   file; a missing one fails the file, naming it (and a close unknown name, if the file has one).
   Optional fields the file leaves out are returned in `Staged.absent`: the merge keeps the values

@@ -15,7 +15,7 @@ the system's extract at once, in the vendor's words (`extract_error`), never wit
 Plain dlt inside our own multi-asset, not `@dlt_assets`: the asset's work goes on after the dlt
 load (drift, contract checks, quarantine and merge into the raw table, whose metadata the asset
 reports), the destination is the run's warehouse connection, and the resources (Salesforce field
-lists) are only known after discovery at run time. See the README, "API connectors".
+lists) are only known after discovery at run time. See docs/api-connectors.md.
 """
 
 from __future__ import annotations
