@@ -1,4 +1,4 @@
-"""Render the landing contract as Markdown: `python -m orchestration.contract.docs --write` updates docs/landing-contract.md.
+"""Render the landing contract as Markdown (`python -m orchestration.contract.docs --write`: docs/landing-contract.md).
 
 A test compares the document's generated block with this output, so the documented contract is the code's.
 Which objects feed the reverse sync is read from dbt's lineage (the prepared manifest), so that
