@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
-from demo.servers.anaplan.server import start_server
+from demo.servers.anaplan.server import RunningServer, start_server
+from demo.servers.common.cli import serve_until_stopped
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -36,11 +35,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    try:
-        server = start_server(
+
+    def build() -> RunningServer:
+        return start_server(
             args.db,
             port=args.port,
             workspace_id=args.workspace_id,
@@ -52,21 +49,9 @@ def main(argv: list[str] | None = None) -> int:
             export_chunk_bytes=args.export_chunk_bytes,
             dump_chunk_bytes=args.dump_chunk_bytes,
         )
-    except OSError as exc:
-        print(f"local Anaplan server: cannot listen on port {args.port}: {exc}", file=sys.stderr)
-        return 1
-    with server:
-        if args.pidfile:
-            args.pidfile.parent.mkdir(parents=True, exist_ok=True)
-            args.pidfile.write_text(f"{os.getpid()}\n")
-        print(f"{server.url} local Anaplan server (db {args.db}, workspace {args.workspace_id}, model {args.model_id})")
-        sys.stdout.flush()
-        try:
-            stop.wait()
-        finally:
-            if args.pidfile:
-                args.pidfile.unlink(missing_ok=True)
-    return 0
+
+    banner = f"(db {args.db}, workspace {args.workspace_id}, model {args.model_id})"
+    return serve_until_stopped("local Anaplan server", args.port, args.pidfile, build, banner)
 
 
 if __name__ == "__main__":

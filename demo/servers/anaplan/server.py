@@ -64,6 +64,7 @@ from demo.servers.anaplan import module
 from demo.servers.anaplan.faults import Fault, FaultError, FaultPlan
 from demo.servers.common.base import HttpError as ChangeError
 from demo.servers.common.base import JsonResponses, QuietServer, apply_change
+from demo.servers.common.base import RunningServer as BaseRunningServer
 from demo.servers.common.store import DemoStore, StoreError
 
 HOST = "127.0.0.1"  # never another interface: the admin endpoints have no authentication
@@ -588,40 +589,17 @@ def _basic_credentials(header: str) -> tuple[str, str]:
     return username, password
 
 
-class RunningServer:
+class RunningServer(BaseRunningServer):
     """A started server: `.url` is both the auth and the API base URL; `.stop()` or `with`."""
 
     def __init__(self, httpd: QuietServer, state: AnaplanState) -> None:
-        self._httpd = httpd
-        self._state = state
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        self.url = f"http://{HOST}:{httpd.server_address[1]}"
-        self.port = int(httpd.server_address[1])
+        super().__init__(httpd, state)  # type: ignore[arg-type]
         self.db_path = state.config.db_path
         self.config = state.config
 
     def stop(self) -> None:
-        self._state.stopping.set()  # ends delay faults, stalled tasks and the worker at once
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-        self._state.worker.join(timeout=5)
-
-    def set_faults(self, faults: list[dict[str, Any]]) -> None:
-        """In-process shortcut for `POST /_admin/faults`."""
-        self._state.faults.replace(faults)
-
-    def request_counts(self) -> dict[str, int]:
-        """In-process shortcut for `GET /_admin/requests`."""
-        with self._state.lock:
-            return dict(self._state.requests)
-
-    def __enter__(self) -> RunningServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().stop()  # `stopping` also ends delay faults and stalled tasks at once
+        self.state.worker.join(timeout=5)
 
     def __repr__(self) -> str:
         return f"RunningServer(url={self.url!r}, db_path={str(self.db_path)!r})"

@@ -269,7 +269,7 @@ class RunningServer:
     """A started server: `.url`, `.store`, `.stop()` or `with`; in-process shortcuts for tests."""
 
     def __init__(self, httpd: QuietServer, state: SourceState) -> None:
-        self._httpd, self.state, self.store = httpd, state, state.store
+        self._httpd, self.state, self.store = httpd, state, getattr(state, "store", None)
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         self.port = int(httpd.server_address[1])

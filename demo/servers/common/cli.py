@@ -26,22 +26,29 @@ def run_server(
     parser.add_argument("--pidfile", type=Path, help="write the process id here once listening; removed on exit")
     parser.add_argument("--token-ttl-seconds", type=float, default=3600, help="access token lifetime")
     args = parser.parse_args(argv)
+    return serve_until_stopped(prog, args.port, args.pidfile, lambda: build(args), f"(serving {args.landing})")
+
+
+def serve_until_stopped(
+    prog: str, port: int, pidfile: Path | None, build: Callable[[], RunningServer], banner: str
+) -> int:
+    """Start the server, print `<url> <prog> <banner>`, write the pidfile, and serve until SIGTERM or Ctrl-C."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        server = build(args)
+        server = build()
     except OSError as exc:
-        print(f"{prog}: cannot listen on port {args.port}: {exc}", file=sys.stderr)
+        print(f"{prog}: cannot listen on port {port}: {exc}", file=sys.stderr)
         return 1
     with server:
-        if args.pidfile:
-            args.pidfile.parent.mkdir(parents=True, exist_ok=True)
-            args.pidfile.write_text(f"{os.getpid()}\n")
-        print(f"{server.url} {prog} (serving {args.landing})", flush=True)
+        if pidfile:
+            pidfile.parent.mkdir(parents=True, exist_ok=True)
+            pidfile.write_text(f"{os.getpid()}\n")
+        print(f"{server.url} {prog} {banner}", flush=True)
         try:
             stop.wait()
         finally:
-            if args.pidfile:
-                args.pidfile.unlink(missing_ok=True)
+            if pidfile:
+                pidfile.unlink(missing_ok=True)
     return 0

@@ -33,6 +33,16 @@ def _column_schema(obj: SourceObject) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
+def raw_table_metadata(obj: SourceObject, no_cursor: str) -> dict[str, object]:
+    """What the UI shows of a raw table, whichever path loads it (`no_cursor`: how it merges without one)."""
+    return {
+        "dagster/table_name": f"{obj.schema}.{obj.name}",
+        "dagster/column_schema": _column_schema(obj),
+        "primary_key": ", ".join(obj.primary_key),
+        "cursor": obj.cursor or no_cursor,
+    }
+
+
 QUARANTINE_CHECK = "no_rows_quarantined"
 FILES_CHECK = "landing_files_accounted"
 STAMPS_CHECK = "no_changes_without_new_stamp"
@@ -70,12 +80,7 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
         kinds={"duckdb", obj.system},
         description=f"{obj.description}\n\nLanding files: `{obj.system}/{obj.file_patterns[0]}` "
         f"(or `{obj.file_patterns[1]}`). Key: {', '.join(obj.primary_key)}.",
-        metadata={
-            "dagster/table_name": f"{obj.schema}.{obj.name}",
-            "dagster/column_schema": _column_schema(obj),
-            "primary_key": ", ".join(obj.primary_key),
-            "cursor": obj.cursor or "(none: newest file wins)",
-        },
+        metadata=raw_table_metadata(obj, "(none: newest file wins)"),
         pool=WRITER_POOL,
         op_tags={"dagster/priority": "30"},  # the revenue-critical path starts with ingest
         # A file that breaks the contract raises Failure(allow_retries=False); retries are for I/O hiccups.

@@ -250,32 +250,22 @@ def _quoted(sql: str) -> str:
 def _rules(f: Field) -> list[tuple[str, str, str]]:
     """(rule, condition on a staged row that breaks it, reason) for one field, as SQL, in order."""
     col, v, kind = q(f.name), _value(f), f.type.upper()
+    value = _quoted(v)
     rules: list[tuple[str, str, str]] = []
     if f.required:
-        reason = (
-            f"case when coalesce({col}, '') = '' then 'required value is empty' "
-            f"else 'required value is blank (only spaces)' end"
-        )
-        rules.append(("required", f"{v} is null", reason))
-    not_a = f"'cannot convert ' || {_quoted(v)} || ' to {f.type}'"
+        empty = f"case when coalesce({col}, '') = '' then 'required value is empty' "
+        rules.append(("required", f"{v} is null", empty + "else 'required value is blank (only spaces)' end"))
+    not_a = f"'cannot convert ' || {value} || ' to {f.type}'"
+    out_of_range = f"{value} || ' is out of range for {f.type}'"
     if kind in _INTEGERS:
         whole = f"regexp_full_match({v}, '[+-]?[0-9]+(\\.0*)?')"
         fraction = f"regexp_full_match({v}, '[+-]?[0-9]*\\.[0-9]+')"
-        rules.append(("type", f"{v} is not null and not {whole} and not {fraction}", not_a))
-        rules.append(
-            (
-                "lossless",
-                f"{v} is not null and not {whole} and {fraction}",
-                f"{_quoted(v)} || ' is not a whole number: {f.type} would round it'",
-            )
-        )
-        rules.append(
-            (
-                "range",
-                f"{whole} and try_cast({v} as {f.type}) is null",
-                f"{_quoted(v)} || ' is out of range for {f.type}'",
-            )
-        )
+        rounds = f"{value} || ' is not a whole number: {f.type} would round it'"
+        rules += [
+            ("type", f"{v} is not null and not {whole} and not {fraction}", not_a),
+            ("lossless", f"not {whole} and {fraction}", rounds),
+            ("range", f"{whole} and try_cast({v} as {f.type}) is null", out_of_range),
+        ]
     elif match := _DECIMAL.fullmatch(kind):
         scale = int(match.group(2))
         number = f"regexp_full_match({v}, '[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?')"
@@ -283,40 +273,25 @@ def _rules(f: Field) -> list[tuple[str, str, str]]:
             f"length(rtrim(regexp_extract({v}, '\\.([0-9]*)', 1), '0'))"
             f" - coalesce(try_cast(regexp_extract({v}, '[eE]([+-]?[0-9]+)', 1) as integer), 0)"
         )
-        rules.append(("type", f"{v} is not null and not {number}", not_a))
-        rules.append(
-            (
-                "lossless",
-                f"{number} and {places} > {scale}",
-                f"{_quoted(v)} || ' has more than {scale} decimal places: {f.type} would round it'",
-            )
-        )
-        rules.append(
-            (
-                "range",
-                f"{number} and {places} <= {scale} and try_cast({v} as {f.type}) is null",
-                f"{_quoted(v)} || ' is out of range for {f.type}'",
-            )
-        )
+        rounds = f"{value} || ' has more than {scale} decimal places: {f.type} would round it'"
+        rules += [
+            ("type", f"{v} is not null and not {number}", not_a),
+            ("lossless", f"{number} and {places} > {scale}", rounds),
+            ("range", f"{number} and {places} <= {scale} and try_cast({v} as {f.type}) is null", out_of_range),
+        ]
     elif kind == "DATE":
-        rules.append(("type", f"{v} is not null and try_cast({v} as DATE) is null", not_a))
-        rules.append(
-            (
-                "lossless",
-                f"try_cast({v} as DATE) is not null and try_cast({v} as TIMESTAMP) is distinct from "
-                f"try_cast({v} as DATE)::TIMESTAMP",
-                f"{_quoted(v)} || ' has a time of day: DATE would drop it'",
-            )
-        )
+        time_of_day = f"try_cast({v} as TIMESTAMP) is distinct from try_cast({v} as DATE)::TIMESTAMP"
+        drops = f"{value} || ' has a time of day: DATE would drop it'"
+        rules += [
+            ("type", f"{v} is not null and try_cast({v} as DATE) is null", not_a),
+            ("lossless", f"try_cast({v} as DATE) is not null and {time_of_day}", drops),
+        ]
     elif kind == "TIMESTAMP":
-        rules.append(("type", f"{v} is not null and {_timestamp(v)} is null", not_a))
-        rules.append(
-            (
-                "lossless",
-                f"regexp_matches({v}, '\\.[0-9]{{6}}[0-9]*[1-9]')",
-                f"{_quoted(v)} || ' has digits below a microsecond: TIMESTAMP would drop them'",
-            )
-        )
+        below_micro = f"{value} || ' has digits below a microsecond: TIMESTAMP would drop them'"
+        rules += [
+            ("type", f"{v} is not null and {_timestamp(v)} is null", not_a),
+            ("lossless", f"regexp_matches({v}, '\\.[0-9]{{6}}[0-9]*[1-9]')", below_micro),
+        ]
     elif kind != "VARCHAR":
         rules.append(("type", f"{v} is not null and try_cast({v} as {f.type}) is null", not_a))
     return rules

@@ -36,7 +36,7 @@ class PipelineGraph:
     """The whole asset graph of the pipeline a run belongs to, not the running job's subset.
 
     A run that materializes only the sync must still judge every check upstream of it, also the
-    ones it does not execute. orchestration/definitions.py builds the pipeline and hands its graph
+    ones it does not execute. The package's definitions.py builds the pipeline and hands its graph
     to every run as resource `pipeline_graph` (a domain never imports the definitions module, and
     an in-process run has no code location to ask).
     """
@@ -53,7 +53,7 @@ class PipelineGraph:
     def graph(self) -> Any:
         if self._graph is None:
             if self._resolve is None:
-                raise RuntimeError("pipeline_graph was never bound to its definitions (orchestration/definitions.py)")
+                raise RuntimeError("pipeline_graph was never bound to its definitions (see definitions.py)")
             self._graph = self._resolve()
         return self._graph
 

@@ -45,7 +45,12 @@ from orchestration.defs.ingest.api.sources import (
     SalesforceConnector,
     WorkdayConnector,
 )
-from orchestration.defs.ingest.files import QUARANTINE_CHECK, _column_schema, _result_metadata, quarantine_check_result
+from orchestration.defs.ingest.files import (
+    QUARANTINE_CHECK,
+    _result_metadata,
+    quarantine_check_result,
+    raw_table_metadata,
+)
 from orchestration.defs.ingest.loader import UTC_NOW, LandingFileError, Target, load_relation, q, sql_str
 from orchestration.defs.ingest.postgres_target import ingest_session
 from orchestration.defs.reverse_sync.anaplan import AnaplanResource
@@ -384,12 +389,7 @@ def _spec(obj: SourceObject) -> dg.AssetSpec:
         description=f"{obj.description}\n\nFrom the {obj.system} API (source object `{obj.file_stem}`), landed in "
         f"`api_{obj.system}.{obj.name}`, then checked and merged like a landing file. "
         f"Key: {', '.join(obj.primary_key)}.",
-        metadata={
-            "dagster/table_name": f"{obj.schema}.{obj.name}",
-            "dagster/column_schema": _column_schema(obj),
-            "primary_key": ", ".join(obj.primary_key),
-            "cursor": obj.cursor or "(none: the whole export, merged by key)",
-        },
+        metadata=raw_table_metadata(obj, "(none: the whole export, merged by key)"),
     )
 
 
