@@ -47,3 +47,15 @@
     {#- var('reporting_currency') as a SQL string literal. -#}
     '{{ var("reporting_currency") | upper }}'
 {%- endmacro %}
+
+{% macro run_started_at_timestamp() -%}
+    {#- When this dbt invocation started (run_started_at, UTC, like every timestamp the loader
+        and the sync write) as a TIMESTAMP literal: one moment for every model of a run, so
+        the rows and lags of one build compare. sqlfluff's jinja templater has no
+        run_started_at; it needs valid SQL only. -#}
+    {%- if run_started_at is defined -%}
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+    {%- else -%}
+        current_timestamp
+    {%- endif -%}
+{%- endmacro %}

@@ -117,14 +117,3 @@
         )
     {%- endif -%}
 {% endmacro %}
-
-
-{% macro run_started_at_timestamp() -%}
-    {#- The dbt run's start (UTC) as a literal: every row of one run gets the same value.
-        sqlfluff's jinja templater has no run_started_at; it needs valid SQL only. -#}
-    {%- if run_started_at is defined -%}
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
-    {%- else -%}
-        current_timestamp
-    {%- endif -%}
-{%- endmacro %}

@@ -47,17 +47,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro pipeline_measured_at() -%}
-    {#- When this dbt invocation started (UTC, like every timestamp the loader and the sync
-        write), as a TIMESTAMP literal: one moment for every model of a run, so the lags of
-        one build compare. -#}
-    {%- if run_started_at is defined -%}
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
-    {%- else -%}
-        current_timestamp
-    {%- endif -%}
-{%- endmacro %}
-
 {% macro hours_between(start_timestamp, end_timestamp) -%}
     {#- end − start in hours, to the hundredth, as DECIMAL(12,2); negative when end is
         earlier. `extract(epoch from interval)` reads the same in DuckDB and PostgreSQL. -#}

@@ -31,36 +31,22 @@ current_plan_version as (
 
 line_items as (
 
+    -- The forecast unpivoted: one row per forecast month and line item of the import.
     select
-        legal_entity_code,
-        practice,
-        month_start_date,
-        'Scheduled Revenue' as line_item,
-        scheduled_revenue as line_item_value
+        revenue_forecasts.legal_entity_code,
+        revenue_forecasts.practice,
+        revenue_forecasts.month_start_date,
+        line_item_values.line_item,
+        line_item_values.line_item_value
     from revenue_forecasts
-    where is_forecast
-
-    union all
-
-    select
-        legal_entity_code,
-        practice,
-        month_start_date,
-        'Weighted Pipeline' as line_item,
-        weighted_pipeline_revenue as line_item_value
-    from revenue_forecasts
-    where is_forecast
-
-    union all
-
-    select
-        legal_entity_code,
-        practice,
-        month_start_date,
-        'Forecast Revenue' as line_item,
-        total_forecast_revenue as line_item_value
-    from revenue_forecasts
-    where is_forecast
+    cross join
+        lateral (
+            values
+            ('Scheduled Revenue', revenue_forecasts.scheduled_revenue),
+            ('Weighted Pipeline', revenue_forecasts.weighted_pipeline_revenue),
+            ('Forecast Revenue', revenue_forecasts.total_forecast_revenue)
+        ) as line_item_values (line_item, line_item_value)
+    where revenue_forecasts.is_forecast
 
 ),
 

@@ -45,19 +45,7 @@ approved_time_entries as (
     from time_entries
     left outer join projects
         on time_entries.project_id = projects.project_id
-    where time_entries.is_approved and time_entries.entry_date <= {{ as_of_date() }}
-
-),
-
-approved_future_time_entries as (
-
-    select
-        time_entries.*,
-        projects.currency_code
-    from time_entries
-    left outer join projects
-        on time_entries.project_id = projects.project_id
-    where time_entries.is_approved and time_entries.entry_date > {{ as_of_date() }}
+    where time_entries.is_approved
 
 ),
 
@@ -69,7 +57,7 @@ time_entry_defects as (
             as reason_text,
         *
     from approved_time_entries
-    where has_unknown_project
+    where has_unknown_project and entry_date <= {{ as_of_date() }}
 
     union all
 
@@ -79,7 +67,7 @@ time_entry_defects as (
             as reason_text,
         *
     from approved_time_entries
-    where has_invalid_hours
+    where has_invalid_hours and entry_date <= {{ as_of_date() }}
 
     union all
 
@@ -89,7 +77,7 @@ time_entry_defects as (
             as reason_text,
         *
     from approved_time_entries
-    where is_duplicate
+    where is_duplicate and entry_date <= {{ as_of_date() }}
 
     union all
 
@@ -99,7 +87,8 @@ time_entry_defects as (
         || ', after the as-of date ' || {{ format_date(as_of_date(), '%Y-%m-%d') }}
         || ': not counted as actual' as reason_text,
         *
-    from approved_future_time_entries
+    from approved_time_entries
+    where entry_date > {{ as_of_date() }}
 
 ),
 
@@ -231,34 +220,6 @@ unioned as (
     union all
     select * from rate_exceptions
 
-),
-
-final as (
-
-    select
-        -- ids
-        record_id,
-        source_id,
-        project_id,
-
-        -- strings
-        reason_code,
-        reason_text,
-        affected_model,
-        record_type,
-        source_system,
-        source_object,
-        currency_code,
-
-        -- numerics
-        cast(hours as decimal(18, 2)) as hours,
-        cast(amount as decimal(18, 2)) as amount,
-
-        -- dates
-        exception_date
-
-    from unioned
-
 )
 
-select * from final
+select * from unioned

@@ -386,9 +386,7 @@ project_exceptions as (
 
 unioned as (
 
-    select
-        {{ valuation_exception(source_id='source_id', hours='hours', amount='amount') }}
-    from time_entries_unvalued
+    select * from time_entries_unvalued
     union all
     select * from fx_exceptions
     union all
@@ -400,32 +398,14 @@ unioned as (
 
 final as (
 
+    -- The union's columns (valuation_exception() writes and types them), plus the key and
+    -- the month; the mart's contract puts them in order.
     select
-        -- ids
         md5(
             concat_ws('|', reason_code, affected_model, record_type, record_id)
         ) as valuation_exception_id,
-        record_id,
-        source_id,
-        project_id,
-
-        -- strings
-        reason_code,
-        reason_text,
-        affected_model,
-        record_type,
-        source_system,
-        source_object,
-        currency_code,
-
-        -- numerics
-        cast(hours as decimal(18, 2)) as hours,
-        cast(amount as decimal(18, 2)) as amount,
-
-        -- dates
-        exception_date,
+        *,
         cast(date_trunc('month', exception_date) as date) as month_start_date
-
     from unioned
 
 )

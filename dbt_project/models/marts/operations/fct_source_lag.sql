@@ -1,5 +1,5 @@
 -- How far behind each source object of the landing contract is, measured when this dbt
--- build started (pipeline_measured_at, UTC): the age of its newest record by the source's
+-- build started (run_started_at_timestamp, UTC): the age of its newest record by the source's
 -- own modified timestamp, and the age of the last landing file the loader took in for it.
 -- Every object of the contract has a row, loaded or not.
 with
@@ -48,7 +48,7 @@ measured as (
         records.*,
         coalesce(files.files_loaded_count, 0) as files_loaded_count,
         files.last_file_loaded_at,
-        {{ pipeline_measured_at() }} as measured_at
+        {{ run_started_at_timestamp() }} as measured_at
     from records
     left outer join files
         on records.source_table = files.source_table
