@@ -181,6 +181,7 @@ milestone_months as (
                 {{ as_of_month_start() }}
             )
         end as month_start_date,
+        cast(null as decimal(18, 2)) as scheduled_hours,
         sum(milestones.milestone_amount) as scheduled_revenue
     from milestones
     inner join client_projects
@@ -206,6 +207,7 @@ retainer_months as (
     select
         retainer_fees.project_id,
         retainer_fees.month_start_date,
+        cast(null as decimal(18, 2)) as scheduled_hours,
         retainer_fees.retainer_amount as scheduled_revenue
     from retainer_fees
     inner join forecast_months
@@ -215,39 +217,15 @@ retainer_months as (
 
 unioned as (
 
-    select
-        project_id,
-        month_start_date,
-        scheduled_hours,
-        scheduled_revenue
-    from time_and_materials_months
-
+    -- Each billing type's months, as (project_id, month_start_date, scheduled_hours,
+    -- scheduled_revenue); milestones and retainers schedule no hours.
+    select * from time_and_materials_months
     union all
-
-    select
-        project_id,
-        month_start_date,
-        scheduled_hours,
-        scheduled_revenue
-    from fixed_fee_months
-
+    select * from fixed_fee_months
     union all
-
-    select
-        project_id,
-        month_start_date,
-        null as scheduled_hours,
-        scheduled_revenue
-    from milestone_months
-
+    select * from milestone_months
     union all
-
-    select
-        project_id,
-        month_start_date,
-        null as scheduled_hours,
-        scheduled_revenue
-    from retainer_months
+    select * from retainer_months
 
 ),
 

@@ -378,16 +378,7 @@ reporting_split as (
 final as (
 
     select
-        -- ids
-        project_id,
-        month_start_date,
-
-        -- strings
-        legal_entity_code,
-        practice,
-        billing_type,
-        currency_code,
-        cast({{ reporting_currency() }} as varchar) as reporting_currency_code,
+        {{ project_month_columns() }},
 
         -- numerics
         cast(contract_value as decimal(18, 2)) as contract_value,

@@ -83,16 +83,7 @@ converted as (
 final as (
 
     select
-        -- ids
-        project_id,
-        month_start_date,
-
-        -- strings
-        legal_entity_code,
-        practice,
-        billing_type,
-        currency_code,
-        cast({{ reporting_currency() }} as varchar) as reporting_currency_code,
+        {{ project_month_columns() }},
 
         -- numerics
         cast(hours_worked as decimal(18, 2)) as hours_worked,

@@ -102,6 +102,50 @@ margin_fx_gaps as (
 
 ),
 
+forecast_amounts as (
+
+    -- What fct_revenue_forecast converts at the month's average rate: scheduled revenue per
+    -- project and forecast month, weighted pipeline per opportunity and forecast month.
+    select
+        'project_month' as record_type,
+        project_id as record_key,
+        project_id,
+        currency_code,
+        month_start_date,
+        scheduled_hours as exception_hours,
+        scheduled_revenue as exception_amount
+    from scheduled_revenue_months
+
+    union all
+
+    select
+        'opportunity_month' as record_type,
+        crm_opportunity_id as record_key,
+        cast(null as varchar) as project_id,
+        currency_code,
+        month_start_date,
+        cast(null as decimal(18, 2)) as exception_hours,
+        weighted_revenue as exception_amount
+    from pipeline_months
+    where month_start_date between {{ as_of_month_start() }} and {{ last_forecast_month_start() }}
+
+),
+
+forecast_fx_gaps as (
+
+    select forecast_amounts.*
+    from forecast_amounts
+    left outer join fx_rates
+        on
+            forecast_amounts.currency_code = fx_rates.from_currency_code
+            and forecast_amounts.month_start_date = fx_rates.month_start_date
+    where
+        forecast_amounts.exception_amount <> 0
+        and {{ rate_to_reporting('fx_rates.average_rate', 'forecast_amounts.currency_code') }}
+        is null
+
+),
+
 fx_exceptions as (
 
     select
@@ -146,63 +190,17 @@ fx_exceptions as (
     select
         {{ valuation_exception(
             reason_code="'missing_fx_rate'",
-            reason_text="'No average '"
-            ~ " || coalesce(scheduled_revenue_months.currency_code, '(no currency)') || ' to '"
-            ~ " || " ~ reporting_currency() ~ " || ' rate for ' || "
-            ~ format_date('scheduled_revenue_months.month_start_date', '%Y-%m'),
+            reason_text="'No average ' || coalesce(currency_code, '(no currency)') || ' to ' || "
+            ~ reporting_currency() ~ " || ' rate for ' || " ~ month_label,
             affected_model="'fct_revenue_forecast'",
-            record_type="'project_month'",
-            record_id="scheduled_revenue_months.project_id || '|' || "
-            ~ format_date('scheduled_revenue_months.month_start_date', '%Y-%m'),
+            record_id="record_key || '|' || " ~ month_label,
             source_system="'erp'",
             source_object="'consolidatedexchangerate'",
-            project_id='scheduled_revenue_months.project_id',
-            currency_code='scheduled_revenue_months.currency_code',
-            hours='scheduled_revenue_months.scheduled_hours',
-            amount='scheduled_revenue_months.scheduled_revenue',
-            exception_date='scheduled_revenue_months.month_start_date',
+            hours='exception_hours',
+            amount='exception_amount',
+            exception_date='month_start_date',
         ) }}
-    from scheduled_revenue_months
-    left outer join fx_rates
-        on
-            scheduled_revenue_months.currency_code = fx_rates.from_currency_code
-            and scheduled_revenue_months.month_start_date = fx_rates.month_start_date
-    where
-        scheduled_revenue_months.scheduled_revenue <> 0
-        and {{ rate_to_reporting(
-            'fx_rates.average_rate', 'scheduled_revenue_months.currency_code'
-        ) }} is null
-
-    union all
-
-    select
-        {{ valuation_exception(
-            reason_code="'missing_fx_rate'",
-            reason_text="'No average ' || coalesce(pipeline_months.currency_code, '(no currency)')"
-            ~ " || ' to ' || " ~ reporting_currency() ~ " || ' rate for ' || "
-            ~ format_date('pipeline_months.month_start_date', '%Y-%m'),
-            affected_model="'fct_revenue_forecast'",
-            record_type="'opportunity_month'",
-            record_id="pipeline_months.crm_opportunity_id || '|' || "
-            ~ format_date('pipeline_months.month_start_date', '%Y-%m'),
-            source_system="'erp'",
-            source_object="'consolidatedexchangerate'",
-            project_id='cast(null as varchar)',
-            currency_code='pipeline_months.currency_code',
-            amount='pipeline_months.weighted_revenue',
-            exception_date='pipeline_months.month_start_date',
-        ) }}
-    from pipeline_months
-    left outer join fx_rates
-        on
-            pipeline_months.currency_code = fx_rates.from_currency_code
-            and pipeline_months.month_start_date = fx_rates.month_start_date
-    where
-        pipeline_months.month_start_date between {{ as_of_month_start() }}
-        and {{ last_forecast_month_start() }}
-        and pipeline_months.weighted_revenue <> 0
-        and {{ rate_to_reporting('fx_rates.average_rate', 'pipeline_months.currency_code') }}
-        is null
+    from forecast_fx_gaps
 
 ),
 

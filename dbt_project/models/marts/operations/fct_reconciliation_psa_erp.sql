@@ -342,16 +342,7 @@ classified as (
 final as (
 
     select
-        -- ids
-        project_id,
-        month_start_date,
-
-        -- strings
-        legal_entity_code,
-        practice,
-        billing_type,
-        currency_code,
-        cast({{ reporting_currency() }} as varchar) as reporting_currency_code,
+        {{ project_month_columns() }},
         cast(reconciliation_status as varchar) as reconciliation_status,
 
         -- numerics

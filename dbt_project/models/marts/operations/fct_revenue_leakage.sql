@@ -42,16 +42,7 @@ leaking as (
 final as (
 
     select
-        -- ids
-        project_id,
-        month_start_date,
-
-        -- strings
-        legal_entity_code,
-        practice,
-        billing_type,
-        currency_code,
-        reporting_currency_code,
+        {{ project_month_columns() }},
         cast(reconciliation_status as varchar) as leakage_reason,
         cast(
             case
