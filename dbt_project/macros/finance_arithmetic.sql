@@ -57,3 +57,19 @@
         else {{ rate_column }}
     end
 {%- endmacro %}
+
+{% macro cross_rate_to_cents(amount, from_currency, from_rate, to_currency, to_rate) -%}
+    {#- An amount in one currency expressed in another through the reporting currency, at
+        both currencies' rates of the same month (a cross rate: amount × rate(from) ÷
+        rate(to)), exact and rounded to cents; in the same currency, the amount rounded.
+        The rates are the joined fx columns (rate_to_reporting() applies); without one the
+        result is unknown (null). -#}
+    case
+        when {{ from_currency }} = {{ to_currency }} then {{ round_to_cents(amount) }}
+        else {{ divide_to_cents(
+            'cast(' ~ amount ~ ' as decimal(38, 4)) * '
+            ~ rate_to_reporting(from_rate, from_currency),
+            rate_to_reporting(to_rate, to_currency)
+        ) }}
+    end
+{%- endmacro %}

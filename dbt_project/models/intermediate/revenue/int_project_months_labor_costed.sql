@@ -61,14 +61,24 @@ costs_by_currency as (
 
 ),
 
-cost_rates as (
+costs_converted as (
 
     select
-        costs_by_currency.*,
-        {{ rate_to_reporting('cost_fx.average_rate', 'costs_by_currency.cost_currency_code') }}
-            as cost_fx_rate,
-        {{ rate_to_reporting('project_fx.average_rate', 'costs_by_currency.currency_code') }}
-            as project_fx_rate
+        costs_by_currency.project_id,
+        costs_by_currency.month_start_date,
+        costs_by_currency.hours,
+        costs_by_currency.cost_currency_code is null as is_uncosted,
+        case
+            -- hours without a cost rate add nothing here (see uncosted_hours)
+            when costs_by_currency.cost_currency_code is null then 0
+            else {{ cross_rate_to_cents(
+                'costs_by_currency.labor_cost_in_cost_currency',
+                'costs_by_currency.cost_currency_code',
+                'cost_fx.average_rate',
+                'costs_by_currency.currency_code',
+                'project_fx.average_rate'
+            ) }}
+        end as labor_cost
     from costs_by_currency
     left outer join fx_rates as cost_fx
         on
@@ -78,27 +88,6 @@ cost_rates as (
         on
             costs_by_currency.currency_code = project_fx.from_currency_code
             and costs_by_currency.month_start_date = project_fx.month_start_date
-
-),
-
-costs_converted as (
-
-    select
-        project_id,
-        month_start_date,
-        hours,
-        cost_currency_code is null as is_uncosted,
-        case
-            -- hours without a cost rate add nothing here (see uncosted_hours)
-            when cost_currency_code is null then 0
-            when cost_currency_code = currency_code
-                then {{ round_to_cents('labor_cost_in_cost_currency') }}
-            else {{ divide_to_cents(
-                'cast(labor_cost_in_cost_currency as decimal(38, 4)) * cost_fx_rate',
-                'project_fx_rate'
-            ) }}
-        end as labor_cost
-    from cost_rates
 
 ),
 

@@ -76,16 +76,20 @@ standard_values_by_currency as (
 
 ),
 
-standard_value_rates as (
+standard_values_converted as (
 
+    -- A rate card in another currency than the project's is converted through the
+    -- reporting currency at the month's average rates (cross rate).
     select
-        standard_values_by_currency.*,
-        {{ rate_to_reporting(
-            'rate_fx.average_rate', 'standard_values_by_currency.standard_rate_currency_code'
-        ) }} as rate_card_fx_rate,
-        {{ rate_to_reporting(
-            'project_fx.average_rate', 'standard_values_by_currency.currency_code'
-        ) }} as project_fx_rate
+        standard_values_by_currency.project_id,
+        standard_values_by_currency.month_start_date,
+        {{ cross_rate_to_cents(
+            'standard_values_by_currency.standard_value_in_rate_currency',
+            'standard_values_by_currency.standard_rate_currency_code',
+            'rate_fx.average_rate',
+            'standard_values_by_currency.currency_code',
+            'project_fx.average_rate'
+        ) }} as standard_value
     from standard_values_by_currency
     left outer join fx_rates as rate_fx
         on
@@ -96,25 +100,6 @@ standard_value_rates as (
         on
             standard_values_by_currency.currency_code = project_fx.from_currency_code
             and standard_values_by_currency.month_start_date = project_fx.month_start_date
-
-),
-
-standard_values_converted as (
-
-    -- A rate card in another currency than the project's is converted through the
-    -- reporting currency at the month's average rates (cross rate).
-    select
-        project_id,
-        month_start_date,
-        case
-            when standard_rate_currency_code = currency_code
-                then {{ round_to_cents('standard_value_in_rate_currency') }}
-            else {{ divide_to_cents(
-                'cast(standard_value_in_rate_currency as decimal(38, 4)) * rate_card_fx_rate',
-                'project_fx_rate'
-            ) }}
-        end as standard_value
-    from standard_value_rates
 
 ),
 
