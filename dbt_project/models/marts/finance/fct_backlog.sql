@@ -172,56 +172,29 @@ balances as (
 
 ),
 
-schedule_months as (
-
-    -- Scheduled hours per project and month; in the as-of month the part after the
-    -- as-of date is kept apart, as only that part is still ahead of the balance date.
-    select
-        project_id,
-        cast(date_trunc('month', scheduled_date) as date) as month_start_date,
-        sum(scheduled_hours) as scheduled_hours,
-        sum(case when is_billable then scheduled_hours * bill_rate else 0 end)
-            as scheduled_billable_value,
-        sum(scheduled_hours) filter (where scheduled_date > {{ as_of_date() }})
-            as scheduled_hours_after_as_of_date,
-        sum(case when is_billable then scheduled_hours * bill_rate else 0 end)
-        filter (where scheduled_date > {{ as_of_date() }})
-            as scheduled_billable_value_after_as_of_date
-    from scheduled_hours
-    group by project_id, cast(date_trunc('month', scheduled_date) as date)
-
-),
-
 schedule_after_balance as (
 
+    -- What the schedule still holds after the balance date: the months after the balance
+    -- month and, in the as-of month, the days after the as-of date.
     select
         balances.project_id,
         balances.month_start_date,
+        coalesce(sum(scheduled_hours.scheduled_hours), 0) as scheduled_hours,
         coalesce(
             sum(
                 case
-                    when schedule_months.month_start_date > balances.month_start_date
-                        then schedule_months.scheduled_hours
-                    else coalesce(schedule_months.scheduled_hours_after_as_of_date, 0)
-                end
-            ),
-            0
-        ) as scheduled_hours,
-        coalesce(
-            sum(
-                case
-                    when schedule_months.month_start_date > balances.month_start_date
-                        then schedule_months.scheduled_billable_value
-                    else coalesce(schedule_months.scheduled_billable_value_after_as_of_date, 0)
+                    when scheduled_hours.is_billable
+                        then scheduled_hours.scheduled_hours * scheduled_hours.bill_rate
+                    else 0
                 end
             ),
             0
         ) as scheduled_billable_value
     from balances
-    left outer join schedule_months
+    left outer join scheduled_hours
         on
-            balances.project_id = schedule_months.project_id
-            and balances.month_start_date <= schedule_months.month_start_date
+            balances.project_id = scheduled_hours.project_id
+            and balances.balance_date < scheduled_hours.scheduled_date
     group by balances.project_id, balances.month_start_date
 
 ),
