@@ -70,15 +70,7 @@ schedule_days as (
         assignment_schedules.bill_rate,
         assignment_schedules.currency_code,
         calendar_dates.calendar_date as scheduled_date,
-        case calendar_dates.iso_day_of_week
-            when 1 then assignment_schedules.monday_hours
-            when 2 then assignment_schedules.tuesday_hours
-            when 3 then assignment_schedules.wednesday_hours
-            when 4 then assignment_schedules.thursday_hours
-            when 5 then assignment_schedules.friday_hours
-            when 6 then assignment_schedules.saturday_hours
-            when 7 then assignment_schedules.sunday_hours
-        end as pattern_hours
+        {{ day_hours('assignment_schedules', 'calendar_dates.iso_day_of_week') }} as pattern_hours
     from assignment_schedules
     inner join calendar_dates
         on

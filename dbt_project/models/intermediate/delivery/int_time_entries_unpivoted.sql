@@ -109,15 +109,7 @@ timecard_days as (
             ) % 7
             as integer
         ) as entry_date,
-        case weekdays.iso_day_of_week
-            when 1 then timecards_joined.monday_hours
-            when 2 then timecards_joined.tuesday_hours
-            when 3 then timecards_joined.wednesday_hours
-            when 4 then timecards_joined.thursday_hours
-            when 5 then timecards_joined.friday_hours
-            when 6 then timecards_joined.saturday_hours
-            when 7 then timecards_joined.sunday_hours
-        end as hours
+        {{ day_hours('timecards_joined', 'weekdays.iso_day_of_week') }} as hours
     from timecards_joined
     cross join weekdays
 

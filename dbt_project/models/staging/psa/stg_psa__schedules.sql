@@ -13,13 +13,7 @@ renamed as (
         "Id" as schedule_id,
 
         -- numerics
-        "pse__Monday_Hours__c" as monday_hours,
-        "pse__Tuesday_Hours__c" as tuesday_hours,
-        "pse__Wednesday_Hours__c" as wednesday_hours,
-        "pse__Thursday_Hours__c" as thursday_hours,
-        "pse__Friday_Hours__c" as friday_hours,
-        "pse__Saturday_Hours__c" as saturday_hours,
-        "pse__Sunday_Hours__c" as sunday_hours,
+        {{ certinia_day_hours() }},
         "pse__Scheduled_Hours__c" as scheduled_hours,
 
         -- booleans
