@@ -79,11 +79,12 @@ export AS_OF_DATE ?= $(AS_OF)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST    := dbt_project/target/manifest.json
 
-.PHONY: help install demo test ui lint manifest clean bench
+.PHONY: help install demo test test-fast ui lint manifest clean bench
 
 help:
 	@echo "make demo   build the demo firm's warehouse (SCALE=small|medium|large SEED=42 AS_OF=YYYY-MM-DD SOURCE=files|api)"
-	@echo "make test   run the test suite"
+	@echo "make test   run the test suite (unit, integration and demo tests; about 6 minutes on 2 cores)"
+	@echo "make test-fast  the unit tests only (well under a minute)"
 	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make recover-runs  mark runs whose process died failed and free their pool slots (RUN_ID=...)"
 	@echo "make lint   ruff + sqlfluff"
@@ -125,8 +126,13 @@ demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	  $(PLANNING_SERVER) stop $(PLANNING_ARGS); $(API_STOP) exit $$status
 	@$(BIN)/python -m demo.summary
 
+# Every test is one kind (tests/conftest.py): unit, integration or demo. `make test` runs them all on two
+# workers (the demo is built once, in the background, while the first tests run); `make test-fast` the unit tests.
 test: $(MANIFEST)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+test-fast: $(MANIFEST)
+	$(BIN)/python -m pytest -q -n 2 -m unit
 
 ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(PLANNING_SERVER) start $(PLANNING_ARGS)

@@ -42,7 +42,33 @@ def materialize(
     )
 
 
-def materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+class RecordedRun:
+    """A finished run read back from the Dagster instance it ran on, as the UI reads it.
+
+    Offers what the tests read of an `ExecuteInProcessResult` (`run_id`, `success`, `all_events`,
+    its materializations and check evaluations), from the events the instance stored, so a run
+    made in another process (the session's demo build) is asserted on like one made here.
+    """
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str) -> None:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None, f"no run {run_id} in the instance at {instance.root_directory}"
+        self.run_id = run_id
+        self.success = run.status == dg.DagsterRunStatus.SUCCESS
+        self.all_events = [e.dagster_event for e in instance.all_logs(run_id) if e.dagster_event is not None]
+
+    def get_asset_materialization_events(self) -> list[dg.DagsterEvent]:
+        return [e for e in self.all_events if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION]
+
+    def get_asset_check_evaluations(self) -> list[dg.AssetCheckEvaluation]:
+        return [
+            e.asset_check_evaluation_data
+            for e in self.all_events
+            if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ]
+
+
+def materialization_metadata(result: dg.ExecuteInProcessResult | RecordedRun) -> dict[str, dict]:
     """Metadata values of every materialization in a run, by asset key string."""
     return {
         event.asset_key.to_user_string(): {
@@ -61,7 +87,7 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
-def failures(result: dg.ExecuteInProcessResult) -> list[str]:
+def failures(result: dg.ExecuteInProcessResult | RecordedRun) -> list[str]:
     """Each failed step's error message, for assertion output."""
     return [
         f"{e.step_key}: {e.step_failure_data.error.message if e.step_failure_data.error else e.message}"

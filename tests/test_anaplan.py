@@ -1,9 +1,11 @@
 """The Anaplan client against the local Anaplan server: round trip, retries, tokens, rejections, secrets.
 
-Every test starts its own server on a free port with its SQLite file under tmp_path. Waits the
-client would do (backoff, Retry-After, polling) go through an injected sleep that records them
-and sleeps at most 10 ms, so the suite stays fast; token expiry is the server's (`tokens/expire`)
-or an injected clock's, and a timeout is the server's `hang` fault: no test races the wall clock.
+Kind: unit (fast; `make test-fast`). Every test starts its own server on a free port with its
+SQLite file under tmp_path. Waits the client would do (backoff, Retry-After, polling) go through
+an injected sleep that records them and sleeps at most 10 ms; token expiry is the server's
+(`tokens/expire`) or an injected clock's; a timeout is the server's `hang` fault (no answer until
+the client hangs up), and a task stalls until the test releases it (`tasks/release`): no test
+races the wall clock.
 """
 
 from __future__ import annotations
@@ -33,8 +35,16 @@ from orchestration.defs.reverse_sync.anaplan import (
     parse_failure_dump,
 )
 from orchestration.lib.http import AuthError
+from tests.waiting import release_stalled_tasks, wait_until_idle
+
+pytestmark = pytest.mark.unit
 
 FILE = IMPORT = "forecast_inputs"
+# The client's timeout where a test hangs a request: the hung request waits exactly this long, and
+# every other request (a local server's answer in milliseconds) stays far below it on any machine.
+HANG_TIMEOUT = 2.0
+# A token that outlives any test on its own: only the server's expire hook or an injected clock ends it.
+TOKEN_TTL = 3600
 BASE = "/2/0/workspaces/demo-ws/models/demo-model"
 ROWS = [
     ("US01", "Data", "Jan 26", "Forecast Revenue", "Forecast", "1200.5", "run-1"),
@@ -138,17 +148,9 @@ def test_500_on_task_start_then_success(server: RunningServer) -> None:
     assert len(read_cells(server.db_path)) == len(ROWS) and len(read_imports(server.db_path)) == 1
 
 
-def wait_until_idle(server: RunningServer) -> None:
-    """Until the server answers nothing and runs no task (a request it still holds, a task it still applies)."""
-    deadline = time.monotonic() + 10
-    while requests.get(f"{server.url}/_admin/activity", timeout=5).json() != {"in_flight": 0, "unfinished_tasks": 0}:
-        assert time.monotonic() < deadline, "the server is still busy after 10 s"
-        time.sleep(0.02)
-
-
 def test_timeout_then_success(server: RunningServer) -> None:
     server.set_faults([{"match": r"PUT .*/chunks/0$", "hang": 30}])  # no answer until the client gives up
-    client = make_client(server, timeout_seconds=0.3)
+    client = make_client(server, timeout_seconds=HANG_TIMEOUT)
     assert client.import_csv(FILE, IMPORT, to_csv(ROWS)).successful
     assert count(server, "PUT", "/chunks/0") == 2 and client.stats.retries == 1
     assert len(read_cells(server.db_path)) == len(ROWS)
@@ -157,9 +159,10 @@ def test_timeout_then_success(server: RunningServer) -> None:
 def test_lost_task_start_response_runs_the_import_twice_with_the_same_result(server: RunningServer) -> None:
     """Why retrying the non-idempotent task start is safe: a second run of the same upsert changes nothing."""
     server.set_faults([{"match": r"POST .*/tasks$", "hang": 30}])  # the server starts the task after the timeout
-    client = make_client(server, timeout_seconds=0.3)
+    client = make_client(server, timeout_seconds=HANG_TIMEOUT)
     assert client.import_csv(FILE, IMPORT, to_csv(ROWS)).successful
-    wait_until_idle(server)
+    assert client.stats.retries == 1
+    wait_until_idle(server.url)  # the hung start is handled once the client hung up: a second task
     imports = read_imports(server.db_path)
     assert len(imports) == 2 and sum(i["created"] for i in imports) == len(ROWS)
     assert len(read_cells(server.db_path)) == len(ROWS)
@@ -176,11 +179,11 @@ def test_expired_token_is_replaced_transparently(server: RunningServer) -> None:
 
 def test_token_is_refreshed_before_it_expires(tmp_path: Path) -> None:
     clock = Clock()
-    with start_server(tmp_path / "a.sqlite", token_ttl_seconds=60) as server:
+    with start_server(tmp_path / "a.sqlite", token_ttl_seconds=TOKEN_TTL) as server:
         client = make_client(server, clock=clock)
-        client.import_csv(FILE, IMPORT, to_csv(ROWS[:1]))
+        assert client.import_csv(FILE, IMPORT, to_csv(ROWS[:1])).successful
         assert count(server, "POST", "/token/refresh") == 0
-        clock.now += 55  # within the last tenth of the token's 60 s: refreshed before the next call
+        clock.now += TOKEN_TTL * 0.95  # within the last tenth of the token's life: refreshed before the next call
         assert client.import_csv(FILE, IMPORT, to_csv(ROWS[1:])).successful
         assert count(server, "POST", "/token/refresh") == 1 and count(server, "POST", "/token/authenticate") == 1
         assert client.stats.reauthentications == 0  # no call met an expired token
@@ -275,12 +278,21 @@ def test_other_4xx_is_not_retried(server: RunningServer) -> None:
 
 
 def test_stalled_task_is_polled_until_complete_and_task_timeout_is_bounded(server: RunningServer) -> None:
-    server.set_faults([{"match": "tasks$", "stall_task": 0.3}])
-    client = make_client(server, time.sleep, poll_interval_seconds=0.05)  # real polling, so the stall passes
-    assert client.import_csv(FILE, IMPORT, to_csv(ROWS)).successful
-    assert count(server, "GET", "") >= 3
+    server.set_faults([{"match": "tasks$", "stall_task": 600}])  # IN_PROGRESS until the test releases it
+    sleeps = Sleeps()
 
-    server.set_faults([{"match": "tasks$", "stall_task": 30}])
+    def poll_wait(seconds: float) -> None:  # the client's wait between polls: the third one releases the task
+        sleeps(seconds)
+        if len(sleeps) == 3:
+            assert release_stalled_tasks(server.url) == 1
+
+    client = make_client(server, poll_wait, poll_interval_seconds=0.05)
+    assert client.import_csv(FILE, IMPORT, to_csv(ROWS)).successful
+    polls = sum(n for line, n in server.request_counts().items() if line.startswith("GET") and "/tasks/" in line)
+    assert len(sleeps) >= 3 and polls == len(sleeps) + 1  # polled IN_PROGRESS three times at least, then COMPLETE
+    assert set(sleeps) == {0.05} and len(read_cells(server.db_path)) == len(ROWS)
+
+    server.set_faults([{"match": "tasks$", "stall_task": 600}])  # never released
     with pytest.raises(AnaplanError, match=r"still IN_PROGRESS after 0\.5 s"):
         make_client(server, task_timeout_seconds=0.5).import_csv(FILE, IMPORT, to_csv(ROWS))
 
@@ -295,7 +307,9 @@ def test_canary_secrets_never_reach_messages_or_logs(tmp_path: Path, caplog: pyt
     caplog.set_level(logging.DEBUG)
     errors: list[BaseException] = []
     clock = Clock()
-    with start_server(tmp_path / "a.sqlite", password=canary, token_prefix=canary, token_ttl_seconds=60) as server:
+    with start_server(
+        tmp_path / "a.sqlite", password=canary, token_prefix=canary, token_ttl_seconds=TOKEN_TTL
+    ) as server:
         client = make_client(server, clock=clock)
         server.set_faults(
             [
@@ -305,7 +319,7 @@ def test_canary_secrets_never_reach_messages_or_logs(tmp_path: Path, caplog: pyt
             ]
         )
         assert client.import_csv(FILE, IMPORT, to_csv(ROWS)).successful
-        clock.now += 55  # the token is about to expire: the next call refreshes it
+        clock.now += TOKEN_TTL * 0.95  # the token is about to expire: the next call refreshes it
         exhausted = [{"match": "chunks/0$", "status": 503, "times": 10}]
         for faults, failing in (
             (exhausted, lambda: client.import_csv(FILE, IMPORT, to_csv(ROWS))),

@@ -1,4 +1,7 @@
-"""Running it for real: schedules and sensors load and switch on, the landing sensor, failure alerts, freshness."""
+"""Running it for real: schedules and sensors load and switch on, the landing sensor, failure alerts, freshness.
+
+Kind: integration (runs, the dagster CLI), except the definitions and webhook tests: unit.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ def _defs():
     return defs
 
 
+@pytest.mark.unit
 def test_schedules_and_sensors_are_defined_switched_off_in_the_firm_time_zone() -> None:
     repo = _defs().get_repository_def()
     schedules = {s.name: s for s in repo.schedule_defs}
@@ -52,10 +56,9 @@ def test_schedules_and_sensors_switch_on_from_the_cli(tmp_path: Path) -> None:
     for command in (["schedule", "start", "nightly_full"], ["sensor", "start", "landing_files"]):
         done = subprocess.run([*dagster, *command, *module], env=env, capture_output=True, text=True, cwd=REPO)
         assert done.returncode == 0, done.stderr[-2000:]
-    listed = subprocess.run([*dagster, "schedule", "list", *module], env=env, capture_output=True, text=True, cwd=REPO)
-    assert "nightly_full [RUNNING]" in listed.stdout or "Schedule: nightly_full [RUNNING]" in listed.stdout, (
-        listed.stdout
-    )
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # what the UI and the daemon read
+        states = {(s.instigator_type.value, s.name): s.status.value for s in instance.all_instigator_state()}
+    assert states == {("SCHEDULE", "nightly_full"): "RUNNING", ("SENSOR", "landing_files"): "RUNNING"}
 
 
 def _tick(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, cursor: str | None):
@@ -146,6 +149,7 @@ def test_a_failed_run_is_posted_to_the_webhook(small_landing, tmp_path: Path, mo
     assert body["text"].startswith(f"Dagster run failed: {run.job_name} ({result.run_id[:8]}).")
 
 
+@pytest.mark.unit
 def test_an_unreachable_webhook_never_reveals_its_url() -> None:
     with pytest.raises(AlertError) as err:
         post_alert("http://127.0.0.1:9/hooks/T000/secret-token", {"text": "x"}, attempts=1, timeout=1)
@@ -153,6 +157,7 @@ def test_an_unreachable_webhook_never_reveals_its_url() -> None:
     assert "unreachable after 1 attempts (ConnectionError)" in str(err.value)
 
 
+@pytest.mark.unit
 def test_a_failing_webhook_is_retried_and_a_refusal_is_not(webhook) -> None:
     url = f"{webhook}/hooks/T000/secret-token"
     sleeps: list[float] = []

@@ -2,6 +2,8 @@
 
 A smoke test, not the benchmark: it runs the limit and the peer only (about 20 s); the pipeline
 runs are what `make bench` adds, and the demo build tests cover the pipeline itself.
+
+Kind: integration (child processes measured), except the timecard-change check: unit.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bench.pipeline import write_timecard_change
 from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.loader import load_object
 
-pytestmark = pytest.mark.xdist_group("bench")  # subprocesses at full tilt: not beside another heavy group
+pytestmark = pytest.mark.xdist_group("bench")  # one worker measures at a time
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"full_vs_limit", "noop_seconds", "intraday_vs_full", "peak_rss_mib", "ingest_vs_peer", "scale", "rows"}
@@ -51,6 +53,7 @@ def test_measurement_covers_grandchildren(tmp_path: Path) -> None:
     assert measured.cpu_seconds > 0.05
 
 
+@pytest.mark.unit
 def test_timecard_change_rewrites_one_percent_newer(small_landing, tmp_path: Path) -> None:
     source, counts = small_landing
     psa = tmp_path / "psa"

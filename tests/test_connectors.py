@@ -4,6 +4,8 @@ For each connector (Salesforce for CRM/PSA, NetSuite, Workday, Anaplan exports):
 at least three pages, a 429 then success, a 5xx retried, an expired session renewed, a second
 run that loads nothing, a deleted record flagged, and schema drift reported or failing. Each test
 gets fresh servers (they are changed by the tests) on free ports and its own warehouse file.
+
+Kind: integration (connector runs against the local servers), except the settings check: unit.
 """
 
 from __future__ import annotations
@@ -268,6 +270,7 @@ def test_the_client_secrets_never_appear_in_logs_or_metadata(servers: Servers, t
     assert SECRET not in " ".join(str(event) for event in failed.all_events)
 
 
+@pytest.mark.unit
 def test_every_setting_the_api_connectors_read_is_documented() -> None:
     from orchestration.defs.ingest.api.resources import api_resources
     from orchestration.lib.settings import API_TUNING

@@ -11,6 +11,8 @@
 
 Each test gets fresh servers and its own warehouse; the kill test runs the real asset in a child
 process (`python -m tests.api_servers`), as a launched run would.
+
+Kind: integration (real connector runs against the local servers, a child process killed).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from orchestration.defs.ingest.api.assets import ApiTuning, NetSuiteApi, Salesfo
 from orchestration.defs.ingest.api.sources import SOQL_URI_BUDGET
 from tests.api_servers import Servers, anaplan_model, api_servers, write_child_config
 from tests.test_connectors import DRIVE, SECRET, failure_message, metadata, query, run
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).parents[1]
 SYSTEMS = ["crm", "erp", "hris", "planning"]

@@ -5,6 +5,8 @@ read by the API connectors into a second warehouse, and dbt builds on it; every 
 hold exactly the rows of the file path's build (`demo_build`), compared with EXCEPT ALL both ways.
 Left out: marts about the pipeline's own runs (they read `models/intermediate/pipeline/`: load
 times, sync runs), which differ between any two builds, and the load and build time columns.
+
+Kind: demo (compared with the shared demo build).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from orchestration.lib.warehouse import DuckDBWarehouse
 from tests.api_servers import api_servers
 from tests.conftest import AS_OF
 
-pytestmark = pytest.mark.xdist_group("demo_build")
+pytestmark = pytest.mark.demo
 DBT_MODELS = Path(__file__).parents[1] / "dbt_project" / "models"
 
 

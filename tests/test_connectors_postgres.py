@@ -5,6 +5,8 @@ rows are copied in bulk to DuckDB for the contract checks, and the merge into ra
 of merged loads share one PostgreSQL transaction. A SIGKILL between extract and merge loses
 nothing, and a refused merge is loaded whole on the next run. Skips, saying why, when no server
 answers on POSTGRES_HOST:POSTGRES_PORT.
+
+Kind: integration (connector runs into PostgreSQL, a child process killed).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from orchestration.lib.warehouse import PostgresWarehouse
 from tests.api_servers import Servers, api_servers, write_child_config
 from tests.test_connectors import SECRET, failure_message, metadata
 from tests.test_connectors_integrity import source_keys
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).parents[1]
 

@@ -1,6 +1,8 @@
 """The dbt project flows one way (staging -> intermediate -> marts -> sync) and has one month spine.
 
 Reads the manifest of a `dbt parse` (no warehouse is opened), so it runs in seconds.
+
+Kind: integration (a `dbt parse`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytestmark = pytest.mark.integration
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 # A model may read models of its own layer or of an earlier one; restricted is intermediate.

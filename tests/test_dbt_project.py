@@ -2,6 +2,8 @@
 
 One `dbt build` per module against raw tables created (empty) from orchestration/contract/__init__.py in a
 DuckDB file under tmp_path; the assertions read dbt's manifest and the warehouse catalog.
+
+Kind: integration (a `dbt build`), except the generated-sources check: unit.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ def test_every_contract_object_is_one_source_table_with_its_fields(build: Build)
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
+@pytest.mark.unit
 def test_sources_yaml_is_the_generated_one(system: str) -> None:
     path = generate_sources.sources_path(system)
     assert path.read_text() == generate_sources.render_sources(system), (

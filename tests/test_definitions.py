@@ -1,4 +1,7 @@
-"""The Dagster graph: it loads without side effects, its shape is reviewed through a snapshot, and lineage is wired."""
+"""The Dagster graph: it loads without side effects, its shape is reviewed through a snapshot, and lineage is wired.
+
+Kind: unit (fast; `make test-fast`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import dagster as dg
 import pytest
 
 from orchestration.contract import SOURCE_OBJECTS
+
+pytestmark = pytest.mark.unit
 
 SNAPSHOTS = {
     "files": Path(__file__).parent / "snapshots" / "definitions.txt",

@@ -1,4 +1,7 @@
-"""Tests of the demo-firm generator (demo.firm): determinism, landing contract, defects, shape."""
+"""Tests of the demo-firm generator (demo.firm): determinism, landing contract, defects, shape.
+
+Kind: unit (fast; `make test-fast`).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import pytest
 from demo.firm import DEFECTS, MANIFEST, generate, run
 from demo.firm.__main__ import main
 from orchestration.contract import ANAPLAN_CSV, CSV, JSONL, SOURCE_OBJECTS, WORKDAY_JSON, SourceObject, get
+
+pytestmark = pytest.mark.unit
 
 AS_OF = date(2026, 11, 26)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

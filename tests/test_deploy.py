@@ -3,6 +3,8 @@
 DAGSTER_HOME points at a folder holding that exact file, the DAGSTER_POSTGRES_* variables at a fresh
 database; a materialization goes through `DagsterInstance.get()` and is read back by a second instance,
 as the webserver reads what a run process wrote.
+
+Kind: integration (a Dagster instance on PostgreSQL), except the YAML comparison: unit.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def test_production_instance_keeps_runs_events_and_schedules_in_postgres(product
         con.close()
 
 
+@pytest.mark.unit
 def test_local_and_production_instances_share_pools_and_run_monitoring() -> None:
     """tests/test_sync_recovery.py proves the recovery on the local file; production must behave the same."""
     local, production = (yaml.safe_load(path.read_text()) for path in (LOCAL_YAML, DEPLOY_YAML))

@@ -1,5 +1,12 @@
 """The intraday build is incremental and exact: after timecard and assignment changes, the
-incremental time-entry models equal a full rebuild row for row, and only the touched rows moved."""
+incremental time-entry models equal a full rebuild row for row, and only the touched rows moved.
+
+The builds of a test share one dbt target folder and the warehouse's path (the incremental result is
+copied aside before the full rebuild runs in its place), so dbt re-uses its parse of the project
+whenever neither the variables nor the profile changed.
+
+Kind: integration (dbt runs on a warehouse of its own).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,8 @@ from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.loader import load_object
 from tests.conftest import AS_OF
 from tests.test_dbt_project import run_dbt
+
+pytestmark = pytest.mark.integration
 
 MODELS = ["int_time_entries_unpivoted", "int_time_entries_valued"]
 TABLES = {
@@ -91,28 +100,26 @@ def _rows(warehouse: Path, table: str, bookkeeping: tuple[str, ...] = ("refreshe
         return set(con.execute(f"select * exclude ({', '.join(bookkeeping)}) from {table}").fetchall())
 
 
-@pytest.mark.xdist_group("incremental")
 def test_incremental_time_entries_equal_a_full_rebuild(small_landing, tmp_path: Path) -> None:
     source, _ = small_landing
     landing = tmp_path / "landing"
     shutil.copytree(source, landing)
-    warehouse = tmp_path / "incremental.duckdb"
+    warehouse, dbt_work = tmp_path / "warehouse.duckdb", tmp_path / "dbt"
     _load(warehouse, landing)
-    _build(warehouse, tmp_path / "first")
+    _build(warehouse, dbt_work)
     before = {model: _rows(warehouse, table) for model, table in TABLES.items()}
 
     keys = _write_changes(landing)
     _load(warehouse, landing)
-    _build(warehouse, tmp_path / "incremental")  # an intraday run: incremental
-    rebuilt = tmp_path / "rebuilt.duckdb"
-    shutil.copy(warehouse, rebuilt)
-    _build(rebuilt, tmp_path / "full", "--full-refresh")  # what the nightly run does
+    _build(warehouse, dbt_work)  # an intraday run: incremental
+    incremental_result = Path(shutil.copy(warehouse, tmp_path / "incremental.duckdb"))
+    _build(warehouse, dbt_work, "--full-refresh")  # what the nightly run does
 
     for model, table in TABLES.items():
-        incremental, full = _rows(warehouse, table), _rows(rebuilt, table)
+        incremental, full = _rows(incremental_result, table), _rows(warehouse, table)
         assert incremental == full, f"{model}: {len(incremental - full)} extra, {len(full - incremental)} missing"
         assert incremental != before[model]  # the changes did reach the model
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(incremental_result), read_only=True) as con:
         total, touched = con.execute(
             "select count(*), count(*) filter (where refreshed_at = (select max(refreshed_at) from"
             " intermediate.int_time_entries_unpivoted)) from intermediate.int_time_entries_unpivoted"
@@ -130,16 +137,15 @@ def test_incremental_time_entries_equal_a_full_rebuild(small_landing, tmp_path: 
     assert sorted(twin_flags) == [("a2T0000000000AAAAA", False), (keys["twin"], True)]
 
 
-@pytest.mark.xdist_group("incremental")
 def test_incremental_time_entries_follow_a_later_as_of_date(small_landing, tmp_path: Path) -> None:
     """An intraday run two days later, with no new files: the demo's time approved in advance for the
     days the as-of date moved past becomes actual time and is priced, exactly as in a full rebuild."""
     landing, _ = small_landing
     (future_card,) = json.loads((landing / MANIFEST).read_text())["defects"]["approved_future_time"]
     later = AS_OF + timedelta(days=2)
-    warehouse = tmp_path / "incremental.duckdb"
+    warehouse, dbt_work = tmp_path / "warehouse.duckdb", tmp_path / "dbt"
     _load(warehouse, landing)
-    _build(warehouse, tmp_path / "first")
+    _build(warehouse, dbt_work)
     flags = (
         "select entry_date, is_after_as_of_date, is_actual from intermediate.int_time_entries_unpivoted"
         f" where timecard_id = '{future_card}' order by entry_date"
@@ -148,10 +154,9 @@ def test_incremental_time_entries_follow_a_later_as_of_date(small_landing, tmp_p
         before = con.execute(flags).fetchall()
     assert before and all(day > AS_OF and after and not actual for day, after, actual in before)
 
-    _build(warehouse, tmp_path / "incremental", as_of=later)  # an intraday run on a later day
-    rebuilt = tmp_path / "rebuilt.duckdb"
-    shutil.copy(warehouse, rebuilt)
-    _build(rebuilt, tmp_path / "full", "--full-refresh", as_of=later)
+    _build(warehouse, dbt_work, as_of=later)  # an intraday run on a later day
+    incremental_result = Path(shutil.copy(warehouse, tmp_path / "incremental.duckdb"))
+    _build(warehouse, dbt_work, "--full-refresh", as_of=later)
 
     # priced_as_of_date is the valued model's watermark: rows not re-priced keep the earlier date.
     bookkeeping = {
@@ -159,9 +164,10 @@ def test_incremental_time_entries_follow_a_later_as_of_date(small_landing, tmp_p
         "int_time_entries_valued": ("refreshed_at", "priced_as_of_date"),
     }
     for model, table in TABLES.items():
-        incremental, full = _rows(warehouse, table, bookkeeping[model]), _rows(rebuilt, table, bookkeeping[model])
+        incremental = _rows(incremental_result, table, bookkeeping[model])
+        full = _rows(warehouse, table, bookkeeping[model])
         assert incremental == full, f"{model}: {len(incremental - full)} extra, {len(full - incremental)} missing"
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(incremental_result), read_only=True) as con:
         after = con.execute(flags).fetchall()
         priced = con.execute(
             f"select entry_date from intermediate.int_time_entries_valued where timecard_id = '{future_card}'"

@@ -1,4 +1,7 @@
-"""The loader against hand-written landing files: merge rules, idempotence and named errors."""
+"""The loader against hand-written landing files: merge rules, idempotence and named errors.
+
+Kind: unit (fast; `make test-fast`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from orchestration import contract
 from orchestration.defs.ingest.loader import LandingFileError, load_object, load_relation
 from tests import landing_records
 from tests.landing_records import record
+
+pytestmark = pytest.mark.unit
 
 ACCOUNT = contract.get("crm", "account")
 WORKER = contract.get("hris", "worker")

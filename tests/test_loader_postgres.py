@@ -2,6 +2,8 @@
 
 The same scenarios as tests/test_loader.py, asserted on the PostgreSQL tables, and the whole small
 demo loaded both ways with identical raw tables and counts.
+
+Kind: integration (the loader into PostgreSQL).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from orchestration.lib.postgres import connect_raw
 from tests import landing_records
 from tests.landing_records import record
 from tests.test_loader import ACCOUNT, ACCOUNT_HEADER, TARGET, WORKER, _account_row, _write
+
+pytestmark = pytest.mark.integration
 
 RAW_SCHEMAS = sorted({o.schema for o in contract.SOURCE_OBJECTS})
 

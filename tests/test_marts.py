@@ -1,7 +1,9 @@
 """The marts on the small demo: defects land in the exceptions model, and figures match a hand calculation.
 
 The hand calculations read the raw tables directly, not the dbt models, so they check the marts
-against the definitions (DOMAIN.md), not against themselves.
+against the metrics' definitions, not against themselves.
+
+Kind: demo (on the shared demo build).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from tests.conftest import AS_OF
 from tests.helpers import materialization_metadata, query
 
-pytestmark = pytest.mark.xdist_group("demo_build")
+pytestmark = pytest.mark.demo
 
 CENT = Decimal("0.01")
 MONTH = "2026-10-01"  # the last full actual month before the as-of date (2026-11-16)
@@ -51,7 +53,7 @@ def test_every_injected_defect_is_an_exception_not_a_figure(demo_build, small_la
 
 
 def test_finance_marts_carry_their_exception_counts(demo_build) -> None:
-    warehouse, _, first, _ = demo_build
+    warehouse, _, first = demo_build
     metadata = materialization_metadata(first)
     for model in ("fct_project_margin", "fct_backlog", "fct_revenue_forecast"):
         expected = dict(
@@ -159,7 +161,7 @@ def test_fixed_fee_earned_to_date_matches_a_hand_calculation(demo_build, small_l
 def test_time_approved_after_the_as_of_date_is_flagged_and_in_no_actual(demo_build, small_landing) -> None:
     """The demo's approved_future_time card: each day is listed with its reason, the WARN dbt check names
     them, and no actual figure counts them (utilization's as-of month included)."""
-    warehouse, _, first, _ = demo_build
+    warehouse, _, first = demo_build
     defect_ids = {i for ids in _defects(small_landing).values() for i in ids}
     (card,) = _defects(small_landing)["approved_future_time"]
     days = " union all ".join(

@@ -3,6 +3,8 @@ a project-month of the reconciliation matches a hand calculation from the raw ta
 
 The hand calculations read the raw tables, not the dbt models, and take the defect keys from the
 demo manifest.
+
+Kind: demo (on the shared demo build).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from orchestration.contract import SOURCE_OBJECTS
 from tests.conftest import AS_OF
 from tests.helpers import query
 
-pytestmark = pytest.mark.xdist_group("demo_build")
+pytestmark = pytest.mark.demo
 
 CENT = Decimal("0.01")
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"

@@ -1,10 +1,15 @@
-"""End to end: the small demo firm through every ingest asset and dbt model, in a temporary warehouse."""
+"""End to end: the small demo firm through every ingest asset and dbt model, in a temporary warehouse.
+
+Kind: demo (on the shared demo build), except the last two tests: integration (a run of one
+system's assets on a broken copy of the landing files).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from demo.firm import MANIFEST
@@ -12,13 +17,20 @@ from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.files import FILES_CHECK, QUARANTINE_CHECK, STAMPS_CHECK
 from tests.helpers import count_rows, failures, materialization_metadata, materialize, query
 
-pytestmark = pytest.mark.xdist_group("demo_build")  # one worker builds the demo once
+SECOND_RUN = pytest.mark.xdist_group("demo_sequence")  # with the demo's second run, on one worker
 
 
-def test_full_materialization_succeeds(demo_build) -> None:
-    _, _, first, second = demo_build
+@SECOND_RUN
+def test_full_materialization_succeeds(demo_build, demo_rerun) -> None:
+    first, second = demo_build[2], demo_rerun.second
     assert first.success, failures(first)
-    assert second.success
+    assert second.success, failures(second)
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    every = {key for key in graph.get_all_asset_keys() if not graph.get(key).is_external}
+    for run in (first, second):  # every asset, not a subset
+        assert {e.asset_key for e in run.get_asset_materialization_events()} == every
 
 
 def _files_of(counts: dict[str, int], obj) -> dict[str, int]:
@@ -28,7 +40,7 @@ def _files_of(counts: dict[str, int], obj) -> dict[str, int]:
 
 @pytest.mark.parametrize("obj", SOURCE_OBJECTS, ids=lambda o: f"{o.schema}.{o.name}")
 def test_every_raw_table_and_staging_model_has_every_landed_row(demo_build, obj) -> None:
-    warehouse, counts, first, _ = demo_build
+    warehouse, counts, first = demo_build
     landed = counts[f"{obj.system}/{obj.file_patterns[0]}"]
     rows_in = sum(_files_of(counts, obj).values())  # the demo's malformed_hours batch adds one timecard row
     assert landed > 0
@@ -40,7 +52,7 @@ def test_every_raw_table_and_staging_model_has_every_landed_row(demo_build, obj)
 
 
 def test_malformed_row_is_quarantined_with_rule_and_reason_and_warns(demo_build, small_landing) -> None:
-    warehouse, _, first, _ = demo_build
+    warehouse, _, first = demo_build
     landing, _ = small_landing
     (malformed,) = json.loads((landing / MANIFEST).read_text())["defects"]["malformed_hours"]
     batch = next((landing / "psa").glob("pse__Timecard_Header__c.*.csv"))
@@ -72,9 +84,10 @@ def test_malformed_row_is_quarantined_with_rule_and_reason_and_warns(demo_build,
     assert warn.severity.value == "WARN" and warn.metadata["rows_quarantined"].value == 1
 
 
-def test_second_run_adds_nothing(demo_build) -> None:
-    _warehouse, counts, _, second = demo_build
-    metadata = materialization_metadata(second)
+@SECOND_RUN
+def test_second_run_adds_nothing(demo_build, demo_rerun) -> None:
+    counts = demo_build[1]
+    metadata = materialization_metadata(demo_rerun.second)
     for obj in SOURCE_OBJECTS:
         meta = metadata[f"{obj.schema}/{obj.name}"]
         assert (meta["rows_read"], meta["rows_inserted"], meta["rows_updated"]) == (0, 0, 0)
@@ -83,7 +96,7 @@ def test_second_run_adds_nothing(demo_build) -> None:
 
 
 def test_every_file_is_accounted_for_and_every_stamp_advances_in_the_demo(demo_build) -> None:
-    _, _, first, _ = demo_build
+    _, _, first = demo_build
     checks = [e for e in first.get_asset_check_evaluations() if e.check_name in (FILES_CHECK, STAMPS_CHECK)]
     assert len(checks) == 2 * len(SOURCE_OBJECTS)
     assert [e for e in checks if not e.passed] == []
@@ -103,8 +116,10 @@ def test_a_misspelled_export_is_named_by_a_warning_on_its_asset(small_landing, t
     stray.write_bytes((landing / "crm" / "Opportunity.csv").read_bytes())
     warehouse = tmp_path / "w.duckdb"
     monkeypatch.setenv("DUCKDB_DATABASE", str(warehouse))
-    result = materialize(warehouse, landing, selection="group:crm")
+    crm = [dg.AssetKey([obj.schema, obj.name]) for obj in SOURCE_OBJECTS if obj.system == "crm"]
+    result = materialize(warehouse, landing, dg.AssetSelection.assets(*crm))  # the ingest assets and their checks
     assert result.success, failures(result)
+    assert {e.asset_key for e in result.get_asset_materialization_events()} == set(crm)
     checks = {
         e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations() if e.check_name == FILES_CHECK
     }

@@ -7,6 +7,9 @@ equal the DuckDB build's (`demo_build`) row by row, to the cent, and every check
 verdict. The run connects as a role of its own with a password, which must appear in no log line,
 metadata value or warehouse table.
 
+Kind: demo (compared with the shared demo build); the module's PostgreSQL run is built once, on
+one worker (xdist group `postgres_demo`).
+
 The sync goes to its own local server, started like the `planning_server` fixture: the DuckDB
 build's sync tests assert that server's cells carry the DuckDB run's audit ids.
 """
@@ -26,7 +29,7 @@ from orchestration.lib.warehouse import PostgresWarehouse
 from tests.conftest import ANAPLAN_ENV, AS_OF
 from tests.helpers import failures, materialization_metadata, materialize, query
 
-pytestmark = pytest.mark.xdist_group("demo_build")  # compared with the DuckDB demo build, on its worker
+pytestmark = [pytest.mark.demo, pytest.mark.xdist_group("postgres_demo")]
 
 PASSWORD = "pw-CANARY-5e1d0c"  # the test role's; must never be logged
 COMPARED = {  # relation -> its grain, the first columns of the row order

@@ -1,4 +1,8 @@
-"""Readers: the marts published to a separate file after the gate, charts and previews in the UI."""
+"""Readers: the marts published to a separate file after the gate, charts and previews in the UI.
+
+Kind: demo (on the shared demo build); the tests about what readers see after a second run share
+its worker (xdist group `demo_sequence`).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,16 @@ import pytest
 
 from tests.helpers import failures, materialization_metadata, query
 
-pytestmark = pytest.mark.xdist_group("demo_build")
+SECOND_RUN = pytest.mark.xdist_group("demo_sequence")  # with the demo's second run, on one worker
 
 
-def test_a_reader_connected_during_a_full_run_never_blocks_it(demo_build) -> None:
-    warehouse, _, first, second = demo_build
+@SECOND_RUN
+def test_a_reader_connected_during_a_full_run_never_blocks_it(demo_build, demo_rerun) -> None:
+    warehouse, _, first = demo_build
+    second = demo_rerun.second
     assert second.success, failures(second)
     # The connection opened before the run kept reading the snapshot it opened...
-    assert demo_build.reader_seen == {"before": first.run_id, "same_connection_after": first.run_id}
+    assert demo_rerun.reader_seen == {"before": first.run_id, "same_connection_after": first.run_id}
     # ...and the next connection reads the one the second run published.
     with duckdb.connect(str(warehouse.with_name("reader.duckdb")), read_only=True) as reader:
         assert reader.execute("select run_id from published").fetchall() == [(second.run_id,)]
@@ -28,15 +34,31 @@ def test_a_reader_connected_during_a_full_run_never_blocks_it(demo_build) -> Non
     assert margin == query(warehouse, "select sum(margin_reporting) from marts.fct_project_margin")
 
 
-def test_publish_metadata_counts_every_published_table(demo_build) -> None:
-    warehouse, _, first, _ = demo_build
-    meta = materialization_metadata(first)["reader/marts"]
-    marts = query(warehouse, "select count(*) from information_schema.tables where table_schema = 'marts'")[0][0]
-    assert meta["tables"] == marts and sum(meta["rows_by_table"].values()) == meta["dagster/row_count"]
+@SECOND_RUN
+def test_publish_metadata_counts_every_published_table(demo_build, demo_rerun) -> None:
+    """The UI's figures for the last publish are the rows of each mart as readers and the warehouse hold them."""
+    warehouse, second = demo_build[0], demo_rerun.second
+    meta = materialization_metadata(second)["reader/marts"]
+    tables = (
+        "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'BASE TABLE'"
+    )
+    with duckdb.connect(str(warehouse.with_name("reader.duckdb")), read_only=True) as reader:
+        assert reader.execute("select run_id from published").fetchall() == [(second.run_id,)]
+        for_readers = {
+            f"marts.{name}": reader.execute(f"select count(*) from marts.{name}").fetchall()[0][0]
+            for (name,) in reader.execute(tables).fetchall()
+        }
+    in_warehouse = {
+        f"marts.{name}": query(warehouse, f"select count(*) from marts.{name}")[0][0]
+        for (name,) in query(warehouse, tables)
+    }
+    assert len(in_warehouse) >= 10 and sum(in_warehouse.values()) > 0
+    assert meta["rows_by_table"] == for_readers == in_warehouse  # every mart, each with its row count
+    assert (meta["tables"], meta["dagster/row_count"]) == (len(in_warehouse), sum(in_warehouse.values()))
 
 
 def test_marts_carry_row_count_preview_and_chart(demo_build) -> None:
-    warehouse, _, first, _ = demo_build
+    warehouse, _, first = demo_build
     metadata = materialization_metadata(first)
     forecast = metadata["marts/fct_revenue_forecast"]
     assert forecast["dagster/row_count"] == query(warehouse, "select count(*) from marts.fct_revenue_forecast")[0][0]

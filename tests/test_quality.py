@@ -1,4 +1,7 @@
-"""Raw-layer quality checks: the demo's defects are reported as WARN, a broken table fails ERROR and blocks."""
+"""Raw-layer quality checks: the demo's defects are reported as WARN, a broken table fails ERROR and blocks.
+
+Kind: integration (Great Expectations on demo warehouses), except the wiring tests: unit.
+"""
 
 from __future__ import annotations
 
@@ -110,6 +113,7 @@ def _evaluations(result: dg.ExecuteInProcessResult) -> dict[tuple[dg.AssetKey, s
 # --- wiring -------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_loading_the_definitions_does_not_import_great_expectations() -> None:
     code = (
         "import sys\n"
@@ -120,6 +124,7 @@ def test_loading_the_definitions_does_not_import_great_expectations() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+@pytest.mark.unit
 def test_every_raw_asset_carries_its_suite_with_error_checks_blocking() -> None:
     defs = _quality_defs(dg.Definitions(resources={"warehouse": warehouse_resource()}))
     defs.validate_loadable(defs)
@@ -135,6 +140,7 @@ def test_every_raw_asset_carries_its_suite_with_error_checks_blocking() -> None:
     assert planning_key.expectations[-1].columns == ("Version", "Legal Entity", "Practice", "Month")
 
 
+@pytest.mark.unit
 def test_readme_documents_every_check() -> None:
     assert generated_block(README.read_text()) == render(), (
         "regenerate with: python -m orchestration.defs.quality.docs --write"

@@ -1,8 +1,12 @@
 """The reverse sync on the small demo: round trip, nothing twice, dry run, gate, rejections, failures.
 
-All tests share the demo build, its Dagster instance (the gate reads check history from it) and
-one local Anaplan-protocol server, and run in file order on one worker. The kill tests run on a
-copy of that instance configured by deploy/dagster.local.yaml, with its `duckdb_writer` pool limit.
+Kind: demo (on the shared demo build). All tests share the worker's demo build, its Dagster
+instance (the gate reads check history from it) and one local Anaplan-protocol server, and run in
+file order on one worker (xdist group `demo_sequence`), each leaving the build as it found it. The
+kill tests run on a copy of that instance configured by deploy/dagster.local.yaml, with its
+`duckdb_writer` pool limit. A request the test kills the client in is held by the server's `hang`
+fault (no answer until the client is gone) and an import runs until the test releases it
+(`tasks/release`), so no step races the wall clock.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,20 +26,28 @@ import requests
 
 from demo.servers.anaplan.module import read_cells
 from demo.servers.anaplan.server import start_server
+from orchestration.defs.reverse_sync.anaplan import anaplan_resource
+from orchestration.defs.reverse_sync.state import SyncTarget
 from orchestration.lib.warehouse import WRITER_POOL
 from tests.helpers import materialization_metadata, materialize, query
+from tests.test_sync_recovery import recover
+from tests.waiting import release_stalled_tasks, wait_until, wait_until_idle
 
-pytestmark = pytest.mark.xdist_group("demo_build")
+pytestmark = [pytest.mark.demo, pytest.mark.xdist_group("demo_sequence")]
 
 SYNC = dg.AssetKey(["anaplan", "forecast_inputs"])
 SYNC_MODEL = dg.AssetKey(["sync", "sync_planning__forecast_inputs"])
 MODEL = "sync.sync_planning__forecast_inputs"
 LOCAL_YAML = Path(__file__).parents[1] / "deploy" / "dagster.local.yaml"
+# The model of the ANAPLAN_* variables, polling its import every 50 ms (not 0.5 s) and retrying a
+# failed call after at most 0.1 s (not 30 s): what is sent and when a run gives up stay the same.
+BRISK = {"anaplan": anaplan_resource(poll_interval_seconds=0.05, max_retry_delay_seconds=0.1)}
 
 
 def _sync(warehouse, demo_instance, **config) -> dg.ExecuteInProcessResult:
     run_config = {"ops": {"anaplan__forecast_inputs": {"config": config}}} if config else None
-    return materialize(warehouse, warehouse.parent, dg.AssetSelection.assets(SYNC), demo_instance, run_config)
+    selection = dg.AssetSelection.assets(SYNC)
+    return materialize(warehouse, warehouse.parent, selection, demo_instance, run_config, resources=BRISK)
 
 
 def _last_run(warehouse) -> tuple:
@@ -71,22 +82,25 @@ def _shift(warehouse, practice: str, amount: str) -> int:
         return changed.fetchall()[0][0]
 
 
-def test_demo_run_puts_the_forecast_inputs_in_the_planning_tool(demo_build, planning_server) -> None:
-    warehouse, _, first, second = demo_build
-    assert first.success
-    status, created, updated, deleted, rejected, _failing = query(
+def _run_counts(warehouse, run_id: str) -> tuple:
+    return query(
         warehouse,
-        "select status, rows_created, rows_updated, rows_deleted, rows_rejected, failing_checks"
-        " from reverse_sync.sync_runs where run_id = ?",
-        [first.run_id],
+        "select status, rows_created, rows_updated, rows_deleted, rows_rejected from reverse_sync.sync_runs"
+        " where run_id = ?",
+        [run_id],
     )[0]
+
+
+def test_demo_run_puts_the_forecast_inputs_in_the_planning_tool(demo_build, demo_rerun, planning_server) -> None:
+    warehouse, _, first = demo_build
+    assert first.success
     desired = _desired(warehouse)
-    assert (status, created, updated, deleted, rejected) == ("success", len(desired), 0, 0, 0)
+    assert len(desired) > 100 and _run_counts(warehouse, first.run_id) == ("success", len(desired), 0, 0, 0)
     assert _cells(planning_server[1]) == desired
     audit = {c["Audit Run Id"] for c in read_cells(planning_server[1])}
     assert audit == {first.run_id}
     # The demo's second full run (make demo again, unchanged data) sent nothing.
-    assert _last_run(warehouse)[:5] == ("success", 0, 0, 0, 0) and second.success
+    assert demo_rerun.second.success and _run_counts(warehouse, demo_rerun.second.run_id) == ("success", 0, 0, 0, 0)
 
 
 def test_second_sync_sends_nothing(demo_build, demo_instance, planning_server) -> None:
@@ -109,8 +123,11 @@ def test_dry_run_reports_and_sends_nothing(demo_build, demo_instance, planning_s
         assert result.success
         assert _last_run(warehouse)[:4] == ("dry_run", 0, changed, 0)
         assert _cells(planning_server[1]) == before
-        state = query(warehouse, "select count(*) from reverse_sync.sync_changelog where is_dry_run")
-        assert state[0][0] >= changed
+        logged = (
+            "select count(*), min(change_type), max(change_type), min(new_value - old_value),"
+            " max(new_value - old_value) from reverse_sync.sync_changelog where run_id = ? and is_dry_run"
+        )  # what a real run would have sent: the shifted rows, one dollar up each
+        assert query(warehouse, logged, [result.run_id]) == [(changed, "update", "update", 1, 1)]
     finally:
         _shift(warehouse, "Strategy", "-1.00")
 
@@ -173,8 +190,9 @@ def test_removed_rows_clear_their_cells_in_the_planning_tool(demo_build, demo_in
         assert _last_run(warehouse)[:5] == ("success", 0, 0, removed, 0)
         assert _cells(db) == _desired(warehouse)  # exactly the model's rows: the removed rows' cells are cleared
         assert not gone & set(_cells(db))
-        state = query(warehouse, "select count(*) from reverse_sync.sync_state where run_id is not null")[0][0]
-        assert state >= len(_desired(warehouse))
+        target = SyncTarget(planning_server[0].url, "demo-ws", "demo-model", "forecast_inputs").key
+        state = query(warehouse, "select record_key from reverse_sync.sync_state where target = ?", [target])
+        assert sorted(key for (key,) in state) == sorted("|".join(key) for key in _desired(warehouse))  # forgotten
     finally:
         _restore_backup(warehouse)
         assert _sync(warehouse, demo_instance).success  # the rows come back
@@ -324,22 +342,20 @@ def test_failure_mid_sync_then_rerun_converges(demo_build, demo_instance, planni
 
 def test_abandoned_import_that_completes_later_converges(demo_build, demo_instance, planning_server) -> None:
     """The worst moment to die: the target applies the import, the state never hears of it."""
-    from orchestration.defs.reverse_sync.anaplan import anaplan_resource
-
     warehouse, db = demo_build[0], planning_server[1]
     server = planning_server[0]
-    impatient = anaplan_resource(task_timeout_seconds=0.5)
+    impatient = anaplan_resource(poll_interval_seconds=0.05, task_timeout_seconds=0.5)
     changed = _shift(warehouse, "Data & Analytics", "4.00")
     try:
-        stall = [{"match": "tasks$", "stall_task": 2}]
+        stall = [{"match": "tasks$", "stall_task": 600}]  # the import runs until the test releases it
         requests.post(f"{server.url}/_admin/faults", json=stall, timeout=5).raise_for_status()
         gave_up = materialize(
             warehouse, warehouse.parent, dg.AssetSelection.assets(SYNC), demo_instance, resources={"anaplan": impatient}
         )
         assert not gave_up.success and _last_run(warehouse)[0] == "failed"
-        deadline = time.monotonic() + 10
-        while _cells(db) != _desired(warehouse) and time.monotonic() < deadline:
-            time.sleep(0.2)  # the server finishes the stalled import on its own
+        assert _cells(db) != _desired(warehouse)  # given up on while the import still runs
+        assert release_stalled_tasks(server.url) == 1  # the import completes without the sync
+        wait_until_idle(server.url)
         assert _cells(db) == _desired(warehouse)
         assert _sync(warehouse, demo_instance).success  # state was not advanced: the same upserts again
         assert _last_run(warehouse)[:3] == ("success", 0, changed)
@@ -373,27 +389,9 @@ def _sync_process(warehouse, home: Path) -> subprocess.Popen:
     )
 
 
-def _wait_until_consumed(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
-    """Until the process has reached the faulted request (the server took the fault)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        faults = requests.get(f"{url}/_admin/faults", timeout=5).json()["faults"]
-        if faults and all(f["remaining"] == 0 for f in faults):
-            return
-        assert process.poll() is None, process.stderr.read().decode()[-3000:]
-        time.sleep(0.1)
-    raise AssertionError("the sync process never reached the faulted request")
-
-
-def _wait_until_idle(url: str, timeout: float = 60) -> None:
-    """Until the server has finished what it was doing when its client died (held requests, stalled imports)."""
-    deadline = time.monotonic() + timeout
-    while (activity := requests.get(f"{url}/_admin/activity", timeout=5).json()) != {
-        "in_flight": 0,
-        "unfinished_tasks": 0,
-    }:
-        assert time.monotonic() < deadline, activity
-        time.sleep(0.1)
+def _fault_taken(url: str) -> bool:
+    faults = requests.get(f"{url}/_admin/faults", timeout=30).json()["faults"]
+    return bool(faults) and all(f["remaining"] == 0 for f in faults)
 
 
 def _slot_holders(instance: dg.DagsterInstance) -> list[tuple[str, str]]:
@@ -405,9 +403,9 @@ def _slot_holders(instance: dg.DagsterInstance) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     "fault",
     [
-        {"match": "POST .*/files/[^/]+$", "delay": 2},  # killed while starting the upload
-        {"match": "PUT .*/chunks/0$", "delay": 2},  # killed mid-upload: a chunk in flight
-        {"match": "tasks$", "stall_task": 2},  # killed while the import runs: it completes without us
+        {"match": "POST .*/files/[^/]+$", "hang": 600},  # killed while starting the upload (held until then)
+        {"match": "PUT .*/chunks/0$", "hang": 600},  # killed mid-upload: a chunk in flight
+        {"match": "tasks$", "stall_task": 600},  # killed while the import runs: it completes without us
     ],
     ids=["starting-upload", "mid-upload", "import-running"],
 )
@@ -427,24 +425,18 @@ def test_sigkill_mid_sync_then_recovery_and_the_next_run_converges(
     try:
         requests.post(f"{url}/_admin/faults", json=[fault], timeout=5).raise_for_status()
         process = _sync_process(warehouse, pool_home)
-        _wait_until_consumed(url, process)
+        wait_until(lambda: _fault_taken(url), "the sync process reaches the faulted request", process)
         process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=10) == -signal.SIGKILL
-        _wait_until_idle(url)  # the server finishes what it was doing when the client died
+        assert process.wait(timeout=60) == -signal.SIGKILL
+        if "stall_task" in fault:
+            assert release_stalled_tasks(url) == 1  # the import the killed run started completes without it
+        wait_until_idle(url)  # the server finishes what it was doing when the client died
         assert query(warehouse, "select count(*) from reverse_sync.sync_runs")[0][0] == runs_before  # no record
         killed = pool.get_runs(limit=1)[0]
         assert killed.status == dg.DagsterRunStatus.STARTED  # as the kill left it: no process will end it
         assert _slot_holders(pool) == [(killed.run_id, "anaplan__forecast_inputs")]  # every warehouse step waits
         requests.delete(f"{url}/_admin/faults", timeout=5)
-        recovery = subprocess.run(
-            [sys.executable, "-m", "orchestration.defs.automation.recovery"],
-            env={**os.environ, "DAGSTER_HOME": str(pool_home)},
-            cwd=Path(__file__).parents[1],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        ).stdout
+        recovery = recover(pool_home)  # `make recover-runs` (tests/test_sync_recovery.py runs the command itself)
         assert f"marked failed: {killed.run_id} (no process" in recovery
         assert f"freed pool slots of run {killed.run_id}" in recovery
         assert pool.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE

@@ -4,6 +4,8 @@ Each test changes one rule on a copy of a contract object and regenerates, in me
 derived from the contract: the Great Expectations suite, the dbt sources YAML with its tests, the
 README's landing contract and the quality README's check table. Exactly the checks of that rule
 change, everywhere; a real GX run shows the verdict moving with the rule.
+
+Kind: unit (fast; `make test-fast`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 import yaml
 
 from orchestration.contract import (
@@ -32,6 +35,8 @@ from orchestration.contract import docs as contract_docs
 from orchestration.defs.quality import docs as quality_docs
 from orchestration.defs.quality.gx_runner import run_suite
 from orchestration.defs.quality.suites import CheckSpec, suite_for
+
+pytestmark = pytest.mark.unit
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 STAGING_DIR = DBT_PROJECT_DIR / "models" / "staging"

@@ -1,12 +1,18 @@
-"""The sync diff on a hand-made model and state: what is created, updated, deleted, or held back."""
+"""The sync diff on a hand-made model and state: what is created, updated, deleted, or held back.
+
+Kind: unit (fast; `make test-fast`).
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import duckdb
+import pytest
 
 from orchestration.defs.reverse_sync.state import SyncSpec, SyncTarget, compute_diff, ensure_tables, import_csv
+
+pytestmark = pytest.mark.unit
 
 SPEC = SyncSpec(
     name="t",

@@ -4,12 +4,16 @@ Materializations and check evaluations are real: small assets and checks run wit
 `dg.materialize` on an ephemeral instance, so every evaluation carries the materialization it
 targeted, as in the pipeline. `source` -> `model` -> `sync`; `sync` calls the gate in its body,
 as the reverse sync does.
+
+Kind: unit (fast; `make test-fast`).
 """
 
 import dagster as dg
 import pytest
 
 from orchestration.defs.reverse_sync.gate import evaluate_gate
+
+pytestmark = pytest.mark.unit
 
 MODEL = dg.AssetKey("model")
 

@@ -2,29 +2,36 @@
 
 The instance has the pool limit (`duckdb_writer`: one slot) and the run monitoring of the deploy
 files. A run holding the slot is killed with SIGKILL: the slot stays claimed, and marking the run
-failed does not free it. The recovery command (`python -m orchestration.defs.automation.recovery`, what
-`make recover-runs` runs) and the daemon's run monitoring each free it; both are driven
-explicitly here (the command run, the daemon's iteration called with its clock injected), never by
-waiting for a timeout. The reverse sync's own kill test (tests/test_reverse_sync.py) does the same
-on the demo build.
+failed does not free it. The recovery command (`python -m orchestration.defs.automation.recovery`,
+what `make recover-runs` runs) and the daemon's run monitoring each free it; both are driven
+explicitly here (the command's `main`, and once the command itself; the daemon's iteration called
+with its clock injected), never by waiting for a timeout. The reverse sync's own kill test
+(tests/test_reverse_sync.py) does the same on the demo build.
+
+Kind: integration (runs in child processes, killed with SIGKILL).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
 import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from orchestration.defs.automation import recovery
 from orchestration.lib.warehouse import WRITER_POOL
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).parents[1]
 LOCAL_YAML = REPO / "deploy" / "dagster.local.yaml"
@@ -54,11 +61,7 @@ def hold_slot(home: Path, tmp_path: Path) -> tuple[subprocess.Popen, int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 120
-    while not marker.exists():
-        assert process.poll() is None, process.stderr.read().decode()[-3000:]
-        assert time.monotonic() < deadline, "the run never got its slot"
-        time.sleep(0.1)
+    wait_until(marker.exists, "the run holds the slot", process)
     return process, int(marker.read_text())
 
 
@@ -80,6 +83,16 @@ def only_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
 
 
 def recover(home: Path, *args: str) -> str:
+    """What `make recover-runs` prints: the command's main, in this process (the command itself is run once)."""
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
+        mp.setenv("DAGSTER_HOME", str(home))
+        assert recovery.main(list(args)) == 0
+    return printed.getvalue()
+
+
+def recover_command(home: Path, *args: str) -> str:
+    """`python -m orchestration.defs.automation.recovery` in a process of its own, as `make recover-runs` runs it."""
     completed = subprocess.run(
         [sys.executable, "-m", "orchestration.defs.automation.recovery", *args],
         cwd=REPO,
@@ -109,7 +122,7 @@ def test_the_recovery_command_frees_the_slot_of_a_killed_run_and_the_next_run_co
     dry = recover(home, "--dry-run")
     assert f"dry run, would have marked failed: {run.run_id} (no process {pid} on this machine)" in dry
     assert slot_holders(instance) == [(run.run_id, "slot_holder")]
-    done = recover(home)
+    done = recover_command(home)
     assert done.splitlines() == [
         f"marked failed: {run.run_id} (no process {pid} on this machine)",
         f"freed pool slots of run {run.run_id}",

@@ -2,6 +2,8 @@
 
 Deletes-only diffs, state keyed by target, the migration of state recorded before it was keyed by
 target, Anaplan-format rejections, and the members a hollow model drops.
+
+Kind: unit (fast; `make test-fast`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from orchestration.defs.reverse_sync.state import (
     dropped_members,
     send,
 )
+
+pytestmark = pytest.mark.unit
 
 SPEC = SyncSpec(
     name="forecast",

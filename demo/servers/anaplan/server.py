@@ -38,6 +38,8 @@ Local, non-Anaplan endpoints (no authentication; the server binds to 127.0.0.1 o
 - `GET /_admin/activity`: `{"in_flight": n, "unfinished_tasks": m}`: requests still being answered
   (e.g. held by a `delay` fault) and import tasks not yet COMPLETE, so a test can wait until the
   server is idle instead of sleeping;
+- `POST /_admin/tasks/release` ends every `stall_task` fault now (tasks stalled or still queued):
+  `{"released": n}`; a test stalls a task "forever" and decides itself when it completes;
 - `POST /_admin/tokens/expire` expires every token; `POST /_admin/records/update|delete` and
   `POST /_admin/fields` change the exported data, as on the other local servers
   (`demo.servers.common.base`); a deleted row is simply no longer exported.
@@ -127,6 +129,7 @@ class Task:
     task_id: str
     content: bytes
     stall_seconds: float = 0.0
+    released: threading.Event = field(default_factory=threading.Event)  # ends the stall early
     reject: tuple[str, str] | None = None
     state: str = "NOT_STARTED"
     created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
@@ -214,6 +217,14 @@ class AnaplanState:
         self.queue.put(task)
         return task
 
+    def release_tasks(self) -> int:
+        """End every stall now (`/_admin/tasks/release`): the stalled task is applied next."""
+        with self.lock:
+            stalled = [t for t in self.tasks.values() if t.stall_seconds and t.state != "COMPLETE"]
+        for task in stalled:
+            task.released.set()
+        return len(stalled)
+
     def _run_tasks(self) -> None:
         while not self.stopping.is_set():
             try:
@@ -221,7 +232,10 @@ class AnaplanState:
             except queue.Empty:
                 continue
             task.state = "IN_PROGRESS"
-            if self.stopping.wait(task.stall_seconds):
+            stalled_until = time.monotonic() + task.stall_seconds
+            while not task.released.is_set() and not self.stopping.is_set() and time.monotonic() < stalled_until:
+                task.released.wait(min(0.05, task.stall_seconds))
+            if self.stopping.is_set():
                 return  # stopped while stalled: the import is never applied, like a killed server
             self._apply(task)
 
@@ -544,6 +558,8 @@ class Handler(JsonResponses):
             self.send_json(200, {"faults": 0})
         elif path == "/_admin/tokens/expire" and self.command == "POST":
             self.send_json(200, {"expired": self.state.expire_tokens()})
+        elif path == "/_admin/tasks/release" and self.command == "POST":
+            self.send_json(200, {"released": self.state.release_tasks()})
         elif self.command == "POST" and path in ("/_admin/records/update", "/_admin/records/delete", "/_admin/fields"):
             self._change(path, _json(body))
         else:

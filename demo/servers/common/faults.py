@@ -12,7 +12,8 @@ A fault is a JSON object with `match` (a regex searched in "METHOD /path", e.g.
   the work, so a client that timed out must not assume the request was not carried out;
 - `{"hang": 30}` answer nothing until the client hangs up (its timeout), at most that long, then
   handle the request normally (the answer goes nowhere): a timeout, whatever the machine's speed;
-- `{"stall_task": 3}` (import task starts only) the task stays IN_PROGRESS that long;
+- `{"stall_task": 3}` (import task starts only) the task stays IN_PROGRESS that long, or until
+  `POST /_admin/tasks/release` (so a test, not the clock, decides when it completes);
 - `{"reject": {"column": "Practice", "equals": "X"}}` (import task starts only) rows whose
   column equals the value are rejected into the failure dump.
 
