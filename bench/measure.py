@@ -1,9 +1,11 @@
 """Run one command in its own process and measure it: wall time, CPU time and peak memory.
 
-CPU time and `ru_maxrss` come from `os.wait4` on the child, so they cover the child and every
-descendant it waited for (dbt under Dagster), and nothing of this process. `ru_maxrss` is the
-largest single process; the process tree's peak (Dagster and dbt alive at once) is sampled from
-/proc. The machine's other CPU use during the run is recorded, so a disturbed figure shows.
+CPU time comes from `os.wait4` on the child, so it covers the child and every descendant it
+waited for (dbt under Dagster), and nothing of this process. Memory is sampled from /proc: each
+process's own high-water mark (VmHWM) and the process tree's sum (Dagster and dbt alive at once).
+`ru_maxrss` is not used for memory: Linux stamps a freshly started child with its parent's
+high-water mark (the address space it forked from), so it would report this process's size.
+The machine's other CPU use during the run is recorded, so a disturbed figure shows.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Measurement:
     user_seconds: float
     sys_seconds: float
     peak_rss_mib: float  # max(sampled process-tree peak, largest single process)
-    max_process_rss_mib: float  # ru_maxrss: the largest single process of the tree
+    max_process_rss_mib: float  # the largest single process of the tree (its sampled VmHWM)
     tree_rss_peak_mib: float  # sampled every SAMPLE_SECONDS: sum over the live process tree
     rss_at_peak_mib: dict  # the processes of the tree at that peak: "pid command" -> MiB
     other_cpu_seconds: float  # CPU the rest of the machine used meanwhile (others' work)
@@ -82,6 +84,17 @@ def tree_rss(root: int) -> dict[int, int]:
     return sizes
 
 
+def high_water_bytes(pid: int) -> int:
+    """The most a process has been resident since it started its program (VmHWM), 0 if it ended."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def busy_cpu_seconds() -> float:
     """CPU seconds the whole machine has spent busy since boot (all cores)."""
     ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -102,15 +115,18 @@ def wait_for_calm(max_busy_cores: float, timeout: float, window: float = 5.0) ->
 
 
 class _TreeSampler(threading.Thread):
-    """Samples the tree's resident memory; keeps the peak and which processes made it."""
+    """Samples the tree's resident memory; keeps the peak, which processes made it, and the
+    largest single process's high-water mark."""
 
     def __init__(self, root: int):
         super().__init__(daemon=True)
         self.root, self.peak, self.at_peak, self.done = root, 0, {}, threading.Event()
+        self.max_process = 0
 
     def run(self) -> None:
         while not self.done.is_set():
             sizes = tree_rss(self.root)
+            self.max_process = max([self.max_process, *(high_water_bytes(pid) for pid in sizes)])
             if sum(sizes.values()) > self.peak:
                 self.peak = sum(sizes.values())
                 self.at_peak = {f"{pid} {_describe(pid)}": round(size / MIB) for pid, size in sizes.items()}
@@ -134,7 +150,7 @@ def run_measured(name: str, command: list, log: Path, env: dict[str, str], cwd: 
         sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen
     cpu = usage.ru_utime + usage.ru_stime
-    max_process = usage.ru_maxrss * 1024 / MIB  # Linux reports KiB
+    max_process = sampler.max_process / MIB
     tree_peak = sampler.peak / MIB
     return Measurement(
         name=name,

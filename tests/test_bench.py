@@ -44,6 +44,23 @@ def test_measurement_covers_the_child_not_the_parent(tmp_path: Path) -> None:
     assert measured.wall_seconds >= 0.5
 
 
+def test_a_large_parent_is_not_counted(tmp_path: Path) -> None:
+    """Linux starts a child with its parent's high-water mark (ru_maxrss): a measuring process that
+    is itself large (a pytest worker, a Dagster run) must still see only the child's memory."""
+    parent = f"""
+import os, sys
+from pathlib import Path
+from bench.measure import run_measured
+ballast = bytearray(500 * 1024 * 1024)
+m = run_measured("probe", [sys.executable, "-c", {ALLOCATE.format(mib=100)!r}], Path({str(tmp_path / "p.log")!r}),
+                 dict(os.environ), Path({str(tmp_path)!r}))
+print(round(m.max_process_rss_mib), round(m.peak_rss_mib))
+"""
+    out = subprocess.run([sys.executable, "-c", parent], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    max_process, peak = map(int, out.stdout.split())
+    assert 100 <= max_process < 200 and 100 <= peak < 200  # the child's 100 MiB, not the parent's 500
+
+
 def test_measurement_covers_grandchildren(tmp_path: Path) -> None:
     """dbt runs as a subprocess of Dagster: its memory and CPU must count."""
     grandchild = ALLOCATE.format(mib=250)
