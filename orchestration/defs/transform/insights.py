@@ -83,6 +83,14 @@ CHARTS: dict[str, Chart] = {
         " group by 1 order by 1",
         "rows",
     ),
+    "fct_unapproved_time": Chart(
+        "Unapproved time: standard value by age in days, and the total",
+        "select x, series, value from (select age_bucket as x, coalesce(legal_entity_code, 'unknown') as series,"
+        " sum(standard_value_reporting) as value, min(age_days) as k from marts.fct_unapproved_time group by 1, 2"
+        " union all select 'total', coalesce(legal_entity_code, 'unknown'), sum(standard_value_reporting), 100000"
+        " from marts.fct_unapproved_time group by 2) as buckets order by k, x, series",
+        "reporting currency",
+    ),
     "sync_planning__forecast_inputs": Chart(
         "Forecast inputs for the planning tool by line item",
         "select line_item as x, plan_version_code as series, sum(value) as value"
