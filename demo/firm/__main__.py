@@ -1,6 +1,7 @@
 """Command line of the demo-firm generator.
 
-python -m demo.firm --scale small|medium|large --seed N --out DIR [--as-of YYYY-MM-DD] [--no-defects]
+python -m demo.firm --scale small|medium|large --seed N --out DIR [--as-of YYYY-MM-DD] [--known-on YYYY-MM-DD]
+    [--no-defects]
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, required=True, help="landing directory (DIR/<system>/<file>)")
     parser.add_argument("--as-of", type=date.fromisoformat, help="snapshot date YYYY-MM-DD (default today)")
+    parser.add_argument(
+        "--known-on",
+        type=date.fromisoformat,
+        help="write the exports as they stood at the start of this earlier day YYYY-MM-DD (same firm)",
+    )
     parser.add_argument("--no-defects", dest="defects", action="store_false", help="inject no data defects")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     return parser.parse_args(argv)
@@ -38,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         as_of=args.as_of,
         defects=args.defects,
         progress=args.progress,
+        known_on=args.known_on,
     )
     width = max(len(k) for k in result.rows)
     for name, rows in result.rows.items():

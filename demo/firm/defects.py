@@ -90,9 +90,10 @@ def _approved_future_time(
     resource whose assignment is scheduled past those days, with the source card's longest day on
     each weekday after as_of in the week of the first weekday after it (so usually in the as-of
     month). When every such pair already has a card that week, the following week is used (no card
-    is dated there). Its modified stamp is the source card's (before the snapshot, like every
-    stamp). Its own random stream keeps the other defects as they were; `taken` spare ids are
-    already used. Returns the card (not appended).
+    is dated there). It was approved on the evening before the snapshot: stamped two hours before
+    as_of 00:00 (so an export known on an earlier day does not hold it yet). Its own random
+    stream keeps the other defects as they were; `taken` spare ids are already used. Returns the
+    card (not appended).
     """
     rng = rng_for(seed, "approved_future_time")
     cards = frames[("psa", "timecard_header")]
@@ -134,6 +135,7 @@ def _approved_future_time(
     card["pse__Start_Date__c"] = pd.Timestamp(week_start)
     card["pse__End_Date__c"] = pd.Timestamp(week_start + timedelta(days=6))
     card["pse__Status__c"] = "Approved"
+    card["SystemModstamp"] = pd.Timestamp(as_of) - pd.Timedelta(hours=2)
     longest = float(source[list(DAY_COLUMNS)].max())
     for k, column in enumerate(DAY_COLUMNS):
         card[column] = longest if k < 5 and week_start + timedelta(days=k) >= first else 0.0

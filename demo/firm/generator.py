@@ -29,6 +29,7 @@ from .defects import Frames, inject_defects, write_malformed_timecard_batch
 from .erp import build_customers, erp_frames
 from .hris import Workforce, build_workforce, hris_frames
 from .ids import record_ids
+from .known_on import as_known_on
 from .planning import planning_frames
 from .psa import internal_projects, psa_frames
 from .staffing import Staffing, build_staffing
@@ -94,8 +95,13 @@ def _ids(
     return record_ids(seed, counts)
 
 
-def build_frames(scale: str, seed: int, tl: Timeline, bar: tqdm) -> tuple[Frames, dict[str, np.ndarray]]:
-    """Every landing frame keyed by (system, object name), plus the record ids they use."""
+def build_frames(
+    scale: str, seed: int, tl: Timeline, bar: tqdm, planning_tl: Timeline | None = None
+) -> tuple[Frames, dict[str, np.ndarray]]:
+    """Every landing frame keyed by (system, object name), plus the record ids they use.
+
+    planning_tl: the timeline whose as-of date the planning tool's exports are written for (default tl).
+    """
     cfg = SCALES[scale]
     bar.set_description("workforce")
     wf = build_workforce(cfg, tl, seed)
@@ -122,7 +128,7 @@ def build_frames(scale: str, seed: int, tl: Timeline, bar: tqdm) -> tuple[Frames
         ("crm", crm_frames(sales, ids)),
         ("psa", psa_frames(wf, staffing, projects, internal, sales, cards, milestones, ids, tl, seed)),
         ("erp", erp_frames(cfg, tl, customers, ledger, projects, ids, seed)),
-        ("planning", planning_frames(wf, cfg, tl, seed)),
+        ("planning", planning_frames(wf, cfg, planning_tl or tl, seed)),
     ):
         frames.update({(system, name): frame for name, frame in built.items()})
     return frames, ids
@@ -135,18 +141,29 @@ def run(
     as_of: date | None = None,
     defects: bool = True,
     progress: bool = False,
+    known_on: date | None = None,
 ) -> Result:
-    """Generate the firm into out_dir/<system>/<file> and a manifest; see generate() for the contract."""
+    """Generate the firm into out_dir/<system>/<file> and a manifest; see generate() for the contract.
+
+    known_on: write the exports of the same firm as they stood at the start of that earlier day
+    (known_on.py): only what was known then. The defects are the firm's: those that had happened.
+    """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     out_dir = Path(out_dir)
-    tl = Timeline.build(as_of or date.today(), SCALES[scale].history_years)
+    years = SCALES[scale].history_years
+    tl = Timeline.build(as_of or date.today(), years)
+    if known_on is not None and known_on >= tl.as_of:
+        raise ValueError(f"--known-on {known_on} must be before the as-of date {tl.as_of}")
     result = Result()
     with _progress(progress) as bar:
-        frames, ids = build_frames(scale, seed, tl, bar)
+        planning_tl = Timeline.build(known_on, years) if known_on else None
+        frames, ids = build_frames(scale, seed, tl, bar, planning_tl)
         _step(bar, "defects")
         if defects:
             result.defects = inject_defects(frames, ids, seed, tl.as_of)
+        if known_on is not None:
+            frames = as_known_on(frames, tl.as_of, known_on)
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would go to stdout
         try:
@@ -155,7 +172,7 @@ def run(
                 frame = frames.pop((obj.system, obj.name))
                 path = write_object(con, obj, frame, out_dir)
                 result.rows[path.relative_to(out_dir).as_posix()] = len(frame)
-                if defects and (obj.system, obj.name) == ("psa", "timecard_header"):
+                if defects and known_on is None and (obj.system, obj.name) == ("psa", "timecard_header"):
                     batch, keys = write_malformed_timecard_batch(
                         path, ids["timecard"][len(frame)], tl.as_of.isoformat()
                     )
@@ -163,17 +180,20 @@ def run(
                     result.defects["malformed_hours"] = keys
         finally:
             con.close()
-    _write_manifest(out_dir, scale, seed, tl, result)
+    _write_manifest(out_dir, scale, seed, tl, result, known_on)
     return result
 
 
-def _write_manifest(out_dir: Path, scale: str, seed: int, tl: Timeline, result: Result) -> None:
+def _write_manifest(
+    out_dir: Path, scale: str, seed: int, tl: Timeline, result: Result, known_on: date | None = None
+) -> None:
     """What was generated, for tests and data-quality checks that want to know the injected defects."""
     manifest = {
         "generator": "demo.firm",
         "scale": scale,
         "seed": seed,
         "as_of": tl.as_of.isoformat(),
+        "known_on": known_on.isoformat() if known_on else None,
         "history_start": tl.history_start.isoformat(),
         "horizon_end": tl.horizon_end.isoformat(),
         "rows": result.rows,

@@ -19,6 +19,7 @@ from .timeline import Timeline, add_months, day_number
 PRACTICE_UTILIZATION = {"Strategy": 0.68, "Technology": 0.76, "Data & Analytics": 0.74, "Change": 0.70}
 CAPACITY_FACTOR = 52 / 12 * 0.88  # weekly hours -> monthly hours net of holidays and vacation
 REALIZATION = 0.92
+FORECAST_VERSION_MONTHS = 15  # a forecast version: its quarter and the 12 months after it
 
 
 def anaplan_month(d: date) -> str:
@@ -27,7 +28,10 @@ def anaplan_month(d: date) -> str:
 
 
 def _versions(tl: Timeline) -> list[tuple[str, str, bool, bool, date, date]]:
-    """Budgets for every calendar year touched, the current forecast and the previous quarter's one."""
+    """The versions the planning tool holds on as_of: budgets for every calendar year touched, the
+    current quarter's forecast and the previous quarter's. A forecast covers its quarter and the
+    twelve months after it, so a version is the same version whatever day it is exported on.
+    """
     rows = []
     for year in range(tl.history_start.year, tl.horizon_end.year + 1):
         rows.append(
@@ -42,7 +46,6 @@ def _versions(tl: Timeline) -> list[tuple[str, str, bool, bool, date, date]]:
         )
     quarter = (tl.as_of.month - 1) // 3
     q_start = date(tl.as_of.year, 3 * quarter + 1, 1)
-    last = date(tl.horizon_end.year, tl.horizon_end.month, 1)
     prev = add_months(q_start, -3)
     rows.append(
         (
@@ -51,11 +54,11 @@ def _versions(tl: Timeline) -> list[tuple[str, str, bool, bool, date, date]]:
             False,
             True,
             prev,
-            add_months(last, -3),
+            add_months(prev, FORECAST_VERSION_MONTHS - 1),
         )
     )
     name = f"Forecast Q{quarter + 1} FY{tl.as_of.year}"
-    rows.append((f"FC_Q{quarter + 1}", name, True, False, q_start, last))
+    rows.append((f"FC_Q{quarter + 1}", name, True, False, q_start, add_months(q_start, FORECAST_VERSION_MONTHS - 1)))
     return rows
 
 
@@ -76,12 +79,12 @@ def _headcount(wf: Workforce, months: list[date], entity: str, practice: str) ->
 
 def planning_frames(wf: Workforce, scale: Scale, tl: Timeline, seed: int) -> dict[str, pd.DataFrame]:
     """Plan_Versions and Targets with Anaplan column names."""
-    rng = rng_for(seed, "planning")
     versions = _versions(tl)
     w = wf.workers
     first_rates = wf.rate_card.drop_duplicates(["entity", "role_i"]).set_index(["entity", "role_i"])["bill"]
     rows = []
     for code, _name, _current, _locked, start, end in versions:
+        rng = rng_for(seed, f"planning {code} {start.isoformat()}")  # a version's targets, whenever exported
         months = _months(start, end)
         is_budget = code.startswith("BUD")
         growth = rng.uniform(0.02, 0.10) if is_budget else rng.uniform(-0.02, 0.03)
