@@ -70,6 +70,8 @@ endif
 
 SCALE ?= small
 SEED  ?= 42
+# Past nightly runs before the demo's own (demo/history.py, docs/demo.md): weekly ones, 0 for none.
+HISTORY_WEEKS ?= 8
 AS_OF ?=
 # A landing file to leave out of the demo (e.g. erp/consolidatedexchangerate.jsonl, to see the gate block).
 DROP ?=
@@ -118,6 +120,7 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
 # (LANDING_SETTLE_SECONDS=0 for this run only; scheduled runs wait, as the landing sensor does).
 demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@mkdir -p "$(dir $(DUCKDB_DATABASE))" "$(LANDING_DIR)"
+	$(BIN)/python -m demo.history --weeks $(HISTORY_WEEKS) --scale $(SCALE) --seed $(SEED) $(if $(AS_OF),--as-of $(AS_OF))
 	$(BIN)/python -m demo.firm --scale $(SCALE) --seed $(SEED) --out "$(LANDING_DIR)" $(if $(AS_OF),--as-of $(AS_OF))
 	$(if $(DROP),rm -f "$(LANDING_DIR)/$(DROP)")
 	$(if $(filter postgres,$(WAREHOUSE)),$(BIN)/python -m orchestration.lib.postgres create-database)
