@@ -109,14 +109,14 @@ def make_history(
         subprocess.run([sys.executable, "-m", "orchestration.lib.postgres", "create-database"], check=True)
     dagster = str(Path(sys.executable).with_name("dagster"))
     select = select or selection()
-    print(f"history: {len(days)} past runs ({days[0]} .. {days[-1]}), each materializing {select}")
+    print(f"history: {len(days)} past runs ({days[0]} .. {days[-1]}), each materializing {select}", flush=True)
     for day in days:
         generate = [sys.executable, "-m", "demo.firm", "--scale", scale, "--seed", str(seed), "--out", str(landing)]
         generate += ["--as-of", as_of.isoformat(), "--known-on", day.isoformat(), "--no-progress"]
         env = {**os.environ, "AS_OF_DATE": day.isoformat(), "LANDING_SETTLE_SECONDS": "0"}
         seconds = _run(generate, env)
         seconds += _run([dagster, "asset", "materialize", "-m", "orchestration.definitions", "--select", select], env)
-        print(f"history: {day} done in {seconds:.0f}s")
+        print(f"history: {day} done in {seconds:.0f}s", flush=True)
     return days
 
 

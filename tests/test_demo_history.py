@@ -131,3 +131,16 @@ def test_a_plan_version_is_the_same_whenever_it_is_exported(firm, known) -> None
     assert len(both) == len(then[then["Version"].isin(shared)])
     for column in ("Revenue Target", "Billable Hours Target", "Headcount Target", "Utilization Target"):
         assert (both[column] == both[f"{column}_now"]).all(), column
+
+
+@pytest.mark.parametrize("as_of", [date(2026, 12, 5), date(2026, 12, 30), date(2026, 3, 31), date(2027, 1, 1)], ids=str)
+def test_history_days_give_versions_one_to_three_months_before_the_last_closed_month(as_of) -> None:
+    from demo.history import history_days
+
+    days = history_days(as_of, weeks=8, months=4)
+    assert days == sorted(days) and max(days) < as_of
+    assert {as_of - pd.Timedelta(weeks=k) for k in range(1, 9)} <= set(days)  # 8 weekly versions
+    closed = as_of.year * 12 + as_of.month - 2  # the last closed month, as a month index
+    made = {d.year * 12 + d.month - 1 for d in days}
+    assert {closed - 1, closed - 2, closed - 3} <= made, "a version 1, 2 and 3 months before it"
+    assert history_days(as_of, weeks=0, months=4) == []
