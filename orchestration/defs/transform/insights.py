@@ -77,6 +77,16 @@ CHARTS: dict[str, Chart] = {
         {"scheduled": "scheduled_backlog_amount_reporting", "unscheduled": "unscheduled_backlog_amount_reporting"},
         "reporting currency",
     ),
+    "fct_forecast_accuracy": Chart(
+        # One series, so the bars stand side by side: each horizon's forecast, then its actual.
+        "Forecast against actual by months ahead (closed months, whole forecast)",
+        "select horizon || ' ' || kind as x, 'revenue' as series, value from ("
+        " select horizon_months as horizon, 'forecast' as kind, 1 as k, sum(forecast_revenue) as value"
+        " from marts.fct_forecast_accuracy where billing_type = 'all' group by 1 union all"
+        " select horizon_months, 'actual', 2, sum(actual_revenue) from marts.fct_forecast_accuracy"
+        " where billing_type = 'all' group by 1) as horizons order by horizon, k",
+        "reporting currency",
+    ),
     "fct_valuation_exceptions": Chart(
         "Valuation exceptions by reason",
         "select reason_code as x, 'rows' as series, count(*) as value from marts.fct_valuation_exceptions"
