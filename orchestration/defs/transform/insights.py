@@ -19,10 +19,10 @@ from decimal import Decimal
 import dagster as dg
 import duckdb
 
+from orchestration.lib import display
 from orchestration.lib.warehouse import WAREHOUSE_ERRORS, Warehouse
 
-PREVIEW_ROWS = 5
-PREVIEW_COLUMNS = 10
+PREVIEW_ROWS = 10
 ENRICHED_SCHEMAS = ("marts", "sync")
 
 
@@ -127,33 +127,46 @@ def _fallback_chart(con: duckdb.DuckDBPyConnection, relation: str) -> Chart | No
     return None
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")[:40]
+def _preview_type(name: str, values: list) -> str:
+    """A preview column's type from its values: amounts (two decimals, not hours) are money."""
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, Decimal) and sample.as_tuple().exponent == -2 and "hours" not in name:
+        return "money"
+    return display.column_type(sample)
 
 
-def preview_markdown(con: duckdb.DuckDBPyConnection, relation: str) -> str:
-    """The first rows as a markdown table (the first PREVIEW_COLUMNS columns)."""
-    result = con.execute(f"select * from {relation} limit {PREVIEW_ROWS}")
-    names = [d[0] for d in result.description][:PREVIEW_COLUMNS]
-    rows = [row[:PREVIEW_COLUMNS] for row in result.fetchall()]
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+def preview_table(con: duckdb.DuckDBPyConnection, relation: str) -> dg.TableMetadataValue:
+    """The first PREVIEW_ROWS rows, sorted by the leading columns, every column typed and formatted."""
+    columns = con.execute(f"select * from {relation} limit 0").description
+    order = ", ".join(str(i) for i in range(1, min(len(columns), 3) + 1))
+    result = con.execute(f"select * from {relation} order by {order} limit {PREVIEW_ROWS}")
+    names = [d[0] for d in result.description]
+    rows = result.fetchall()
+    kinds = [_preview_type(name, [row[i] for row in rows]) for i, name in enumerate(names)]
+    return display.table([(name, kind, None) for name, kind in zip(names, kinds, strict=True)], rows)
 
 
-def chart_png(rows: list[tuple], chart: Chart) -> bytes:
-    """A bar chart (stacked when there are several series) as PNG bytes."""
+def axis_label(value: float, _position: object = None) -> str:
+    """A y-axis tick in plain figures: `1.5M`, `250k`, `12` (never matplotlib's `1e6` offset)."""
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:,.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{value:,.1f}".rstrip("0").rstrip(".")
+
+
+def chart_png(rows: list[tuple], chart: Chart, y_label: str | None = None) -> bytes:
+    """A bar chart (stacked when there are several series) as PNG bytes; the legend beside the bars."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     xs = list(dict.fromkeys(str(r[0]) for r in rows))
     series: dict[str, dict[str, float]] = defaultdict(dict)
     for x, name, value in rows:
         series[str(name)][str(x)] = float(value or Decimal(0))  # drawing only: the figures stay decimal
-    fig, ax = plt.subplots(figsize=(9, 3.6), dpi=80)
+    fig, ax = plt.subplots(figsize=(10, 3.8), dpi=80)
     try:
         bottoms = [0.0] * len(xs)
         for name, values in series.items():
@@ -163,9 +176,10 @@ def chart_png(rows: list[tuple], chart: Chart) -> bytes:
         step = max(1, len(xs) // 12)
         ax.set_xticks(range(0, len(xs), step), [xs[i][:10] for i in range(0, len(xs), step)], rotation=45, ha="right")
         ax.set_title(chart.title)
-        ax.set_ylabel(chart.y_label)
-        if len(series) > 1:
-            ax.legend(fontsize=7, loc="upper left")
+        ax.set_ylabel(y_label or chart.y_label)
+        ax.yaxis.set_major_formatter(FuncFormatter(axis_label))
+        if len(series) > 1:  # outside the plot, so it never covers a bar
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
@@ -174,11 +188,26 @@ def chart_png(rows: list[tuple], chart: Chart) -> bytes:
         plt.close(fig)
 
 
+def _y_label(con: duckdb.DuckDBPyConnection, relation: str, chart: Chart) -> str:
+    """The chart's unit, with the reporting currency named (`USD, reporting currency`) where the mart has it."""
+    if "reporting currency" not in chart.y_label:
+        return chart.y_label
+    schema, table = relation.split(".")
+    has_code = con.execute(
+        "select count(*) from information_schema.columns where table_schema = ? and table_name = ?"
+        " and column_name = 'reporting_currency_code'",
+        [schema, table],
+    ).fetchall()[0][0]
+    source = relation if has_code else "marts.fct_revenue_forecast"  # the sync model converts into the same
+    code = con.execute(f"select min(reporting_currency_code) from {source}").fetchall()[0][0]
+    return f"{code}, {chart.y_label}" if code else chart.y_label
+
+
 def mart_metadata(con: duckdb.DuckDBPyConnection, relation: str, log) -> dict[str, dg.MetadataValue | int]:
     """Row count, preview and (where one fits) a chart for one built table."""
     metadata: dict[str, dg.MetadataValue | int] = {
         "dagster/row_count": con.execute(f"select count(*) from {relation}").fetchall()[0][0],
-        "preview": dg.MetadataValue.md(preview_markdown(con, relation)),
+        "preview": preview_table(con, relation),
     }
     chart = CHARTS.get(relation.split(".")[1]) or _fallback_chart(con, relation)
     if chart is None:
@@ -186,7 +215,7 @@ def mart_metadata(con: duckdb.DuckDBPyConnection, relation: str, log) -> dict[st
     try:
         rows = con.execute(chart.sql).fetchall()
         if rows:
-            png = base64.b64encode(chart_png(rows, chart)).decode()
+            png = base64.b64encode(chart_png(rows, chart, _y_label(con, relation, chart))).decode()
             metadata["chart"] = dg.MetadataValue.md(
                 f"**{chart.title}**\n\n![{chart.title}](data:image/png;base64,{png})"
             )

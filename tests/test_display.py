@@ -1,0 +1,59 @@
+"""How figures read in the UI: amounts, changes, typed preview tables, chart axes.
+
+Kind: unit (fast; `make test-fast`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from orchestration.defs.transform.insights import axis_label, preview_table
+from orchestration.lib import display
+
+pytestmark = pytest.mark.unit
+
+
+def test_amounts_have_thousands_separators_and_cents() -> None:
+    assert display.money(Decimal("1234567.8")) == "1,234,567.80"
+    assert display.money(Decimal("-0.5")) == "-0.50"
+    assert display.money(None) == ""
+
+
+def test_a_change_against_the_last_sync_reads_as_signed_amount_and_share() -> None:
+    # 110.00 - 100.00 = +10.00, 10 / 100 = +10.0%; 90 - 100 = -10.00 (-10.0%)
+    assert display.change(Decimal("110.00"), Decimal("100.00")) == "+10.00 (+10.0%)"
+    assert display.change(Decimal("90.00"), Decimal("100.00")) == "-10.00 (-10.0%)"
+    assert display.change(Decimal("5.00"), None) == "new"
+    assert display.change(Decimal("5.00"), Decimal("0")) == "+5.00"
+
+
+def test_chart_axes_say_millions_not_1e6() -> None:
+    assert axis_label(1_500_000.0) == "1.5M"
+    assert axis_label(250_000.0) == "250k"
+    assert axis_label(2_000_000_000.0) == "2bn"
+    assert axis_label(12.0) == "12"
+    assert axis_label(0.0) == "0"
+
+
+def test_a_preview_is_typed_sorted_and_formatted() -> None:
+    con = duckdb.connect()
+    con.execute("create table t (entity varchar, month date, revenue decimal(18, 2), hours decimal(9, 2), n integer)")
+    con.execute(
+        "insert into t values ('B', '2026-02-01', 1234567.50, 1500.25, 3), ('A', '2026-01-01', 10.00, 2.50, 1234)"
+    )
+    preview = preview_table(con, "t")
+    assert [(c.name, c.type) for c in preview.schema.columns] == [
+        ("entity", "text"),
+        ("month", "date"),
+        ("revenue", "money"),
+        ("hours", "number"),
+        ("n", "number"),
+    ]
+    assert [r.data for r in preview.records] == [
+        {"entity": "A", "month": dt.date(2026, 1, 1).isoformat(), "revenue": "10.00", "hours": "2.50", "n": 1234},
+        {"entity": "B", "month": "2026-02-01", "revenue": "1,234,567.50", "hours": "1,500.25", "n": 3},
+    ]
