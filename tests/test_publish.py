@@ -7,6 +7,7 @@ its worker (xdist group `demo_sequence`).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
 import duckdb
 import pytest
@@ -62,8 +63,18 @@ def test_marts_carry_row_count_preview_and_chart(demo_build) -> None:
     metadata = materialization_metadata(first)
     forecast = metadata["marts/fct_revenue_forecast"]
     assert forecast["dagster/row_count"] == query(warehouse, "select count(*) from marts.fct_revenue_forecast")[0][0]
-    header = forecast["preview"].splitlines()[0]
-    assert header.startswith("| legal_entity_code | practice | month_start_date |")
+    preview = forecast["preview"]  # a typed table, sorted by its leading columns, amounts formatted
+    columns = {c.name: c.type for c in preview.schema.columns}
+    assert list(columns)[:3] == ["legal_entity_code", "practice", "month_start_date"]
+    assert (columns["total_forecast_revenue"], columns["month_start_date"]) == ("money", "date")
+    keys = [(r.data["legal_entity_code"], r.data["practice"], r.data["month_start_date"]) for r in preview.records]
+    assert len(keys) == 10 and keys == sorted(keys)
+    expected = query(
+        warehouse,
+        "select total_forecast_revenue from marts.fct_revenue_forecast"
+        " order by legal_entity_code, practice, month_start_date limit 1",
+    )[0][0]
+    assert preview.records[0].data["total_forecast_revenue"] == f"{expected:,.2f}"  # e.g. 1,234,567.89
     chart = forecast["chart"]
     assert chart.startswith("**Revenue forecast by month and component**")
     png = base64.b64decode(chart.split("base64,")[1].rstrip(")"))
@@ -72,20 +83,23 @@ def test_marts_carry_row_count_preview_and_chart(demo_build) -> None:
     assert all("preview" in metadata[k] for k in metadata if k.startswith("marts/"))
 
 
-def test_freshness_checks_are_populated_by_the_run(demo_build) -> None:
-    first = demo_build[2]
-    freshness = {
-        e.asset_key.to_user_string(): e
-        for e in first.get_asset_check_evaluations()
-        if e.check_name == "freshness_check"
+@pytest.mark.unit
+def test_the_marts_people_act_on_carry_current_freshness_policies() -> None:
+    """Dagster's freshness policies (evaluated by the daemon, no sensor to start), not the superseded checks."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    policies = {
+        key.to_user_string(): graph.get(key).freshness_policy
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).freshness_policy is not None
     }
-    assert set(freshness) == {
-        "marts/fct_revenue_forecast",
-        "marts/fct_backlog",
-        "marts/fct_project_margin",
-        "sync/sync_planning__forecast_inputs",
-        "marts/fct_time_entries",
-        "marts/fct_utilization",
-        "marts/fct_milestones",
+    nightly = {"marts/fct_revenue_forecast", "marts/fct_backlog", "marts/fct_project_margin"}
+    nightly.add("sync/sync_planning__forecast_inputs")
+    intraday = {"marts/fct_time_entries", "marts/fct_utilization", "marts/fct_milestones"}
+    assert set(policies) == nightly | intraday
+    assert {policies[k].fail_window.to_timedelta() for k in nightly} == {dt.timedelta(hours=26)}
+    assert {(policies[k].deadline_cron, policies[k].lower_bound_delta) for k in intraday} == {
+        ("0 8-18 * * 1-5", dt.timedelta(hours=1))
     }
-    assert all(e.passed for e in freshness.values())
+    assert not any(k.name == "freshness_check" for k in graph.asset_check_keys)

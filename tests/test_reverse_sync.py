@@ -245,7 +245,7 @@ def test_an_empty_sync_model_is_never_sent(demo_build, demo_instance, planning_s
         blocked = _blocked_by(_sync(warehouse, demo_instance))
         assert blocked.startswith("Blocked: nothing sent.")
         assert (
-            "sync/sync_planning__forecast_inputs:sync_input_not_empty (failed): "
+            "anaplan/forecast_inputs:sync_input_not_empty (failed): "
             "sync.sync_planning__forecast_inputs is empty: there is no forecast to send"
         ) in blocked
         assert _last_run(warehouse)[0] == "blocked" and "sync_input_not_empty" in _last_run(warehouse)[5]
@@ -266,7 +266,7 @@ def test_a_model_that_drops_a_practice_is_blocked_unless_intended(demo_build, de
     try:
         blocked = _blocked_by(_sync(warehouse, demo_instance))
         assert (
-            "sync/sync_planning__forecast_inputs:no_members_dropped (failed): sync.sync_planning__forecast_inputs "
+            "anaplan/forecast_inputs:no_members_dropped (failed): sync.sync_planning__forecast_inputs "
             "drops what the last sync to this target sent: Practice Strategy"
         ) in blocked
         assert _cells(db) == before
@@ -297,10 +297,10 @@ def test_no_current_plan_version_blocks_even_a_first_sync(
             )
             blocked = _blocked_by(rebuilt)
             assert (
-                "sync/sync_planning__forecast_inputs:current_plan_version_exists (failed): no current plan version: "
+                "anaplan/forecast_inputs:current_plan_version_exists (failed): no current plan version: "
                 'raw_planning.plan_version has no row with "Is Current" true'
             ) in blocked
-            assert "sync_input_not_empty (failed)" in blocked
+            assert "anaplan/forecast_inputs:sync_input_not_empty (failed)" in blocked
             assert _last_run(warehouse)[0] == "blocked"
             assert read_cells(fresh.db_path) == [] and fresh.request_counts() == {}  # not even a login
     finally:
@@ -455,23 +455,25 @@ def test_sigkill_mid_sync_then_recovery_and_the_next_run_converges(
 
 
 def test_failing_blocking_check_blocks_the_sync(demo_build, demo_instance, planning_server) -> None:
+    """Amounts that could not be converted, among the rows about to be sent: blocked before anything is sent."""
     warehouse, db = demo_build[0], planning_server[1]
     before = _cells(db)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(f"update {MODEL} set value = null where practice = 'Strategy'")
+        nulled = con.execute(f"update {MODEL} set value = null where practice = 'Strategy'").fetchall()[0][0]
     try:
-        checks = dg.AssetSelection.checks(dg.AssetCheckKey(SYNC_MODEL, "no_unconverted_currency"))
-        materialize(warehouse, warehouse.parent, checks | dg.AssetSelection.assets(SYNC), demo_instance)
+        result = _sync(demo_build[0], demo_instance)
         status, *_, failing = _last_run(warehouse)
         assert status == "blocked"
-        assert "sync/sync_planning__forecast_inputs:no_unconverted_currency (failed)" in failing
+        assert (
+            f"anaplan/forecast_inputs:no_unconverted_currency (failed): {nulled} rows to send have no value"
+        ) in failing
         assert _cells(db) == before
-        result = _sync(demo_build[0], demo_instance)  # launched alone later: still blocked
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         assert failures, [(e.event_type_value, e.message) for e in result.all_events][-8:]
-        failure = failures[0]
-        assert "Blocked: nothing sent" in failure.step_failure_data.error.message
-        assert "no_unconverted_currency" in failure.step_failure_data.error.message
+        assert "Blocked: nothing sent" in failures[0].step_failure_data.error.message
+        [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "no_unconverted_currency"]
+        assert not check.passed and check.asset_key == SYNC
+        assert check.metadata["sync_rows_without_value"].value == nulled
     finally:
         _restore_sync_model(warehouse, demo_instance)
 

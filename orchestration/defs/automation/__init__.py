@@ -1,10 +1,9 @@
-"""Running it for real: jobs, schedules, sensors, freshness checks, alerts and recovery from killed runs."""
+"""Running it for real: jobs, schedules, sensors, alerts and recovery from killed runs."""
 
 import dagster as dg
 
 from orchestration.defs.automation.alerts import run_failure_webhook
 from orchestration.defs.automation.jobs import (
-    FRESHNESS_CHECKS,
     SCHEDULES,
     analytics_refresh,
     intraday_refresh,
@@ -19,7 +18,5 @@ defs = dg.Definitions(
     sensors=[
         build_landing_sensor(landing_ingest),
         run_failure_webhook,
-        dg.build_sensor_for_freshness_checks(freshness_checks=FRESHNESS_CHECKS, minimum_interval_seconds=600),
     ],
-    asset_checks=FRESHNESS_CHECKS,
 )

@@ -1,4 +1,4 @@
-"""The jobs, schedules and freshness checks that run the pipeline for real.
+"""The jobs and schedules that run the pipeline for real (freshness: policies on the marts, transform/assets.py).
 
 - `nightly_full`: everything. Within the run, step priorities put the revenue-critical path first
   (ingest, dbt, the raw checks, the gate and the reverse sync), then the publish to readers.
@@ -18,8 +18,6 @@ runs of different jobs take turns on DuckDB instead of failing on its file lock.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 from dagster_dbt import build_dbt_asset_selection
 
@@ -34,9 +32,6 @@ INTRADAY_SOURCES = [dg.AssetKey(["raw_psa", name]) for name in ("timecard_header
 SYNC = anaplan_forecast_inputs.key
 REVENUE_LANE = {"pipeline/lane": "revenue"}
 
-FORECAST_MARTS = [dg.AssetKey(["marts", m]) for m in ("fct_revenue_forecast", "fct_backlog", "fct_project_margin")]
-FORECAST_MARTS.append(dg.AssetKey(["sync", "sync_planning__forecast_inputs"]))
-INTRADAY_MARTS = [dg.AssetKey(["marts", m]) for m in ("fct_time_entries", "fct_utilization", "fct_milestones")]
 
 nightly_full = dg.define_asset_job(
     "nightly_full",
@@ -84,16 +79,4 @@ SCHEDULES = [
     _schedule(nightly_full, "NIGHTLY_CRON"),
     _schedule(intraday_refresh, "INTRADAY_CRON"),
     _schedule(analytics_refresh, "ANALYTICS_CRON"),
-]
-
-# Freshness, as asset checks on the marts (WARN): evaluated in every run that builds the mart and
-# by the freshness sensor between runs.
-FRESHNESS_CHECKS = [
-    *dg.build_last_update_freshness_checks(assets=FORECAST_MARTS, lower_bound_delta=dt.timedelta(hours=26)),
-    *dg.build_last_update_freshness_checks(
-        assets=INTRADAY_MARTS,
-        lower_bound_delta=dt.timedelta(hours=2),
-        deadline_cron=settings.setting("INTRADAY_CRON"),
-        timezone=settings.setting("FIRM_TIMEZONE"),
-    ),
 ]

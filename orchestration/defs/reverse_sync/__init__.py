@@ -3,16 +3,10 @@
 import dagster as dg
 
 from orchestration.defs.reverse_sync.anaplan import ANAPLAN
-from orchestration.defs.reverse_sync.assets import (
-    AGGREGATE_CHECKS,
-    AnaplanImport,
-    _as_asset_check,
-    anaplan_forecast_inputs,
-)
+from orchestration.defs.reverse_sync.assets import AnaplanImport, anaplan_forecast_inputs
 
 defs = dg.Definitions(
     assets=[anaplan_forecast_inputs],
-    asset_checks=[_as_asset_check(name, check) for name, check in AGGREGATE_CHECKS.items()],
     resources={
         "anaplan": ANAPLAN,  # the model's connection (ANAPLAN_*), shared with the planning exports
         "anaplan_import": AnaplanImport(file_id=dg.EnvVar("ANAPLAN_FILE_ID"), import_id=dg.EnvVar("ANAPLAN_IMPORT_ID")),

@@ -60,13 +60,18 @@ class PipelineGraph:
 
 @dataclass
 class GateResult:
-    failing: list[str] = field(default_factory=list)
+    failing: list[str] = field(default_factory=list)  # `<check key> (failed): <what it found>`
     warnings: list[str] = field(default_factory=list)
     checks_evaluated: int = 0
+    failing_keys: list[str] = field(default_factory=list)  # the failing checks' keys alone, in order
 
     @property
     def passed(self) -> bool:
         return not self.failing
+
+    def block(self, key: str, reason: str) -> None:
+        self.failing_keys.append(key)
+        self.failing.append(reason)
 
 
 def _latest_materialization_ids(instance: dg.DagsterInstance, keys: set[dg.AssetKey]) -> dict[dg.AssetKey, int]:
@@ -101,7 +106,10 @@ def evaluate_gate(
             result.checks_evaluated += 1
             if not live[check_key].passed:
                 blocking = live[check_key].severity == dg.AssetCheckSeverity.ERROR
-                (result.failing if blocking else result.warnings).append(_failed(name, live[check_key].description))
+                if blocking:
+                    result.block(name, _failed(name, live[check_key].description))
+                else:
+                    result.warnings.append(_failed(name, live[check_key].description))
             continue
         record = executions.get(check_key)
         # None for a check never run, and for one planned in a run that never evaluated it
@@ -111,16 +119,18 @@ def evaluate_gate(
                 result.warnings.append(_failed(name, evaluation.description))
             continue
         if evaluation is None:
-            result.failing.append(f"{name} (not evaluated)")
+            result.block(name, f"{name} (not evaluated)")
             continue
         result.checks_evaluated += 1
         blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
         target = evaluation.target_materialization_data
         stale = target is not None and materialized.get(check_key.asset_key) not in (None, target.storage_id)
-        if not evaluation.passed:
-            (result.failing if blocking else result.warnings).append(_failed(name, evaluation.description))
+        if not evaluation.passed and blocking:
+            result.block(name, _failed(name, evaluation.description))
+        elif not evaluation.passed:
+            result.warnings.append(_failed(name, evaluation.description))
         elif stale and blocking:
-            result.failing.append(f"{name} (evaluated on older data)")
+            result.block(name, f"{name} (evaluated on older data)")
     return result
 
 

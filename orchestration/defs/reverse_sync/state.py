@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
@@ -51,6 +52,14 @@ DDL = (
     f"""create table if not exists {SCHEMA}.sync_state (
         sync_name varchar, record_key varchar, payload varchar, value decimal(18, 2), run_id varchar,
         synced_at timestamp, target varchar)""",
+    # A change above the guard stops the run and leaves a preview: one row per change it would send.
+    f"""create table if not exists {SCHEMA}.sync_previews (
+        preview_id varchar, sync_name varchar, target varchar, created_at timestamp, run_id varchar,
+        diff_hash varchar, change_type varchar, record_key varchar, payload varchar,
+        old_value decimal(18, 2), new_value decimal(18, 2))""",
+    # What an operator decided of a preview (approved, rejected) and what became of it (sent, stale).
+    f"""create table if not exists {SCHEMA}.sync_preview_decisions (
+        preview_id varchar, decision varchar, run_id varchar, decided_at timestamp, message varchar)""",
 )
 ADDED_COLUMNS = {
     "sync_runs": (("target", "varchar"),),
@@ -91,6 +100,8 @@ class SyncSpec:
     # key columns whose members the target must keep receiving: a model that drops one the last
     # sync sent (an entity, a practice, a line item) is hollow, and the sync refuses to send it
     required_members: tuple[str, ...] = ()
+    # the key column the totals are reported by (a line item: summing across them counts an amount twice)
+    total_by: str | None = None
 
     def key_expressions(self, dialect: str = "duckdb") -> dict[str, str]:
         return {c: e(dialect) if callable(e) else e for c, e in self.key_columns.items()}
@@ -105,9 +116,10 @@ class Diff:
     updates: list[dict] = field(default_factory=list)
     deletes: list[dict] = field(default_factory=list)
     invalid: list[dict] = field(default_factory=list)
-    desired_total: float = 0.0
-    synced_total: float | None = None
+    totals: dict[str, Decimal] = field(default_factory=dict)  # valid rows about to be held, by `total_by` member
+    synced_totals: dict[str, Decimal] = field(default_factory=dict)  # the target's last synced state, the same way
     synced_rows: int = 0  # rows of this target's state (0 before its first sync)
+    desired_rows: int = 0  # rows of the model: what the target holds after this sync (invalid ones included)
     legacy_adopted: int = 0  # state rows from before state was keyed by target, taken over by this run
 
     @property
@@ -186,12 +198,12 @@ def compute_diff(con: duckdb.DuckDBPyConnection, spec: SyncSpec, target: SyncTar
     state_sql, params, legacy = _state_sql(con, spec, target)
     con.execute(f"create temp table _state as {state_sql}", params)
     diff = Diff()
-    synced = con.execute("select count(*), sum(value) from _state").fetchall()[0]
-    diff.synced_total = float(synced[1]) if synced[0] else None
+    synced = con.execute("select count(*) from _state").fetchall()[0]
     if legacy:
         diff.legacy_adopted = synced[0]
     else:
         diff.synced_rows = synced[0]
+    diff.desired_rows = con.execute("select count(*) from _desired").fetchall()[0][0]
     diff.invalid = _rows(
         con, "select record_key, payload, value from _desired where value is null or record_key is null"
     )
@@ -211,8 +223,18 @@ def compute_diff(con: duckdb.DuckDBPyConnection, spec: SyncSpec, target: SyncTar
     diff.deletes = _rows(
         con, f"select s.*, s.value as old_value from _state s where {missing.format('_desired d', 'd', 's')}"
     )
-    diff.desired_total = float(con.execute(f"select coalesce(sum(value), 0) from {valid} d").fetchall()[0][0])
+    diff.totals = _totals(con, spec, valid)
+    diff.synced_totals = _totals(con, spec, "_state")
     return diff
+
+
+def _totals(con: duckdb.DuckDBPyConnection, spec: SyncSpec, relation: str) -> dict[str, Decimal]:
+    """Sum of value per member of `spec.total_by` (one total under "" without it), exact decimals."""
+    member = json_field("payload", spec.total_by) if spec.total_by else "''"
+    rows = con.execute(
+        f"select {member} as member, sum(value) from {relation} t where value is not null group by 1 order by 1"
+    ).fetchall()
+    return {str(name): Decimal(total) for name, total in rows}
 
 
 def dropped_members(con: duckdb.DuckDBPyConnection, spec: SyncSpec, target: SyncTarget) -> dict[str, list[str]]:
@@ -290,6 +312,7 @@ class RunRecord:
     invalid: int = 0
     failing_checks: list[str] = field(default_factory=list)
     message: str = ""
+    preview_id: str | None = None  # the approved preview this run sends (recorded `sent` with its state)
 
 
 def record_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
@@ -406,6 +429,8 @@ def commit_success(
             )
         log_changes(con, spec, target, diff, run.run_id, dry_run=False)
         record_run(con, run)
+        if run.preview_id:
+            decide(con, run.preview_id, "sent", run.run_id, run.message)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -458,3 +483,97 @@ def current_plan_versions(con: duckdb.DuckDBPyConnection) -> int | None:
     if not table_exists(con, "raw_planning", "plan_version"):
         return None
     return con.execute('select count(*) from raw_planning.plan_version where "Is Current"').fetchall()[0][0]
+
+
+def blocked_since(con: duckdb.DuckDBPyConnection, spec: SyncSpec, target: SyncTarget) -> object | None:
+    """When the sync to this target started being blocked: its first blocked run since its last success."""
+    ensure_tables(con)
+    runs = f"{SCHEMA}.sync_runs where sync_name = ? and target = ?"
+    return con.execute(
+        f"select min(started_at) from {runs} and status = 'blocked' and started_at >="
+        f" coalesce((select max(started_at) from {runs} and status = 'success'), timestamp '1970-01-01')",
+        [spec.name, target.key, spec.name, target.key],
+    ).fetchall()[0][0]
+
+
+# --- previews of large changes, and an operator's approval ------------------------------------------
+
+
+def change_rows(diff: Diff) -> list[tuple[str, str, str, Decimal | None, Decimal | None]]:
+    """(change type, record key, payload, old value, new value) of every row the diff would send, by key."""
+    rows = [("create", r["record_key"], r["payload"], None, r["value"]) for r in diff.creates]
+    rows += [("update", r["record_key"], r["payload"], r["old_value"], r["value"]) for r in diff.updates]
+    rows += [("delete", r["record_key"], r["payload"], r["old_value"], None) for r in diff.deletes]
+    return sorted(rows, key=lambda row: (row[1], row[0]))
+
+
+def diff_hash(diff: Diff) -> str:
+    """A fingerprint of exactly what the diff would send: every row's change, key, old and new value."""
+    import hashlib
+
+    def cents(value: Decimal | None) -> str:
+        return "" if value is None else f"{Decimal(value):.2f}"
+
+    lines = "\n".join(f"{kind}|{key}|{cents(old)}|{cents(new)}" for kind, key, _, old, new in change_rows(diff))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Preview:
+    preview_id: str
+    target: str
+    diff_hash: str
+    created_at: object
+    rows: int
+    decision: str | None  # the latest decision: approved, rejected, sent, stale; None while pending
+    decided_by: str | None  # the run that took it
+
+
+def store_preview(
+    con: duckdb.DuckDBPyConnection, spec: SyncSpec, target: SyncTarget, diff: Diff, run_id: str
+) -> Preview:
+    """The preview of this diff: a pending one of the same diff to the same target, or a new one (id = the run's)."""
+    ensure_tables(con)
+    fingerprint = diff_hash(diff)
+    pending = con.execute(
+        f"select distinct p.preview_id from {SCHEMA}.sync_previews p where p.sync_name = ? and p.target = ?"
+        f" and p.diff_hash = ? and not exists (select 1 from {SCHEMA}.sync_preview_decisions d"
+        " where d.preview_id = p.preview_id)",
+        [spec.name, target.key, fingerprint],
+    ).fetchall()
+    if pending:
+        return find_preview(con, spec, pending[0][0])
+    con.executemany(
+        f"insert into {SCHEMA}.sync_previews (preview_id, sync_name, target, created_at, run_id, diff_hash,"
+        f" change_type, record_key, payload, old_value, new_value) values (?, ?, ?, {UTC_NOW}, ?, ?, ?, ?, ?, ?, ?)",
+        [(run_id, spec.name, target.key, run_id, fingerprint, *row) for row in change_rows(diff)],
+    )
+    return find_preview(con, spec, run_id)
+
+
+def find_preview(con: duckdb.DuckDBPyConnection, spec: SyncSpec, preview_id: str) -> Preview | None:
+    ensure_tables(con)
+    found = con.execute(
+        f"select target, diff_hash, min(created_at), count(*) from {SCHEMA}.sync_previews"
+        " where preview_id = ? and sync_name = ? group by 1, 2",
+        [preview_id, spec.name],
+    ).fetchall()
+    if not found:
+        return None
+    decided = con.execute(
+        f"select decision, run_id from {SCHEMA}.sync_preview_decisions where preview_id = ?"
+        " order by decided_at desc limit 1",
+        [preview_id],
+    ).fetchall()
+    decision, by = decided[0] if decided else (None, None)
+    target, fingerprint, created_at, rows = found[0]
+    return Preview(preview_id, target, fingerprint, created_at, rows, decision, by)
+
+
+def decide(con: duckdb.DuckDBPyConnection, preview_id: str, decision: str, run_id: str, message: str) -> None:
+    ensure_tables(con)
+    con.execute(
+        f"insert into {SCHEMA}.sync_preview_decisions (preview_id, decision, run_id, decided_at, message)"
+        f" values (?, ?, ?, {UTC_NOW}, ?)",
+        [preview_id, decision, run_id, message],
+    )

@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets, one `dbt build` per run, grouped by source system."""
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -26,8 +27,35 @@ if DagsterDbtProjectPreparer().using_dagster_dev():  # `make ui`: the manifest f
 SYSTEMS = ("crm", "psa", "erp", "hris", "planning")
 
 
+def _freshness_policies() -> dict[str, dg.FreshnessPolicy]:
+    """How fresh the marts people act on must be (Dagster's freshness policies, evaluated by the daemon).
+
+    The forecast marts and the sync model: rebuilt at least nightly (26 hours, a warning after 25).
+    The time-entry marts: rebuilt within the hour before each intraday tick (INTRADAY_CRON, FIRM_TIMEZONE).
+    """
+    nightly = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25))
+    intraday = dg.FreshnessPolicy.cron(
+        deadline_cron=settings.setting("INTRADAY_CRON"),
+        lower_bound_delta=dt.timedelta(hours=1),
+        timezone=settings.setting("FIRM_TIMEZONE"),
+    )
+    forecast = ("fct_revenue_forecast", "fct_backlog", "fct_project_margin", "sync_planning__forecast_inputs")
+    return {
+        **dict.fromkeys(forecast, nightly),
+        **dict.fromkeys(("fct_time_entries", "fct_utilization", "fct_milestones"), intraday),
+    }
+
+
+FRESHNESS = _freshness_policies()
+
+
 class PipelineTranslator(DagsterDbtTranslator):
     """Staging models sit in their source system's group, so each raw table and its model are side by side."""
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        policy = FRESHNESS.get(manifest["nodes"].get(unique_id, {}).get("name", ""))
+        return spec.replace_attributes(freshness_policy=policy) if policy else spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
@@ -36,19 +64,64 @@ class PipelineTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "transform"
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
-        """dbt tests never stop the dbt step: the reverse sync's gate decides, and records why it blocked."""
+        """A dbt test as a check whose description says what it tests and what the gates do when it fails.
+
+        Dagster's own blocking stays off: a blocking check that fails would fail the whole dbt step and
+        skip the sync in the same run, so the sync could not record on its own page why it blocked.
+        The gates of the reverse sync and the publish block on every ERROR test upstream of them instead.
+        """
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None:
             return None
         return dg.AssetCheckSpec(
             name=spec.name,
             asset=spec.asset_key,
-            description=spec.description,
+            description=test_description(manifest, unique_id),
             additional_deps=spec.additional_deps,
             metadata=spec.metadata,
             automation_condition=spec.automation_condition,
             blocking=False,
         )
+
+
+SYNC_MODEL_ID = "model.psa_pipeline.sync_planning__forecast_inputs"
+
+
+def test_description(manifest: Mapping[str, Any], unique_id: str) -> str:
+    """`[ERROR] not_null on column value of sync_planning__forecast_inputs. Blocks: ...` from the manifest."""
+    test = manifest["nodes"][unique_id]
+    described = (test.get("description") or "").strip()
+    metadata = test.get("test_metadata") or {}
+    name = metadata.get("name") or test.get("name", unique_id.split(".")[-1])
+    column = test.get("column_name") or (metadata.get("kwargs") or {}).get("column_name")
+    attached = test.get("attached_node") or next(iter(test.get("depends_on", {}).get("nodes", [])), "")
+    model = attached.split(".")[-1]
+    severity = str((test.get("config") or {}).get("severity", "error")).upper()
+    what = f"dbt test `{name}`" + (f" on column `{column}`" if column else "") + f" of `{model}`"
+    if severity != "ERROR":
+        effect = "Reports only (WARN): never blocks the sync or the publish."
+    elif _feeds(manifest, attached, SYNC_MODEL_ID):
+        effect = (
+            "Blocking (ERROR): while it fails, the gate of anaplan/forecast_inputs sends nothing to the planning "
+            "tool and reader/marts publishes nothing."
+        )
+    else:
+        effect = "Blocking (ERROR): while it fails, reader/marts publishes nothing (readers keep the last snapshot)."
+    return f"[{severity}] {what}. {effect}" + (f" {described}" if described else "")
+
+
+def _feeds(manifest: Mapping[str, Any], node: str, target: str) -> bool:
+    """Whether `target` is `node` or downstream of it in the dbt graph."""
+    children = manifest.get("child_map", {})
+    seen, todo = set(), [node]
+    while todo:
+        current = todo.pop()
+        if current == target:
+            return True
+        if current not in seen:
+            seen.add(current)
+            todo.extend(c for c in children.get(current, []) if c.startswith("model."))
+    return False
 
 
 FULL_REFRESH_TAG = "dbt/full_refresh"
