@@ -34,6 +34,8 @@ export ANAPLAN_IMPORT_ID    ?= forecast_inputs
 export ANAPLAN_USERNAME     ?= demo
 export ANAPLAN_PASSWORD     ?= demo-password
 PLANNING_SERVER := $(BIN)/python -m demo.servers.control
+# A port held by anything but this checkout's own planning server is an error, never silently reused.
+CHECK_PORT := $(BIN)/python deploy/check_port.py
 PLANNING_ARGS   := anaplan --port $(ANAPLAN_PORT) --db "$(PLANNING_DIR)anaplan.sqlite" --pidfile "$(PLANNING_DIR)anaplan.pid" --log "$(PLANNING_DIR)anaplan.log"
 
 # SOURCE=api: the same demo firm read through local servers that speak the vendors' APIs (Salesforce,
@@ -88,6 +90,7 @@ help:
 	@echo "make test   run the test suite (unit, integration and demo tests; about 6 minutes on 2 cores)"
 	@echo "make test-fast  the unit tests only (well under a minute)"
 	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000 (UI_PORT=3000)"
+	@echo "make screenshots  docs/tour.md's screenshots of make ui, by headless Chromium"
 	@echo "make recover-runs  mark runs whose process died failed and free their pool slots (RUN_ID=...)"
 	@echo "make lint   ruff + sqlfluff"
 	@echo "make docs   dbt model docs (every model and column) on http://127.0.0.1:$(DOCS_PORT)"
@@ -124,6 +127,7 @@ demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m demo.firm --scale $(SCALE) --seed $(SEED) --out "$(LANDING_DIR)" $(if $(AS_OF),--as-of $(AS_OF))
 	$(if $(DROP),rm -f "$(LANDING_DIR)/$(DROP)")
 	$(if $(filter postgres,$(WAREHOUSE)),$(BIN)/python -m orchestration.lib.postgres create-database)
+	$(CHECK_PORT) $(ANAPLAN_PORT) ANAPLAN_PORT "$(PLANNING_DIR)anaplan.pid"
 	$(PLANNING_SERVER) start $(PLANNING_ARGS)
 	$(API_START)
 	$(API_ENV) LANDING_SETTLE_SECONDS=0 $(BIN)/dagster job execute -m orchestration.definitions -j nightly_full; status=$$?; \
@@ -141,8 +145,16 @@ test-fast: $(MANIFEST)
 UI_PORT ?= 3000
 
 ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+	$(CHECK_PORT) $(UI_PORT) UI_PORT
+	$(CHECK_PORT) $(ANAPLAN_PORT) ANAPLAN_PORT "$(PLANNING_DIR)anaplan.pid"
 	$(PLANNING_SERVER) start $(PLANNING_ARGS)
 	$(BIN)/dagster dev -w workspace.yaml -p $(UI_PORT); $(PLANNING_SERVER) stop $(PLANNING_ARGS)
+
+# docs/tour.md's screenshots: headless Chromium (Debian package `chromium`) against `make ui` on the
+# warehouse of this shell (make demo first). SHOTS="--pages sync --sync-name sync-blocked" on a blocked demo.
+.PHONY: screenshots
+screenshots: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m demo.screenshots --port $(UI_PORT) --out docs/tour $(SHOTS)
 
 # A run killed (kill -9, out of memory) keeps its duckdb_writer slot: mark such runs failed and free
 # their slots (docs/operations.md, Recovering from a killed run). RUN_ID=<id> names one run.
