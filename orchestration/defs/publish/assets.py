@@ -1,10 +1,12 @@
 """Publishing the marts to readers (BI tools), after the gate passed; see orchestration/defs/publish/snapshot.py."""
 
+import json
+
 import dagster as dg
 
-from orchestration.defs.publish.snapshot import READER_SCHEMA, publish_schema, publish_snapshot
+from orchestration.defs.publish.snapshot import READER_SCHEMA, comments_from_manifest, publish_schema, publish_snapshot
 from orchestration.defs.reverse_sync.gate import PipelineGraph, evaluate_gate
-from orchestration.defs.transform.assets import dbt_models
+from orchestration.defs.transform.assets import dbt_models, dbt_project
 from orchestration.lib import settings
 from orchestration.lib.warehouse import WRITER_POOL, Warehouse
 
@@ -36,11 +38,12 @@ def reader_marts(
             metadata={"failing_checks": dg.MetadataValue.json(gate.failing)},
             allow_retries=False,
         )
+    comments = comments_from_manifest(json.loads(dbt_project.manifest_path.read_text()))  # the dbt docs
     with warehouse.connect() as con:
         result = (
-            publish_schema(con, context.run.run_id)
+            publish_schema(con, context.run.run_id, comments)
             if on_postgres
-            else publish_snapshot(con, reader, context.run.run_id)
+            else publish_snapshot(con, reader, context.run.run_id, comments)
         )
     context.log.info(f"published {len(result.tables)} tables to {result.path}")
     return dg.MaterializeResult(

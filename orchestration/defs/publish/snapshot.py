@@ -25,6 +25,47 @@ import duckdb
 PUBLISHED_SCHEMAS = ("marts",)
 SNAPSHOT_ALIAS = "reader_snapshot"
 
+# Table and column comments for the reader database, from the dbt docs: table name -> (the model's
+# description, {column: its description}). Empty when the manifest lacks a model.
+Comments = dict[str, tuple[str, dict[str, str]]]
+
+
+def comments_from_manifest(manifest: dict, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> Comments:
+    """Every published model's description and its columns' descriptions, as dbt's docs hold them."""
+    found: Comments = {}
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") == "model" and node.get("schema") in schemas:
+            columns = {name: " ".join(c.get("description", "").split()) for name, c in node.get("columns", {}).items()}
+            found[node["name"]] = (" ".join(node.get("description", "").split()), columns)
+    return found
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_statements(target: str, table: str, columns: list[str], comments: Comments) -> list[str]:
+    """`comment on table/column` statements (DuckDB and PostgreSQL spell them alike) for one copied table."""
+    described, by_column = comments.get(table, ("", {}))
+    statements = [f"comment on table {target} is {_literal(described)}"] if described else []
+    statements += [
+        f"comment on column {target}.{_q(column)} is {_literal(by_column[column])}"
+        for column in columns
+        if by_column.get(column)
+    ]
+    return statements
+
+
+def _columns(con, schema: str, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_catalog = current_database()"
+            " and table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]
+
 
 @dataclass
 class PublishResult:
@@ -37,8 +78,11 @@ def _q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def publish_snapshot(con: duckdb.DuckDBPyConnection, reader_path: Path, run_id: str) -> PublishResult:
-    """Copy the published schemas into a fresh file, then atomically replace `reader_path` with it."""
+def publish_snapshot(
+    con: duckdb.DuckDBPyConnection, reader_path: Path, run_id: str, comments: Comments | None = None
+) -> PublishResult:
+    """Copy the published schemas into a fresh file with the dbt docs as comments, then atomically replace
+    `reader_path` with it."""
     reader_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = reader_path.with_name(f".{reader_path.name}.{run_id[:8]}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -58,6 +102,8 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, reader_path: Path, run_id: 
         for schema, table in tables:
             target = f"{SNAPSHOT_ALIAS}.{_q(schema)}.{_q(table)}"
             con.execute(f"create table {target} as select * from {_q(schema)}.{_q(table)}")
+            for statement in comment_statements(target, table, _columns(con, schema, table), comments or {}):
+                con.execute(statement)
             counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
         con.execute(
             f"create table {SNAPSHOT_ALIAS}.main.published as"
@@ -83,8 +129,9 @@ READER_SCHEMA = "reader"
 STALE_PREFIX = "reader_previous_"
 
 
-def publish_schema(con, run_id: str) -> PublishResult:
-    """Copy the published schemas into a fresh schema, then make it `reader` in one transaction."""
+def publish_schema(con, run_id: str, comments: Comments | None = None) -> PublishResult:
+    """Copy the published schemas into a fresh schema with the dbt docs as comments, then make it `reader`
+    in one transaction."""
     token = "".join(c for c in run_id if c.isalnum())[:12]
     fresh, previous = f"reader_next_{token}", f"{STALE_PREFIX}{token}"
     schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
@@ -100,6 +147,9 @@ def publish_schema(con, run_id: str) -> PublishResult:
         con.execute(f"create schema {fresh}")
         for schema, table in tables:
             con.execute(f"create table {fresh}.{_q(table)} as select * from {_q(schema)}.{_q(table)}")
+            target = f"{fresh}.{_q(table)}"
+            for statement in comment_statements(target, table, _columns(con, schema, table), comments or {}):
+                con.execute(statement)
             counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {fresh}.{_q(table)}").fetchall()[0][0]
         con.execute(
             f"create table {fresh}.published as select cast(? as varchar) as run_id,"
