@@ -9,7 +9,8 @@ the raw layer accumulates as it would in production and each run appends its for
 `make demo` then writes the exports of its own as-of date and runs the whole graph.
 
 The past days are the `--weeks` weekly days before the as-of date and, further back, the same day
-of each of the `--months` months before it that falls before the weekly ones: enough versions
+of each of the `--months` months before it that falls before the weekly ones, in a month they do
+not already cover: enough versions
 made 1-3 months before the closed months for the forecast-accuracy mart. A past run materializes
 the forecast's part of the graph only (the forecast version marts and everything upstream of
 them: every raw table they read, their checks, staging and intermediate models), from the data
@@ -59,8 +60,9 @@ def history_days(as_of: date, weeks: int, months: int) -> list[date]:
     if weeks <= 0:
         return []
     weekly = [as_of - timedelta(weeks=k) for k in range(1, weeks + 1)]
+    covered = {(d.year, d.month) for d in weekly}
     monthly = [_month_back(as_of, k) for k in range(1, months + 1)]
-    return sorted({*weekly, *(d for d in monthly if d < min(weekly))})
+    return sorted({*weekly, *(d for d in monthly if d < min(weekly) and (d.year, d.month) not in covered)})
 
 
 def warehouse_is_new() -> bool:
