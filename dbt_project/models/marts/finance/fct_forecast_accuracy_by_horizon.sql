@@ -56,10 +56,9 @@ final as (
         cast(actual_revenue as decimal(18, 2)) as actual_revenue,
         cast(forecast_error as decimal(18, 2)) as forecast_error,
         cast(absolute_error as decimal(18, 2)) as absolute_error,
-        case
-            when is_known
-                then {{ divide_to_ratio('absolute_percentage_error_sum', 'nonzero_actual_count') }}
-        end as mape,
+        {{ divide_to_ratio(
+            'case when is_known then absolute_percentage_error_sum end', 'nonzero_actual_count'
+        ) }} as mape,
         {{ divide_to_ratio('absolute_error', 'absolute_actual_revenue') }} as wape,
         {{ divide_to_ratio('forecast_error', 'actual_revenue') }} as bias_percentage
 
