@@ -57,3 +57,23 @@ def test_a_preview_is_typed_sorted_and_formatted() -> None:
         {"entity": "A", "month": dt.date(2026, 1, 1).isoformat(), "revenue": "10.00", "hours": "2.50", "n": 1234},
         {"entity": "B", "month": "2026-02-01", "revenue": "1,234,567.50", "hours": "1,500.25", "n": 3},
     ]
+
+
+def test_dbt_outputs_lose_the_noise_and_state_their_build_time_in_seconds() -> None:
+    import dagster as dg
+
+    from orchestration.defs.transform.assets import without_noise
+
+    output = dg.Output(
+        None,
+        "marts__fct_x",
+        metadata={
+            "unique_id": "model.p.fct_x",
+            "invocation_id": "abc",
+            "status": "success",
+            "Execution Duration": 0.242474,
+        },
+    )
+    cleaned = without_noise(output)
+    assert {key: value.value for key, value in cleaned.metadata.items()} == {"dbt_build_seconds": 0.24}
+    assert cleaned.output_name == "marts__fct_x"

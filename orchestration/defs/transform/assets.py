@@ -161,6 +161,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     held: list = []
     try:
         for event in invocation.stream():
+            event = without_noise(event)
             if held or is_mart_output(context, event):
                 held.append(event)
             else:
@@ -177,6 +178,29 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     failed_models = model_build_errors(invocation.get_artifact("run_results.json"))
     if failed_models:
         raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
+
+
+# dagster-dbt's per-model metadata a reader has no use for: the model's id is on the asset's definition,
+# the invocation id in the run's logs, and a model that did not build fails the step.
+DBT_NOISE = ("unique_id", "invocation_id", "status")
+
+
+def without_noise(event: object) -> object:
+    """A model's output without DBT_NOISE, and its build time with a unit (`dbt_build_seconds`)."""
+    if not isinstance(event, dg.Output):
+        return event
+    metadata = {key: value for key, value in event.metadata.items() if key not in DBT_NOISE}
+    duration = metadata.pop("Execution Duration", None)
+    if duration is not None:
+        seconds = duration.value if isinstance(duration, dg.MetadataValue) else duration
+        metadata["dbt_build_seconds"] = dg.MetadataValue.float(round(float(seconds), 2))
+    return dg.Output(
+        value=event.value,
+        output_name=event.output_name,
+        metadata=metadata,
+        data_version=event.data_version,
+        tags=event.tags,
+    )
 
 
 def _enriched(held: list, warehouse: Warehouse, context: dg.AssetExecutionContext):

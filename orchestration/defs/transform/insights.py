@@ -207,11 +207,10 @@ def mart_metadata(con: duckdb.DuckDBPyConnection, relation: str, log) -> dict[st
     """Row count, preview and (where one fits) a chart for one built table."""
     metadata: dict[str, dg.MetadataValue | int] = {
         "dagster/row_count": con.execute(f"select count(*) from {relation}").fetchall()[0][0],
-        "preview": preview_table(con, relation),
     }
     chart = CHARTS.get(relation.split(".")[1]) or _fallback_chart(con, relation)
     if chart is None:
-        return metadata
+        return {**metadata, "preview": preview_table(con, relation)}
     try:
         rows = con.execute(chart.sql).fetchall()
         if rows:
@@ -221,7 +220,7 @@ def mart_metadata(con: duckdb.DuckDBPyConnection, relation: str, log) -> dict[st
             )
     except Exception as err:  # a chart is an illustration: never fail the build for it
         log.warning(f"{relation}: chart not drawn: {err}")
-    return metadata
+    return {**metadata, "preview": preview_table(con, relation)}
 
 
 def is_mart_output(context: dg.AssetExecutionContext, event: object) -> bool:
@@ -245,5 +244,6 @@ def with_mart_insights(held: list, warehouse: Warehouse, context: dg.AssetExecut
                 except WAREHOUSE_ERRORS as err:  # the model failed to build: its own events say so
                     context.log.warning(f"{key.to_user_string()}: no preview: {err}")
                     extra = {}
-                event = dg.Output(value=None, output_name=event.output_name, metadata={**event.metadata, **extra})
+                # the chart and preview first: the UI lists metadata in this order
+                event = dg.Output(value=None, output_name=event.output_name, metadata={**extra, **event.metadata})
             yield event
