@@ -151,7 +151,7 @@ ui: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -p $(UI_PORT); $(PLANNING_SERVER) stop $(PLANNING_ARGS)
 
 # docs/tour.md's screenshots: headless Chromium (Debian package `chromium`) against `make ui` on the
-# warehouse of this shell (make demo first). SHOTS="--pages sync --sync-name sync-blocked" on a blocked demo.
+# warehouse of this shell (make demo first). SHOTS="--pages sync,gate --sync-name sync-blocked" on a blocked demo.
 .PHONY: screenshots
 screenshots: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m demo.screenshots --port $(UI_PORT) --out docs/tour $(SHOTS)
