@@ -11,10 +11,11 @@ the raw layer accumulates as it would in production and each run appends its for
 The past days are the `--weeks` weekly days before the as-of date and, further back, the same day
 of each of the `--months` months before it that falls before the weekly ones, in a month they do
 not already cover: enough versions
-made 1-3 months before the closed months for the forecast-accuracy mart. A past run materializes
-the forecast's part of the graph only (the forecast version marts and everything upstream of
-them: every raw table they read, their checks, staging and intermediate models), from the data
-known that day; the other marts, the reverse sync and the reader copy wait for the demo's own run.
+made 1-3 months before the closed months for the forecast-accuracy mart. A past run loads every
+raw table (with its checks) and builds the forecast's part of the graph only (the forecast version
+marts and every model upstream of them, with their dbt tests and the models those tests read),
+from the data known that day; the other marts, the reverse sync and the reader copy wait for the demo's own
+run.
 
 History is made into a new warehouse only: a warehouse that already holds loads knows later data,
 and a past version computed from it would not be history. `--weeks 0` makes none.
@@ -23,6 +24,7 @@ and a past version computed from it would not be history. `--weeks 0` makes none
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +32,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from orchestration.contract import SOURCE_OBJECTS
 from orchestration.lib import settings
 from orchestration.lib.dialect import table_exists
 from orchestration.lib.warehouse import warehouse_resource
@@ -76,11 +79,31 @@ def warehouse_is_new() -> bool:
         return con.execute("select count(*) from ingest_meta.loaded_files").fetchone()[0] == 0
 
 
+def _models_with_their_tests(marts: list[str], manifest: Path) -> list[str]:
+    """The dbt models the marts are built from, and those the data tests on any of them compare
+    with (a relationships test on dim_project reads dim_legal_entity), as `schema/name` asset keys."""
+    graph = json.loads(manifest.read_text())
+    nodes, parents, children = graph["nodes"], graph["parent_map"], graph["child_map"]
+    todo = [f"model.psa_pipeline.{m}" for m in marts]
+    models: set[str] = set()
+    while todo:
+        node = todo.pop()
+        if node in models or not node.startswith("model."):
+            continue
+        models.add(node)
+        todo += parents.get(node, [])
+        todo += [p for test in children.get(node, []) if test.startswith("test.") for p in parents.get(test, [])]
+    return sorted(f"{nodes[m]['schema']}/{nodes[m]['name']}" for m in models)
+
+
 def selection() -> str:
-    """The version marts and everything upstream of them (the forecast, if no version mart exists)."""
-    models = Path(__file__).parents[1] / "dbt_project" / "models" / "marts"
-    present = [m for m in VERSION_MARTS if any(models.rglob(f"{m}.sql"))]
-    return ",".join(f"*marts/{m}" for m in present or [FALLBACK_MART])
+    """What a past run materializes: every raw table (the day's exports are all loaded, so the raw
+    layer and its checks are as a nightly run leaves them) and the dbt models of the version marts
+    (the forecast, if no version mart exists), with every model their tests read."""
+    root = Path(__file__).parents[1] / "dbt_project"
+    present = [m for m in VERSION_MARTS if any((root / "models" / "marts").rglob(f"{m}.sql"))]
+    raw = [f"{obj.schema}/{obj.name}" for obj in SOURCE_OBJECTS]
+    return ",".join([*raw, *_models_with_their_tests(present or [FALLBACK_MART], root / "target" / "manifest.json")])
 
 
 def _run(command: list[str], env: dict[str, str]) -> float:
@@ -111,7 +134,7 @@ def make_history(
         subprocess.run([sys.executable, "-m", "orchestration.lib.postgres", "create-database"], check=True)
     dagster = str(Path(sys.executable).with_name("dagster"))
     select = select or selection()
-    print(f"history: {len(days)} past runs ({days[0]} .. {days[-1]}), each materializing {select}", flush=True)
+    print(f"history: {len(days)} past runs ({days[0]} .. {days[-1]})", flush=True)
     for day in days:
         generate = [sys.executable, "-m", "demo.firm", "--scale", scale, "--seed", str(seed), "--out", str(landing)]
         generate += ["--as-of", as_of.isoformat(), "--known-on", day.isoformat(), "--no-progress"]

@@ -27,7 +27,7 @@ from orchestration.contract import SOURCE_OBJECTS
 pytestmark = pytest.mark.unit
 
 AS_OF = date(2026, 11, 16)
-DAYS = (date(2026, 6, 3), date(2026, 9, 19), date(2026, 11, 12))  # mid-week: a week half entered
+DAYS = (date(2026, 6, 3), date(2026, 9, 19), date(2026, 10, 14), date(2026, 11, 12))  # mid-week: a week half entered
 CURSORED = [obj for obj in SOURCE_OBJECTS if obj.cursor and obj.system != "planning"]
 
 
@@ -86,7 +86,14 @@ def test_nothing_that_happened_on_or_after_the_day_is_in_the_export(known) -> No
     assert np.allclose(hours, cards["pse__Total_Hours__c"])
     assert not ((cards["pse__Status__c"] == "Approved") & (cards["SystemModstamp"] >= cut)).any()
     workers = f["hris", "worker"]
-    assert (workers["Hire_Date"] < cut).all() and not (workers["Termination_Date"] >= cut).any()
+    assert (workers["Hire_Date"] < cut + pd.Timedelta(weeks=8)).all()  # pre-hires within the staffing lead
+    assert not (workers["Termination_Date"] >= cut).any()
+    known = set(workers["Worker_ID"])
+    assert f["hris", "worker_cost_rate"]["Worker_ID"].isin(known).all()
+    assert f["psa", "contact"]["Workday_Worker_ID__c"].isin(known).all()
+    assert f["psa", "assignment"]["pse__Resource__c"].isin(f["psa", "contact"]["Id"]).all()
+    accounts = set(f["crm", "account"]["Id"])
+    assert f["erp", "customer"]["custentity_sf_account_id"].isin(accounts).all()
     opp = f["crm", "opportunity"]
     assert (opp["CreatedDate"] < cut).all() and (opp.loc[opp["IsClosed"], "CloseDate"] < cut).all()
     assert (opp["Probability"] == opp["StageName"].map(STAGE_PROBABILITY)).sum() >= len(opp) - 1  # one defect

@@ -4,7 +4,8 @@ The generator builds the firm as of its as-of date. `as_known_on(frames, as_of, 
 export frames into the exports the same systems would have produced at the start of an earlier
 `day` (00:00 UTC), record by record:
 
-- a record created on or after `day` is absent (workers not yet hired, opportunities not yet
+- a record created on or after `day` is absent (workers not yet hired, but for pre-hires starting
+  within the staffing lead, who are already staffed and costed; opportunities not yet
   opened, projects not yet won, assignments not yet staffed, timecards of later weeks, invoices,
   payments and accounting periods not yet created, rate-card lines and holidays not yet published);
 - a record last modified before `day` is exactly the same record;
@@ -48,7 +49,9 @@ def _rewind(frame: pd.DataFrame, keep: np.ndarray, stamp: str, cut: pd.Timestamp
 
 
 def _workers(f: pd.DataFrame, cut: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray]:
-    out, changed = _rewind(f, (f["Hire_Date"] < cut).to_numpy(), "Last_Updated", cut)
+    """Workers hired before the day, and pre-hires starting within the staffing lead (already staffed)."""
+    known = (f["Hire_Date"] < cut + pd.Timedelta(weeks=STAFFING_LEAD_WEEKS)).to_numpy()
+    out, changed = _rewind(f, known, "Last_Updated", cut)
     out.loc[changed & (out["Termination_Date"] >= cut).to_numpy(), "Termination_Date"] = pd.NaT
     return out, changed
 
