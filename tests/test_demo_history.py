@@ -151,3 +151,23 @@ def test_history_days_give_versions_one_to_three_months_before_the_last_closed_m
     made = {d.year * 12 + d.month - 1 for d in days}
     assert {closed - 1, closed - 2, closed - 3} <= made, "a version 1, 2 and 3 months before it"
     assert history_days(as_of, weeks=0, months=4) == []
+
+
+def test_history_is_made_into_a_new_warehouse_only(tmp_path, monkeypatch) -> None:
+    import duckdb
+
+    from demo.history import make_history, warehouse_is_new
+
+    database = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("WAREHOUSE", "duckdb")
+    monkeypatch.setenv("DUCKDB_DATABASE", str(database))
+    assert warehouse_is_new()  # no file yet
+    with duckdb.connect(str(database)) as con:
+        con.execute("create schema ingest_meta; create table ingest_meta.loaded_files (path varchar)")
+    assert warehouse_is_new()  # nothing loaded yet
+    with duckdb.connect(str(database)) as con:
+        con.execute("insert into ingest_meta.loaded_files values ('crm/Account.csv')")
+    assert not warehouse_is_new()
+    # A warehouse that knows later data gets no past version: nothing is generated or run.
+    assert make_history(date(2026, 12, 5), 8, 4, "small", 42, tmp_path / "landing") == []
+    assert not (tmp_path / "landing").exists()
