@@ -52,6 +52,20 @@ query AssetChecks($key: AssetKeyInput!) {
 """
 
 
+LATEST_OBSERVATION = """
+query LatestObservation($key: AssetKeyInput!) {
+  assetOrError(assetKey: $key) {
+    ... on Asset {
+      assetObservations(limit: 1) {
+        runId
+        metadataEntries { label ... on TextMetadataEntry { text } }
+      }
+    }
+  }
+}
+"""
+
+
 def _checks(context, *path: str) -> dict[str, dict]:
     result = execute_dagster_graphql(context, ASSET_CHECKS, {"key": {"path": list(path)}})
     node = result.data["assetNodeOrError"]
@@ -83,6 +97,9 @@ def test_a_blocked_sync_shows_blocked_and_its_failing_checks_on_its_own_page(
         with define_out_of_process_context(str(WORKSPACE), None, demo_instance, read_only=True) as context:
             checks = _checks(context, "anaplan", "forecast_inputs")
             model_checks = _checks(context, "sync", "sync_planning__forecast_inputs")
+            overview = execute_dagster_graphql(
+                context, LATEST_OBSERVATION, {"key": {"path": ["anaplan", "forecast_inputs"]}}
+            )
     finally:
         _restore_backup(warehouse)
     assert _sync(warehouse, demo_instance).success
@@ -116,6 +133,19 @@ def test_a_blocked_sync_shows_blocked_and_its_failing_checks_on_its_own_page(
     assert shown["status"] == "blocked"
     assert shown["failing_checks"] == failing
     assert shown["blocked_since_utc"] == str(since)
+    # The overview's metadata: blocked, since when, the failing checks, as text on the first screen.
+    [observed] = overview.data["assetOrError"]["assetObservations"]
+    assert observed["runId"] == blocked.run_id
+    assert _metadata(observed) == {
+        "sync_status": "blocked",
+        "meaning": f"Nothing sent since {since} UTC: the planning tool keeps what the last sync sent.",
+        "failing_checks": ", ".join(failing),
+        "blocked_since_utc": str(since),
+    }
+    # The checks the blocked run never reached say so, rather than showing failed.
+    for name in ("change_within_guard", "no_rows_rejected"):
+        reached = checks[name]["executionForLatestMaterialization"]["evaluation"]["description"]
+        assert reached == "Not reached: the gate blocked the sync; nothing was sent."
     # The failing aggregate check itself, evaluated on the (empty) rows about to be sent.
     empty = checks["sync_input_not_empty"]["executionForLatestMaterialization"]
     assert empty["status"] == "FAILED"

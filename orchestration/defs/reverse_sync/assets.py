@@ -257,6 +257,22 @@ def _verdict(gate: GateResult, since: object) -> dg.AssetCheckResult:
     )
 
 
+def _status(status: str, meaning: str, **metadata: str) -> dg.AssetObservation:
+    """What the asset's page shows when a run stops without a materialization: blocked, awaiting approval."""
+    return dg.AssetObservation(asset_key=SYNC_KEY, metadata={"sync_status": status, "meaning": meaning, **metadata})
+
+
+def _not_reached(why: str) -> list[dg.AssetCheckResult]:
+    """The checks a stopped run never got to, said so (else Dagster shows them failed with the step)."""
+    text = f"Not reached: {why}; nothing was sent."
+    return [
+        dg.AssetCheckResult(check_name=GUARD_CHECK, passed=True, severity=dg.AssetCheckSeverity.WARN, description=text),
+        dg.AssetCheckResult(
+            check_name=REJECTIONS_CHECK, passed=True, severity=dg.AssetCheckSeverity.WARN, description=text
+        ),
+    ]
+
+
 def _named(results: dict[dg.AssetCheckKey, dg.AssetCheckResult]) -> list[dg.AssetCheckResult]:
     return [
         dg.AssetCheckResult(
@@ -327,7 +343,13 @@ def _sync(
         with warehouse.connect() as con:
             record_run(con, run)
             since = blocked_since(con, SPEC, target)
-        yield from [*checks, _verdict(gate, since)]
+        yield _status(
+            "blocked",
+            f"Nothing sent since {since} UTC: the planning tool keeps what the last sync sent.",
+            failing_checks=", ".join(gate.failing_keys),
+            blocked_since_utc=str(since),
+        )
+        yield from [*checks, _verdict(gate, since), *_not_reached("the gate blocked the sync")]
         raise dg.Failure(
             description="Blocked: nothing sent. Failing blocking checks: " + "; ".join(gate.failing),
             metadata={"failing_checks": dg.MetadataValue.json(gate.failing_keys), "sync_target": target.key},
@@ -390,7 +412,12 @@ def _guard(
         log_changes(con, SPEC, target, diff, run.run_id, dry_run=True)
         run.status, run.message = "awaiting_approval", f"{exceeded}; preview {preview.preview_id}"
         record_run(con, run)
-    yield from [*checks, _preview_check(preview, diff, exceeded, currency)]
+    yield _status(
+        "awaiting approval",
+        f"Nothing sent: {exceeded}. {_how_to_approve(preview.preview_id)}",
+        preview_id=preview.preview_id,
+    )
+    yield from [*checks, _preview_check(preview, diff, exceeded, currency), *_not_reached("awaiting approval")[1:]]
     raise dg.Failure(
         description=f"Awaiting approval: {exceeded}. Nothing sent. Preview {preview.preview_id} "
         f"({preview.rows} rows) is in reverse_sync.sync_previews. {_how_to_approve(preview.preview_id)}",
@@ -411,6 +438,7 @@ def _refuse(message: str, run: RunRecord, warehouse: Warehouse, checks: list, **
             description=message,
             metadata=metadata,
         ),
+        *_not_reached("the approval was refused")[1:],
     ]
     raise dg.Failure(description=message, metadata=metadata)
 
@@ -427,6 +455,14 @@ def _reject(preview_id: str, warehouse: Warehouse, run: RunRecord, checks: list)
         run.status, run.message = "rejected", message
         run.created = run.updated = run.deleted = 0
         record_run(con, run)
+    rejected = dg.AssetCheckResult(
+        check_name=GUARD_CHECK,
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"Rejected preview {preview_id}: nothing sent.",
+        metadata={"preview_id": preview_id},
+    )
+    yield from [*checks, rejected, *_not_reached("the preview was rejected")[1:]]
     raise dg.Failure(
         description=f"Rejected preview {preview_id}: nothing sent. The next run makes a new preview while the "
         "change is still above the guard.",
