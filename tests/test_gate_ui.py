@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
-from tests.helpers import query
+from tests.helpers import materialization_metadata, query
 from tests.test_reverse_sync import MODEL, _restore_backup, _sync
 
 pytestmark = [pytest.mark.demo, pytest.mark.xdist_group("demo_sequence")]
@@ -156,3 +156,37 @@ def test_a_blocked_sync_shows_blocked_and_its_failing_checks_on_its_own_page(
         "[ERROR] dbt test `not_null` on column `value` of `sync_planning__forecast_inputs`. Blocking (ERROR): "
         "while it fails, the gate of anaplan/forecast_inputs sends nothing"
     )
+
+
+def test_the_sync_says_what_it_sent_in_the_reporting_currency(demo_build) -> None:
+    """The demo's first sync: totals per line item (Forecast Revenue alone is the forecast total), counts, ids."""
+    warehouse, _, first = demo_build
+    meta = materialization_metadata(first)["anaplan/forecast_inputs"]
+    totals = dict(query(warehouse, f"select line_item, sum(value) from {MODEL} group by 1"))
+    assert meta["reporting_currency"] == "USD"
+    # Forecast Revenue = Scheduled Revenue + Weighted Pipeline: adding all three would count it twice.
+    assert totals["Forecast Revenue"] == totals["Scheduled Revenue"] + totals["Weighted Pipeline"]
+    assert meta["forecast_total_sent"] == f"{totals['Forecast Revenue']:,.2f} USD"
+    assert meta["forecast_change_since_last_sync"] == "new"  # the first sync to this target
+    table = {r.data["line_item"]: r.data for r in meta["totals_by_line_item"].records}
+    assert {line: row["sent"] for line, row in table.items()} == {
+        line: f"{total:,.2f}" for line, total in totals.items()
+    }
+    rows = query(warehouse, f"select count(*) from {MODEL}")[0][0]
+    assert (meta["rows_created"], meta["rows_updated"], meta["rows_deleted"], meta["rows_rejected"]) == (rows, 0, 0, 0)
+    ids = (meta["anaplan_workspace_id"], meta["anaplan_model_id"], meta["anaplan_import_id"])
+    assert ids == ("demo-ws", "demo-model", "forecast_inputs")
+    largest = meta["largest_changes"]
+    assert [c.name for c in largest.schema.columns] == [
+        "change",
+        "Legal Entity",
+        "Practice",
+        "Month",
+        "Line Item",
+        "Version",
+        "old",
+        "new",
+        "difference",
+    ]
+    biggest = max((value for (value,) in query(warehouse, f"select value from {MODEL}")), key=abs)
+    assert largest.records[0].data["new"] == f"{biggest:,.2f}" and len(largest.records) == 20
