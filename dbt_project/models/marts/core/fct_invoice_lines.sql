@@ -82,6 +82,7 @@ final as (
         invoice_lines.document_number,
         invoice_lines.legal_entity_code,
         invoice_lines.currency_code,
+        cast({{ reporting_currency() }} as varchar) as reporting_currency_code,
         invoice_lines.memo as line_memo,
 
         -- numerics
