@@ -73,7 +73,9 @@ endif
 SCALE ?= small
 SEED  ?= 42
 # Past nightly runs before the demo's own (demo/history.py, docs/demo.md): weekly ones, 0 for none.
-HISTORY_WEEKS ?= 8
+# None with DROP: a firm without that export had none in the past either (the raw tables would keep
+# the past runs' rows, and DROP=erp/consolidatedexchangerate.jsonl would not block the sync).
+HISTORY_WEEKS ?= $(if $(DROP),0,8)
 AS_OF ?=
 # A landing file to leave out of the demo (e.g. erp/consolidatedexchangerate.jsonl, to see the gate block).
 DROP ?=
