@@ -7,12 +7,15 @@ Starts `make ui` on --port with this shell's DAGSTER_HOME, DUCKDB_DATABASE and L
 warehouse `make demo` built), waits until the webserver answers, opens each page in Chromium (the
 Debian package `chromium`; CHROMIUM names another binary) with a fresh profile, writes one PNG per
 page, and stops the UI. `make screenshots` runs it; run it on a blocked demo with
-`--pages sync --sync-name sync-blocked` for the blocked sync's page.
+`--pages sync,gate --sync-name sync-blocked` for the blocked sync's page and its check `gate`.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
+import json
 import os
 import shutil
 import signal
@@ -21,17 +24,41 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = {  # name -> path in the UI
-    "graph": "/asset-groups",
-    "raw": "/assets/raw_erp/consolidated_exchange_rate?view=checks",
-    "mart": "/assets/marts/fct_revenue_forecast",
-    "sync": "/assets/anaplan/forecast_inputs",
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str  # in the UI
+    ready: str  # text the page shows once its data has loaded
+    window: str = "1440,1000"
+    click: str | None = None  # JavaScript run once ready (true when it clicked), e.g. to open a chart
+    opened: str | None = None  # JavaScript true once what the click opens is shown
+
+
+# The markdown metadata entry `chart` of the latest materialization, opened as the UI opens it.
+OPEN_CHART = """(() => {
+  const row = [...document.querySelectorAll('tr')].find(r => r.cells.length && r.cells[0].innerText.trim() === 'chart');
+  const link = row && [...row.querySelectorAll('a')].find(e => e.innerText.trim() === '[Show Markdown]');
+  if (!link) return false;
+  link.click();
+  return true;
+})()"""
+CHART_SHOWN = "[...document.images].some(i => i.src.startsWith('data:image/png') && i.complete && i.naturalWidth > 0)"
+
+PAGES = {
+    "graph": Page("/asset-groups", "reverse_sync"),
+    "raw": Page(
+        "/assets/raw_erp/consolidated_exchange_rate?view=checks&checkDetail=rate_for_every_month", "Latest execution"
+    ),
+    "mart": Page("/assets/marts/fct_revenue_forecast", "[Show Markdown]", "1440,1000", OPEN_CHART, CHART_SHOWN),
+    "sync": Page("/assets/anaplan/forecast_inputs", "Latest check results", "1440,1400"),
+    "gate": Page("/assets/anaplan/forecast_inputs?view=checks&checkDetail=gate", "Latest execution", "1440,1000"),
 }
-WINDOW = "1440,1000"
-SETTLE_MS = 20000  # virtual time Chromium lets the page's scripts run before the screenshot
+WAIT_SECONDS = int(os.environ.get("SCREENSHOT_WAIT_SECONDS", "120"))
 
 
 def chromium() -> str:
@@ -64,8 +91,14 @@ def _location_loaded(url: str) -> bool:
         return b'"LOADED"' in answer.read()
 
 
-def shoot(browser: str, url: str, out: Path) -> None:
-    with tempfile.TemporaryDirectory() as profile:
+def shoot(browser: str, url: str, page: Page, out: Path) -> None:
+    """Open the page in headless Chromium, wait until it shows `page.ready` (and what `page.click` opens), save a PNG.
+
+    Driven over the DevTools protocol (websockets), so the screenshot waits for the page's data,
+    not for a fixed time.
+    """
+    # Chromium's helper processes may still write to the profile as it exits: cleanup errors are ignored.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         command = [
             browser,
             "--headless=new",
@@ -73,13 +106,68 @@ def shoot(browser: str, url: str, out: Path) -> None:
             "--disable-gpu",
             "--hide-scrollbars",
             f"--user-data-dir={profile}",
-            f"--window-size={WINDOW}",
-            f"--virtual-time-budget={SETTLE_MS}",
-            f"--screenshot={out}",
-            url,
+            "--remote-debugging-port=0",
+            f"--window-size={page.window}",
+            "about:blank",
         ]
-        subprocess.run(command, check=True, capture_output=True, timeout=180)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            port_file = Path(profile) / "DevToolsActivePort"
+            _until(lambda: port_file.exists() and port_file.read_text().strip(), "Chromium's DevTools port")
+            port = port_file.read_text().split()[0]
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=10) as answer:
+                target = next(t for t in json.load(answer) if t["type"] == "page")
+            png = asyncio.run(_capture(target["webSocketDebuggerUrl"], url, page))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    out.write_bytes(png)
     print(f"{out} <- {url}")
+
+
+def _until(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting for {what} after {WAIT_SECONDS} s")
+        time.sleep(0.5)
+
+
+async def _capture(websocket_url: str, url: str, page: Page) -> bytes:
+    import websockets
+
+    async with websockets.connect(websocket_url, max_size=None) as ws:
+        ids = iter(range(1, 1_000_000))
+
+        async def call(method: str, **params) -> dict:
+            number = next(ids)
+            await ws.send(json.dumps({"id": number, "method": method, "params": params}))
+            while True:
+                message = json.loads(await ws.recv())
+                if message.get("id") == number:
+                    return message.get("result", {})
+
+        async def until(expression: str, what: str) -> None:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while True:
+                result = await call("Runtime.evaluate", expression=expression, returnByValue=True)
+                if result.get("result", {}).get("value"):
+                    return
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{url}: gave up waiting for {what} after {WAIT_SECONDS} s")
+                await asyncio.sleep(0.5)
+
+        width, height = (int(n) for n in page.window.split(","))
+        await call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+        await call("Page.enable")
+        await call("Page.navigate", url=url)
+        await until(f"!!document.body && document.body.innerText.includes({json.dumps(page.ready)})", page.ready)
+        if page.click:
+            await until(page.click, "the element to click")
+            await until(page.opened or "true", "what the click opens")
+        await asyncio.sleep(1)  # the last frame painted after the data arrived (fonts, layout)
+        shot = await call("Page.captureScreenshot", format="png")
+        return base64.b64decode(shot["data"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,15 +190,43 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wait_for_ui(url, ui)
         for page in args.pages.split(","):
-            name = args.sync_name if page == "sync" else page
-            shoot(browser, url + PAGES[page], args.out / f"{name}.png")
+            name = {"sync": args.sync_name, "gate": f"{args.sync_name}-gate"}.get(page, page)
+            shoot(browser, url + PAGES[page].path, PAGES[page], args.out / f"{name}.png")
     finally:
-        os.killpg(ui.pid, signal.SIGINT)  # as Ctrl+C: dagster dev stops its children, make stops the planning server
-        try:
-            ui.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(ui.pid, signal.SIGKILL)
+        stop_ui(ui)
     return 0
+
+
+def stop_ui(ui: subprocess.Popen) -> None:
+    """Ctrl+C to `dagster dev` alone: it stops its webserver, daemon and code server, and make's recipe
+    goes on to stop the planning server it started (a Ctrl+C to make would skip that)."""
+    for pid in _session_processes(ui.pid):
+        command = _command(pid)
+        if "dagster dev" in command and not command.startswith("/bin/sh"):  # not make's shell running it
+            os.kill(pid, signal.SIGINT)
+    try:
+        ui.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(ui.pid, signal.SIGKILL)
+
+
+def _session_processes(session: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            # the fields after the command's closing parenthesis: state, ppid, pgrp, session, ...
+            if proc.name.isdigit() and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3]) == session:
+                found.append(int(proc.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 if __name__ == "__main__":
