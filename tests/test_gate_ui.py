@@ -154,7 +154,8 @@ def test_a_blocked_sync_shows_blocked_and_its_failing_checks_on_its_own_page(
     not_null = model_checks["not_null_sync_planning__forecast_inputs_value"]["description"]
     assert not_null.startswith(
         "[ERROR] dbt test `not_null` on column `value` of `sync_planning__forecast_inputs`. Blocking (ERROR): "
-        "while it fails, the gate of anaplan/forecast_inputs sends nothing"
+        "while it fails, the gate of anaplan/forecast_inputs sends nothing to the planning tool and reader/marts "
+        "publishes nothing. Dagster lists it as non-blocking only because the dbt build goes on"
     )
 
 

@@ -100,13 +100,16 @@ def test_description(manifest: Mapping[str, Any], unique_id: str) -> str:
     what = f"dbt test `{name}`" + (f" on column `{column}`" if column else "") + f" of `{model}`"
     if severity != "ERROR":
         effect = "Reports only (WARN): never blocks the sync or the publish."
-    elif _feeds(manifest, attached, SYNC_MODEL_ID):
-        effect = (
-            "Blocking (ERROR): while it fails, the gate of anaplan/forecast_inputs sends nothing to the planning "
-            "tool and reader/marts publishes nothing."
-        )
     else:
-        effect = "Blocking (ERROR): while it fails, reader/marts publishes nothing (readers keep the last snapshot)."
+        blocked = (
+            "the gate of anaplan/forecast_inputs sends nothing to the planning tool and reader/marts publishes nothing"
+            if _feeds(manifest, attached, SYNC_MODEL_ID)
+            else "reader/marts publishes nothing (readers keep the last snapshot)"
+        )
+        effect = (
+            f"Blocking (ERROR): while it fails, {blocked}. Dagster lists it as non-blocking only because the "
+            "dbt build goes on: the gates stop what follows and say why."
+        )
     return f"[{severity}] {what}. {effect}" + (f" {described}" if described else "")
 
 
