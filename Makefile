@@ -82,7 +82,7 @@ DROP ?=
 # The marts are built as of the demo's as-of date (empty: today).
 export AS_OF_DATE ?= $(AS_OF)
 
-DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros -type f 2>/dev/null) dbt_project/dbt_project.yml
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST    := dbt_project/target/manifest.json
 
 .PHONY: help install demo test test-fast ui lint manifest clean bench

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit
 MODEL = dg.AssetKey("model")
 
 
-def build(outcomes: dict[str, bool]) -> dg.Definitions:
+def build(outcomes: dict[str, bool], with_freshness: bool = False) -> dg.Definitions:
     """source -> model -> sync, with checks whose verdicts are `outcomes` (default: pass)."""
 
     @dg.asset
@@ -54,6 +54,8 @@ def build(outcomes: dict[str, bool]) -> dg.Definitions:
         check(MODEL, "few_late_rows", dg.AssetCheckSeverity.WARN),
         check(dg.AssetKey("source"), "keys_unique", dg.AssetCheckSeverity.ERROR),
     ]
+    if with_freshness:  # the name every raw table's timeliness check has (orchestration/defs/quality)
+        checks.append(check(dg.AssetKey("source"), "freshness", dg.AssetCheckSeverity.WARN))
     whole.append(dg.Definitions(assets=[source, model, sync], asset_checks=checks))
     return whole[0]
 
@@ -133,6 +135,16 @@ def test_a_check_never_evaluated_blocks(instance) -> None:
         "model:totals_match (not evaluated)",
         "source:keys_unique (not evaluated)",
     ]
+
+
+def test_a_raw_table_freshness_check_never_evaluated_does_not_block(instance) -> None:
+    """Timeliness is a warning by construction: not yet evaluated, it is no reason to send nothing."""
+    defs = build({}, with_freshness=True)
+    freshness = dg.AssetCheckKey(dg.AssetKey("source"), "freshness")
+    others = [k for k in defs.resolve_asset_graph().asset_check_keys if k != freshness]
+    assert run(instance, defs, UPSTREAM.without_checks() | dg.AssetSelection.checks(*others)).success
+    result = gate(instance, defs)
+    assert (result.passed, result.failing, result.checks_evaluated) == (True, [], 3)
 
 
 def test_a_failure_recorded_by_an_earlier_run_still_blocks_a_later_sync(instance) -> None:

@@ -28,7 +28,7 @@ import dagster as dg
 # folder's bookkeeping, not the correctness of what is sent: never blocking, even before their
 # first evaluation (in a run they may be scheduled after the sync step).
 NEVER_BLOCKING = frozenset(
-    {"freshness_check", "no_rows_quarantined", "landing_files_accounted", "no_changes_without_new_stamp"}
+    {"freshness", "no_rows_quarantined", "landing_files_accounted", "no_changes_without_new_stamp"}
 )
 
 
