@@ -5,15 +5,6 @@
 -- rows; fct_forecast_bridge values the later schedule at the earlier bill rates with them
 -- (a rate change against a schedule change). Bill rates only: no cost rate is kept.
 -- Incremental, one version per as-of date, like fct_revenue_forecast_version_lines.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        full_refresh=false,
-        pre_hook="{{ replace_forecast_version() }}",
-    )
-}}
 
 with
 

@@ -7,17 +7,9 @@
 -- (int_project_months_revenue_scheduled) and the weighted pipeline
 -- (int_opportunity_months_weighted, billing type `pipeline`).
 -- Incremental, one version per as-of date: a run deletes its as-of date's rows, then
--- appends them again (macros/forecast_versions.sql); full_refresh false keeps the
--- history through the nightly --full-refresh. fct_revenue_forecast_versions sums it.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        full_refresh=false,
-        pre_hook="{{ replace_forecast_version() }}",
-    )
-}}
+-- appends them again (macros/forecast_versions.sql; the folder's config in
+-- dbt_project.yml); full_refresh false keeps the history through the nightly
+-- --full-refresh. fct_revenue_forecast_versions sums it.
 
 with
 

@@ -5,17 +5,9 @@
 -- type of every month of the version's window has a row (0 when nothing is expected), so
 -- a forecast of nothing is compared too. Summed from fct_revenue_forecast_version_lines.
 -- Incremental, one version per as-of date: a run deletes its as-of date's rows, then
--- appends them again (macros/forecast_versions.sql); full_refresh false keeps the
--- history through the nightly --full-refresh.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        full_refresh=false,
-        pre_hook="{{ replace_forecast_version() }}",
-    )
-}}
+-- appends them again (macros/forecast_versions.sql; the folder's config in
+-- dbt_project.yml); full_refresh false keeps the history through the nightly
+-- --full-refresh.
 
 with
 
