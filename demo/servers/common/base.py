@@ -185,6 +185,8 @@ class SourceHandler(JsonResponses):
                 raise HttpError(429, "concurrency limit exceeded", "CONCURRENCY_LIMIT_EXCEEDED", {"Retry-After": "1"})
             fault = self.state.faults.take(request_line, starts_task=False)
             self.hold(fault, self.state.stopping)
+            if fault is not None and fault.effect == "expire_tokens":
+                self.state.expire_tokens()
             if fault is not None and fault.effect == "status":
                 headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
                 message, code = fault.message or "injected fault", fault.code or "INJECTED_FAULT"

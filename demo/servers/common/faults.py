@@ -12,6 +12,9 @@ A fault is a JSON object with `match` (a regex searched in "METHOD /path", e.g.
   the work, so a client that timed out must not assume the request was not carried out;
 - `{"hang": 30}` answer nothing until the client hangs up (its timeout), at most that long, then
   handle the request normally (the answer goes nowhere): a timeout, whatever the machine's speed;
+- `{"expire_tokens": true}` every access token issued so far expires just before this request is
+  handled (a session that times out mid-run, whatever the machine's speed): it answers 401 and the
+  client must renew its token and send the request again;
 - `{"stall_task": 3}` (import task starts only) the task stays IN_PROGRESS that long, or until
   `POST /_admin/tasks/release` (so a test, not the clock, decides when it completes);
 - `{"reject": {"column": "Practice", "equals": "X"}}` (import task starts only) rows whose
@@ -28,7 +31,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-_EFFECTS = ("status", "delay", "hang", "stall_task", "reject")
+_EFFECTS = ("status", "delay", "hang", "expire_tokens", "stall_task", "reject")
 _TASK_ONLY = ("stall_task", "reject")
 
 
@@ -81,6 +84,9 @@ def _set_effect(fault: Fault, spec: dict[str, Any]) -> None:
             raise FaultError("status must be a 4xx or 5xx code")
         fault.retry_after = float(spec["retry_after"]) if "retry_after" in spec else None
         fault.code, fault.message = str(spec.get("code", "")), str(spec.get("message", ""))
+    elif fault.effect == "expire_tokens":
+        if spec["expire_tokens"] is not True:
+            raise FaultError("expire_tokens must be true")
     elif fault.effect == "reject":
         reject = spec["reject"]
         if not isinstance(reject, dict) or not {"column", "equals"} <= reject.keys():
