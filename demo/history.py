@@ -37,13 +37,12 @@ from orchestration.lib import settings
 from orchestration.lib.dialect import table_exists
 from orchestration.lib.warehouse import warehouse_resource
 
-# The marts each run appends its forecast version to (and the forecast itself, until they exist).
+# The marts each run appends its forecast version to.
 VERSION_MARTS = (
     "fct_revenue_forecast_versions",
     "fct_revenue_forecast_version_lines",
     "fct_revenue_forecast_version_assignments",
 )
-FALLBACK_MART = "fct_revenue_forecast"
 
 
 def _month_back(day: date, months: int) -> date:
@@ -98,12 +97,11 @@ def _models_with_their_tests(marts: list[str], manifest: Path) -> list[str]:
 
 def selection() -> str:
     """What a past run materializes: every raw table (the day's exports are all loaded, so the raw
-    layer and its checks are as a nightly run leaves them) and the dbt models of the version marts
-    (the forecast, if no version mart exists), with every model their tests read."""
-    root = Path(__file__).parents[1] / "dbt_project"
-    present = [m for m in VERSION_MARTS if any((root / "models" / "marts").rglob(f"{m}.sql"))]
+    layer and its checks are as a nightly run leaves them) and the dbt models of the version marts,
+    with every model their tests read."""
+    manifest = Path(__file__).parents[1] / "dbt_project" / "target" / "manifest.json"
     raw = [f"{obj.schema}/{obj.name}" for obj in SOURCE_OBJECTS]
-    return ",".join([*raw, *_models_with_their_tests(present or [FALLBACK_MART], root / "target" / "manifest.json")])
+    return ",".join([*raw, *_models_with_their_tests(list(VERSION_MARTS), manifest)])
 
 
 def _run(command: list[str], env: dict[str, str]) -> float:
