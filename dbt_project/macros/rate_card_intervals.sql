@@ -22,3 +22,12 @@
         order by effective_date, rate_card_id
     ) as valid_to_date
 {%- endmacro %}
+
+
+{% macro valid_on(rates, day) -%}
+    {#- True when the rate line `rates` (valid_from_date inclusive, valid_to_date exclusive,
+        null: still valid) applies on `day`: the one rule every rate lookup by date uses
+        (rate-card bill and cost rates, workers' cost rates). -#}
+    {{ rates }}.valid_from_date <= {{ day }}
+    and ({{ day }} < {{ rates }}.valid_to_date or {{ rates }}.valid_to_date is null)
+{%- endmacro %}

@@ -39,11 +39,7 @@ entries_costed as (
     left outer join worker_cost_rates
         on
             time_entries.worker_id = worker_cost_rates.worker_id
-            and time_entries.entry_date >= worker_cost_rates.valid_from_date
-            and (
-                time_entries.entry_date < worker_cost_rates.valid_to_date
-                or worker_cost_rates.valid_to_date is null
-            )
+            and {{ valid_on('worker_cost_rates', 'time_entries.entry_date') }}
 
 ),
 

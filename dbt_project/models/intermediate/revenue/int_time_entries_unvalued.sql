@@ -154,11 +154,7 @@ valued_time_entry_gaps as (
             from worker_cost_rates
             where
                 worker_cost_rates.worker_id = valued_time_entries.worker_id
-                and worker_cost_rates.valid_from_date <= valued_time_entries.entry_date
-                and (
-                    worker_cost_rates.valid_to_date > valued_time_entries.entry_date
-                    or worker_cost_rates.valid_to_date is null
-                )
+                and {{ valid_on('worker_cost_rates', 'valued_time_entries.entry_date') }}
         )
 
 ),

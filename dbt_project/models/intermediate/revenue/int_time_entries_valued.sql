@@ -104,11 +104,7 @@ entries_priced as (
         on
             entries_joined.role_code = rate_cards.role_code
             and entries_joined.resource_legal_entity_code = rate_cards.legal_entity_code
-            and entries_joined.entry_date >= rate_cards.valid_from_date
-            and (
-                entries_joined.entry_date < rate_cards.valid_to_date
-                or rate_cards.valid_to_date is null
-            )
+            and {{ valid_on('rate_cards', 'entries_joined.entry_date') }}
 
 ),
 

@@ -70,11 +70,7 @@ entries_valued as (
         on
             resources.role_code = rate_cards.role_code
             and resources.legal_entity_code = rate_cards.legal_entity_code
-            and time_entries.entry_date >= rate_cards.valid_from_date
-            and (
-                time_entries.entry_date < rate_cards.valid_to_date
-                or rate_cards.valid_to_date is null
-            )
+            and {{ valid_on('rate_cards', 'time_entries.entry_date') }}
     left outer join fx_rates
         on
             rate_cards.currency_code = fx_rates.from_currency_code
