@@ -5,228 +5,43 @@
 -- or opportunity-month amount is converted at its month's average rate and rounded to
 -- cents before it is summed. An amount that cannot be converted (no FX rate) makes its
 -- total unknown (null) rather than silently smaller; fct_valuation_exceptions says which.
+-- The forecast is computed once, in fct_revenue_forecast_versions (kept per as-of date, one
+-- row per billing type); this model pivots the as-of date's version by billing type.
+{%- set scheduled_billing_types = ['time_and_materials', 'fixed_fee', 'milestone', 'retainer'] %}
+
 with
 
-project_margins as (
+versions as (
 
-    select * from {{ ref('fct_project_margin') }}
-
-),
-
-scheduled_revenue_months as (
-
-    select * from {{ ref('int_project_months_revenue_scheduled') }}
+    select * from {{ ref('fct_revenue_forecast_versions') }}
 
 ),
 
-pipeline_months as (
+pivoted as (
 
-    select * from {{ ref('int_opportunity_months_weighted') }}
-
-),
-
-fx_rates as (
-
-    select * from {{ ref('dim_fx_rate') }}
-
-),
-
-months as (
-
-    select * from {{ ref('int_calendar_months') }}
-
-),
-
-report_months as (
-
-    select
-        month_start_date,
-        month_start_date >= {{ as_of_month_start() }} as is_forecast
-    from months
-    where
-        month_start_date
-        between {{ first_actual_month_start() }} and {{ last_forecast_month_start() }}
-
-),
-
-actual_revenue as (
-
+    -- Every billing type of every cell has a row in the version (0 when nothing is expected,
+    -- unknown when an amount could not be converted): a month's actual is all of them.
     select
         legal_entity_code,
         practice,
         month_start_date,
-        {{ strict_sum('revenue_reporting') }} as actual_revenue
-    from project_margins
-    where
-        billing_type <> 'internal'
-        and month_start_date >= {{ first_actual_month_start() }}
-        and month_start_date < {{ as_of_month_start() }}
-    group by legal_entity_code, practice, month_start_date
-
-),
-
-scheduled_converted as (
-
-    select
-        scheduled_revenue_months.legal_entity_code,
-        scheduled_revenue_months.practice,
-        scheduled_revenue_months.month_start_date,
-        scheduled_revenue_months.billing_type,
-        {{ convert_to_cents(
-            'scheduled_revenue_months.scheduled_revenue',
-            rate_to_reporting('fx_rates.average_rate', 'scheduled_revenue_months.currency_code')
-        ) }} as scheduled_revenue_reporting
-    from scheduled_revenue_months
-    left outer join fx_rates
-        on
-            scheduled_revenue_months.currency_code = fx_rates.from_currency_code
-            and scheduled_revenue_months.month_start_date = fx_rates.month_start_date
-
-),
-
-scheduled_revenue as (
-
-    select
-        legal_entity_code,
-        practice,
-        month_start_date,
-        {{ strict_sum(
-            "case when billing_type = 'time_and_materials' then scheduled_revenue_reporting"
-            ~ " else 0 end"
-        ) }} as scheduled_time_and_materials_revenue,
-        {{ strict_sum(
-            "case when billing_type = 'fixed_fee' then scheduled_revenue_reporting else 0 end"
-        ) }} as scheduled_fixed_fee_revenue,
-        {{ strict_sum(
-            "case when billing_type = 'milestone' then scheduled_revenue_reporting else 0 end"
-        ) }} as scheduled_milestone_revenue,
-        {{ strict_sum(
-            "case when billing_type = 'retainer' then scheduled_revenue_reporting else 0 end"
-        ) }} as scheduled_retainer_revenue
-    from scheduled_converted
-    group by legal_entity_code, practice, month_start_date
-
-),
-
-pipeline_converted as (
-
-    select
-        pipeline_months.legal_entity_code,
-        pipeline_months.practice,
-        pipeline_months.month_start_date,
-        {{ convert_to_cents(
-            'pipeline_months.weighted_revenue',
-            rate_to_reporting('fx_rates.average_rate', 'pipeline_months.currency_code')
-        ) }} as weighted_revenue_reporting
-    from pipeline_months
-    left outer join fx_rates
-        on
-            pipeline_months.currency_code = fx_rates.from_currency_code
-            and pipeline_months.month_start_date = fx_rates.month_start_date
-    where
-        pipeline_months.month_start_date between {{ as_of_month_start() }}
-        and {{ last_forecast_month_start() }}
-
-),
-
-pipeline_revenue as (
-
-    select
-        legal_entity_code,
-        practice,
-        month_start_date,
-        {{ strict_sum('weighted_revenue_reporting') }} as weighted_pipeline_revenue
-    from pipeline_converted
-    group by legal_entity_code, practice, month_start_date
-
-),
-
-entity_practices as (
-
-    select
-        legal_entity_code,
-        practice
-    from actual_revenue
-    union
-    select
-        legal_entity_code,
-        practice
-    from scheduled_revenue
-    union
-    select
-        legal_entity_code,
-        practice
-    from pipeline_revenue
-
-),
-
-spine as (
-
-    select
-        entity_practices.legal_entity_code,
-        entity_practices.practice,
-        report_months.month_start_date,
-        report_months.is_forecast
-    from entity_practices
-    cross join report_months
-    where entity_practices.legal_entity_code is not null and entity_practices.practice is not null
-
-),
-
-joined as (
-
-    -- A month with no rows in a source is 0; a group whose total is unknown stays null.
-    select
-        spine.legal_entity_code,
-        spine.practice,
-        spine.month_start_date,
-        spine.is_forecast,
+        is_forecast,
+        case when not is_forecast then {{ strict_sum('revenue') }} end as actual_revenue,
+        {% for billing_type in scheduled_billing_types -%}
+            case
+                when is_forecast
+                    then {{ strict_sum(
+                        "case when billing_type = '" ~ billing_type ~ "' then revenue else 0 end"
+                    ) }}
+            end as scheduled_{{ billing_type }}_revenue,
+        {% endfor -%}
         case
-            when spine.is_forecast then null
-            when actual_revenue.legal_entity_code is null then 0
-            else actual_revenue.actual_revenue
-        end as actual_revenue,
-        case
-            when not spine.is_forecast then null
-            when scheduled_revenue.legal_entity_code is null then 0
-            else scheduled_revenue.scheduled_time_and_materials_revenue
-        end as scheduled_time_and_materials_revenue,
-        case
-            when not spine.is_forecast then null
-            when scheduled_revenue.legal_entity_code is null then 0
-            else scheduled_revenue.scheduled_fixed_fee_revenue
-        end as scheduled_fixed_fee_revenue,
-        case
-            when not spine.is_forecast then null
-            when scheduled_revenue.legal_entity_code is null then 0
-            else scheduled_revenue.scheduled_milestone_revenue
-        end as scheduled_milestone_revenue,
-        case
-            when not spine.is_forecast then null
-            when scheduled_revenue.legal_entity_code is null then 0
-            else scheduled_revenue.scheduled_retainer_revenue
-        end as scheduled_retainer_revenue,
-        case
-            when not spine.is_forecast then null
-            when pipeline_revenue.legal_entity_code is null then 0
-            else pipeline_revenue.weighted_pipeline_revenue
+            when is_forecast
+                then {{ strict_sum("case when billing_type = 'pipeline' then revenue else 0 end") }}
         end as weighted_pipeline_revenue
-    from spine
-    left outer join actual_revenue
-        on
-            spine.legal_entity_code = actual_revenue.legal_entity_code
-            and spine.practice = actual_revenue.practice
-            and spine.month_start_date = actual_revenue.month_start_date
-    left outer join scheduled_revenue
-        on
-            spine.legal_entity_code = scheduled_revenue.legal_entity_code
-            and spine.practice = scheduled_revenue.practice
-            and spine.month_start_date = scheduled_revenue.month_start_date
-    left outer join pipeline_revenue
-        on
-            spine.legal_entity_code = pipeline_revenue.legal_entity_code
-            and spine.practice = pipeline_revenue.practice
-            and spine.month_start_date = pipeline_revenue.month_start_date
+    from versions
+    where as_of_date = {{ as_of_date() }}
+    group by legal_entity_code, practice, month_start_date, is_forecast
 
 ),
 
@@ -275,7 +90,7 @@ final as (
         -- dates
         {{ as_of_date() }} as as_of_date
 
-    from joined
+    from pivoted
 
 )
 

@@ -9,7 +9,7 @@
 -- Incremental, one version per as-of date: a run deletes its as-of date's rows, then
 -- appends them again (macros/forecast_versions.sql; the folder's config in
 -- dbt_project.yml); full_refresh false keeps the history through the nightly
--- --full-refresh. fct_revenue_forecast_versions sums it.
+-- --full-refresh. fct_revenue_forecast_versions sums it; fct_revenue_forecast pivots that.
 
 with
 

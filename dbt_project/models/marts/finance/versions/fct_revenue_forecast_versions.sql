@@ -3,7 +3,8 @@
 -- fct_revenue_forecast showed as of that date (actual revenue before the as-of month,
 -- forecast from it on; the weighted pipeline is billing type `pipeline`). Every billing
 -- type of every month of the version's window has a row (0 when nothing is expected), so
--- a forecast of nothing is compared too. Summed from fct_revenue_forecast_version_lines.
+-- a forecast of nothing is compared too. Summed from fct_revenue_forecast_version_lines;
+-- fct_revenue_forecast is the as-of date's version pivoted by billing type.
 -- Incremental, one version per as-of date: a run deletes its as-of date's rows, then
 -- appends them again (macros/forecast_versions.sql; the folder's config in
 -- dbt_project.yml); full_refresh false keeps the history through the nightly
