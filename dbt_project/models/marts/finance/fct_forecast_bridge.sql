@@ -426,18 +426,12 @@ line_states as (
 cell_states as (
 
     select
+        {% for state in range(9) -%}
+            {{ strict_sum('state_' ~ state) }} as state_{{ state }},
+        {% endfor -%}
         legal_entity_code,
         practice,
-        month_start_date,
-        {{ strict_sum('state_0') }} as state_0,
-        {{ strict_sum('state_1') }} as state_1,
-        {{ strict_sum('state_2') }} as state_2,
-        {{ strict_sum('state_3') }} as state_3,
-        {{ strict_sum('state_4') }} as state_4,
-        {{ strict_sum('state_5') }} as state_5,
-        {{ strict_sum('state_6') }} as state_6,
-        {{ strict_sum('state_7') }} as state_7,
-        {{ strict_sum('state_8') }} as state_8
+        month_start_date
     from line_states
     group by legal_entity_code, practice, month_start_date
 
@@ -462,26 +456,12 @@ joined as (
         case
             when to_totals.legal_entity_code is null then 0 else to_totals.revenue
         end as to_revenue,
-        coalesce(cell_states.state_0, 0) as state_0,
-        coalesce(cell_states.state_1, 0) as state_1,
-        coalesce(cell_states.state_2, 0) as state_2,
-        coalesce(cell_states.state_3, 0) as state_3,
-        coalesce(cell_states.state_4, 0) as state_4,
-        coalesce(cell_states.state_5, 0) as state_5,
-        coalesce(cell_states.state_6, 0) as state_6,
-        coalesce(cell_states.state_7, 0) as state_7,
-        coalesce(cell_states.state_8, 0) as state_8,
-        cell_states.legal_entity_code is not null and (
-            cell_states.state_0 is null
-            or cell_states.state_1 is null
-            or cell_states.state_2 is null
-            or cell_states.state_3 is null
-            or cell_states.state_4 is null
-            or cell_states.state_5 is null
-            or cell_states.state_6 is null
-            or cell_states.state_7 is null
-            or cell_states.state_8 is null
-        ) as has_unknown_state
+        {% for state in range(9) -%}
+            coalesce(cell_states.state_{{ state }}, 0) as state_{{ state }},
+        {% endfor -%}
+        cell_states.legal_entity_code is not null
+        and ({{ 'cell_states.state_' ~ range(9) | join(' is null or cell_states.state_') }} is null)
+            as has_unknown_state
     from cells
     cross join pair_months
     left outer join cell_totals as from_totals
