@@ -52,7 +52,6 @@ import hmac
 import json
 import queue
 import re
-import secrets
 import tempfile
 import threading
 import time
@@ -65,7 +64,7 @@ from typing import Any
 from demo.servers.anaplan import module
 from demo.servers.anaplan.faults import Fault, FaultError, FaultPlan
 from demo.servers.common.base import HttpError as ChangeError
-from demo.servers.common.base import JsonResponses, QuietServer, apply_change
+from demo.servers.common.base import JsonResponses, QuietServer, Tokens, apply_change
 from demo.servers.common.base import RunningServer as BaseRunningServer
 from demo.servers.common.store import DemoStore, StoreError
 
@@ -147,7 +146,7 @@ class AnaplanState:
         self.lock = threading.Lock()
         self.requests: Counter[str] = Counter()
         self.in_flight = 0  # Integration API requests being answered now
-        self.tokens: dict[str, float] = {}  # token value -> expiry (epoch seconds)
+        self.tokens = Tokens()
         self.uploads: dict[str, Upload] = {}
         self.tasks: dict[str, Task] = {}
         self.queue: queue.Queue[Task] = queue.Queue()
@@ -160,10 +159,7 @@ class AnaplanState:
 
     # --- tokens -----------------------------------------------------------------------------
     def issue_token(self) -> dict[str, Any]:
-        value = self.config.token_prefix + secrets.token_urlsafe(24)
-        expires_at = time.time() + self.config.token_ttl_seconds
-        with self.lock:
-            self.tokens[value] = expires_at
+        value, expires_at = self.tokens.issue(self.config.token_prefix, self.config.token_ttl_seconds)
         return {
             "expiresAt": int(expires_at * 1000),
             "tokenId": str(uuid.uuid4()),
@@ -172,18 +168,10 @@ class AnaplanState:
         }
 
     def token_valid(self, value: str) -> bool:
-        with self.lock:
-            expires_at = self.tokens.get(value)
-            if expires_at is not None and expires_at <= time.time():
-                del self.tokens[value]
-                expires_at = None
-        return expires_at is not None
+        return self.tokens.valid(value)
 
     def expire_tokens(self) -> int:
-        with self.lock:
-            count = len(self.tokens)
-            self.tokens.clear()
-        return count
+        return self.tokens.expire_all()
 
     def export_csv(self, export_id: str) -> bytes:
         """The export's data as Anaplan writes it: CSV with a header row, written by DuckDB."""
@@ -197,8 +185,7 @@ class AnaplanState:
             return path.read_bytes()
 
     def retire_token(self, value: str) -> None:
-        with self.lock:
-            self.tokens.pop(value, None)
+        self.tokens.retire(value)
 
     def credentials_ok(self, username: str, password: str) -> bool:
         # compare_digest on both, so the timing says nothing about which one was wrong

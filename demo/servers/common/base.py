@@ -46,6 +46,50 @@ class HttpError(Exception):
         self.status, self.code, self.headers = status, code, headers or {}
 
 
+class Tokens:
+    """The access tokens a server has issued and still honours, each with its expiry; thread-safe.
+
+    Iterating gives the tokens (a test looks for them where they must not leak).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._expiry: dict[str, float] = {}  # token -> expiry (epoch seconds)
+
+    def issue(self, prefix: str, ttl_seconds: float) -> tuple[str, float]:
+        """A new token and its expiry (epoch seconds)."""
+        token, expires_at = prefix + secrets.token_urlsafe(24), time.time() + ttl_seconds
+        with self._lock:
+            self._expiry[token] = expires_at
+        return token, expires_at
+
+    def valid(self, token: str) -> bool:
+        with self._lock:
+            expiry = self._expiry.get(token)
+            if expiry is not None and expiry <= time.time():
+                del self._expiry[token]
+                expiry = None
+        return expiry is not None
+
+    def retire(self, token: str) -> None:
+        with self._lock:
+            self._expiry.pop(token, None)
+
+    def expire_all(self) -> int:
+        """Every token expires now (the `expire_tokens` fault, `POST /_admin/tokens/expire`)."""
+        with self._lock:
+            count = len(self._expiry)
+            self._expiry.clear()
+        return count
+
+    def __iter__(self):
+        with self._lock:
+            return iter(list(self._expiry))
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+
 @dataclass
 class SourceState:
     """Everything the request threads of one server share."""
@@ -56,31 +100,20 @@ class SourceState:
     max_concurrent: int = 0  # more requests in flight than this answer 429 (0: no limit)
     faults: FaultPlan = field(default_factory=FaultPlan)
     requests: Counter[str] = field(default_factory=Counter)
-    tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch seconds)
+    tokens: Tokens = field(default_factory=Tokens)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
     in_flight: int = 0
     longest_uri: int = 0  # bytes of the longest request target (path and query) received so far
 
     def issue_token(self, prefix: str = "") -> str:
-        token = prefix + secrets.token_urlsafe(24)
-        with self.lock:
-            self.tokens[token] = time.time() + self.token_ttl_seconds
-        return token
+        return self.tokens.issue(prefix, self.token_ttl_seconds)[0]
 
     def token_valid(self, token: str) -> bool:
-        with self.lock:
-            expiry = self.tokens.get(token)
-            if expiry is not None and expiry <= time.time():
-                del self.tokens[token]
-                expiry = None
-        return expiry is not None
+        return self.tokens.valid(token)
 
     def expire_tokens(self) -> int:
-        with self.lock:
-            count = len(self.tokens)
-            self.tokens.clear()
-        return count
+        return self.tokens.expire_all()
 
 
 class JsonResponses(BaseHTTPRequestHandler):
