@@ -33,6 +33,10 @@ def _column_schema(obj: SourceObject) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
+# Who answers for the raw tables (Dagster asset owners): data engineering runs the ingest, whichever path.
+RAW_OWNERS = ["team:data-engineering"]
+
+
 def raw_table_metadata(obj: SourceObject, no_cursor: str) -> dict[str, object]:
     """What the UI shows of a raw table, whichever path loads it (`no_cursor`: how it merges without one)."""
     return {
@@ -78,6 +82,7 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
         key=dg.AssetKey([obj.schema, obj.name]),
         group_name=obj.system,
         kinds={"duckdb", obj.system},
+        owners=RAW_OWNERS,
         description=f"{obj.description}\n\nLanding files: `{obj.system}/{obj.file_patterns[0]}` "
         f"(or `{obj.file_patterns[1]}`). Key: {', '.join(obj.primary_key)}.",
         metadata=raw_table_metadata(obj, "(none: newest file wins)"),

@@ -19,6 +19,7 @@ MART_KEYS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), k
     deps=MART_KEYS,
     group_name="publish",
     kinds={"duckdb"},
+    owners=["team:data-engineering"],
     pool=WRITER_POOL,
     op_tags={"dagster/priority": "-10"},  # after the revenue path (ingest, marts, gate, sync)
     retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),

@@ -685,6 +685,8 @@ anaplan_forecast_inputs = dg.asset(
     pool=WRITER_POOL,
     op_tags={"dagster/priority": "10"},  # the end of the revenue-critical path: before publish and analytics
     check_specs=_check_specs(),
+    # Finance decides what the planning tool receives (approves previews); data engineering runs the sync.
+    owners=["team:finance", "team:data-engineering"],
     tags={"domain": "finance"},
     description="Writes the forecast inputs to the planning tool: only new, changed and removed rows since "
     "the last successful sync to this target, after its gate passed on the rows about to be sent. "

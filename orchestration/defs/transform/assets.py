@@ -63,6 +63,12 @@ class PipelineTranslator(DagsterDbtTranslator):
             return fqn[2]
         return fqn[1] if len(fqn) > 2 else "transform"
 
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        """dbt's tags, and tag `domain` from the folder's `meta: {domain: ...}` (dbt_project.yml), as the sync's."""
+        tags = dict(super().get_tags(dbt_resource_props))
+        domain = (dbt_resource_props.get("meta") or {}).get("domain")
+        return {**tags, "domain": domain} if domain else tags
+
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
         """A dbt test as a check whose description says what it tests and what the gates do when it fails.
 

@@ -47,6 +47,7 @@ from orchestration.defs.ingest.api.sources import (
 )
 from orchestration.defs.ingest.files import (
     QUARANTINE_CHECK,
+    RAW_OWNERS,
     _result_metadata,
     quarantine_check_result,
     raw_table_metadata,
@@ -385,6 +386,7 @@ def _spec(obj: SourceObject) -> dg.AssetSpec:
         key=dg.AssetKey([obj.schema, obj.name]),
         group_name=obj.system,
         kinds={"dlt", "duckdb", obj.system},
+        owners=RAW_OWNERS,
         skippable=True,
         description=f"{obj.description}\n\nFrom the {obj.system} API (source object `{obj.file_stem}`), landed in "
         f"`api_{obj.system}.{obj.name}`, then checked and merged like a landing file. "
