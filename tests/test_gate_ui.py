@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
-from tests.helpers import materialization_metadata, query
-from tests.test_reverse_sync import MODEL, _restore_backup, _sync
+from tests.helpers import materialization_metadata, materialize, query
+from tests.test_reverse_sync import BRISK, MODEL, SYNC, SYNC_MODEL, _restore_backup, _sync
 
 pytestmark = [pytest.mark.demo, pytest.mark.xdist_group("demo_sequence")]
 
@@ -40,6 +41,7 @@ query AssetChecks($key: AssetKeyInput!) {
                   label
                   ... on TextMetadataEntry { text }
                   ... on JsonMetadataEntry { jsonString }
+                  ... on IntMetadataEntry { intValue }
                 }
               }
             }
@@ -75,7 +77,10 @@ def _checks(context, *path: str) -> dict[str, dict]:
 def _metadata(evaluation: dict) -> dict[str, object]:
     entries = {}
     for entry in evaluation["metadataEntries"]:
-        entries[entry["label"]] = json.loads(entry["jsonString"]) if "jsonString" in entry else entry.get("text")
+        if "jsonString" in entry:
+            entries[entry["label"]] = json.loads(entry["jsonString"])
+        else:
+            entries[entry["label"]] = entry["intValue"] if "intValue" in entry else entry.get("text")
     return entries
 
 
@@ -150,13 +155,77 @@ def test_a_blocked_sync_shows_blocked_and_its_failing_checks_on_its_own_page(
     empty = checks["sync_input_not_empty"]["executionForLatestMaterialization"]
     assert empty["status"] == "FAILED"
     assert empty["evaluation"]["description"] == f"{MODEL} is empty: there is no forecast to send"
-    # The dbt tests the gate blocks on say so, with what they test.
-    not_null = model_checks["not_null_sync_planning__forecast_inputs_value"]["description"]
-    assert not_null.startswith(
+    # The dbt tests the gate blocks on are marked blocking and say so, with what they test (the sync
+    # model's feed the sync alone: reader/marts publishes the marts, not the sync model).
+    not_null = model_checks["not_null_sync_planning__forecast_inputs_value"]
+    assert not_null["blocking"]
+    assert not_null["description"].startswith(
         "[ERROR] dbt test `not_null` on column `value` of `sync_planning__forecast_inputs`. Blocking (ERROR): "
-        "while it fails, the gate of anaplan/forecast_inputs sends nothing to the planning tool and reader/marts "
-        "publishes nothing. Dagster lists it as non-blocking only because the dbt build goes on"
+        "while it fails, the gate of anaplan/forecast_inputs sends nothing to the planning tool. The dbt build "
+        "goes on (it skips the models downstream of the test)"
     )
+
+
+NOT_NULL_VALUE = "not_null_sync_planning__forecast_inputs_value"
+
+
+def test_a_failing_error_dbt_test_is_blocking_yet_the_run_reaches_the_sync_which_records_the_block(
+    demo_build, demo_instance, planning_server
+) -> None:
+    """One forecast amount that could not be valued: the sync model's not_null test (ERROR) fails in the run.
+
+    The UI lists that test as blocking (a WARN test upstream as not), and yet the dbt step succeeds, so
+    the same run reaches the sync, whose gate blocks and says so on the sync's own page.
+    """
+    warehouse = demo_build[0]
+    both = dg.AssetSelection.assets(SYNC_MODEL, SYNC)  # the sync model's dbt build (with its tests), then the sync
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create or replace table marts._backup as from marts.fct_revenue_forecast")
+        con.execute(
+            f"update marts.fct_revenue_forecast f set scheduled_revenue = null from (select legal_entity_code, "
+            f"practice, month_start_date from {MODEL} limit 1) s where (f.legal_entity_code, f.practice, "
+            "f.month_start_date) = (s.legal_entity_code, s.practice, s.month_start_date)"
+        )
+    try:
+        blocked = materialize(warehouse, warehouse.parent, both, demo_instance, resources=BRISK)
+        with define_out_of_process_context(str(WORKSPACE), None, demo_instance, read_only=True) as context:
+            model_checks = _checks(context, *SYNC_MODEL.path)
+            fx_checks = _checks(context, "marts", "dim_fx_rate")
+            overview = execute_dagster_graphql(context, LATEST_OBSERVATION, {"key": {"path": list(SYNC.path)}})
+    finally:
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("delete from marts.fct_revenue_forecast")
+            con.execute("insert into marts.fct_revenue_forecast from marts._backup")
+            con.execute("drop table marts._backup")
+    # The model built again from the restored forecast passes its tests, and the sync goes through again.
+    assert materialize(warehouse, warehouse.parent, both, demo_instance, resources=BRISK).success
+
+    # The run: the dbt step succeeded despite the failed test; the sync step ran, and failed as blocked.
+    assert {e.step_key for e in blocked.get_step_success_events()} == {"dbt_models"}
+    assert {e.step_key for e in blocked.get_step_failure_events()} == {"anaplan__forecast_inputs"}
+    # The checks list: ERROR dbt tests blocking, WARN ones not; a mart's hold back the sync and the publish.
+    assert model_checks[NOT_NULL_VALUE]["blocking"]
+    rate = fx_checks["not_null_dim_fx_rate_average_rate"]
+    assert (
+        rate["blocking"]
+        and (
+            "while it fails, the gate of anaplan/forecast_inputs sends nothing to the planning tool and reader/marts "
+            "publishes nothing (readers keep the last snapshot)."
+        )
+        in rate["description"]
+    )
+    warn = fx_checks["fx_rate_for_every_entity_month_dim_fx_rate_ref_dim_legal_entity_"]
+    assert not warn["blocking"] and "Reports only (WARN)" in warn["description"]
+    # The failed test's evaluation: failed, ERROR, with dbt's count of failing rows.
+    failed = model_checks[NOT_NULL_VALUE]["executionForLatestMaterialization"]
+    assert failed["status"] == "FAILED" and failed["evaluation"]["severity"] == "ERROR"
+    assert _metadata(failed["evaluation"])["dagster_dbt/failed_row_count"] == 1
+    # The sync's first screen: blocked, by that test.
+    [observed] = overview.data["assetOrError"]["assetObservations"]
+    assert observed["runId"] == blocked.run_id
+    shown = _metadata(observed)
+    assert shown["sync_status"] == "blocked"
+    assert f"{'/'.join(SYNC_MODEL.path)}:{NOT_NULL_VALUE}" in shown["failing_checks"].split(", ")
 
 
 def test_the_sync_says_what_it_sent_in_the_reporting_currency(demo_build) -> None:

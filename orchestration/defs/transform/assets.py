@@ -2,7 +2,7 @@
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -72,9 +72,9 @@ class PipelineTranslator(DagsterDbtTranslator):
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
         """A dbt test as a check whose description says what it tests and what the gates do when it fails.
 
-        Dagster's own blocking stays off: a blocking check that fails would fail the whole dbt step and
-        skip the sync in the same run, so the sync could not record on its own page why it blocked.
-        The gates of the reverse sync and the publish block on every ERROR test upstream of them instead.
+        ERROR tests are blocking checks (dagster-dbt's default), so the UI marks them blocking; WARN tests
+        are not. A failing one does not fail the dbt step (see `recorded`): the gates of the reverse sync
+        and the publish block on it, and the sync records on its own page why.
         """
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None:
@@ -86,7 +86,7 @@ class PipelineTranslator(DagsterDbtTranslator):
             additional_deps=spec.additional_deps,
             metadata=spec.metadata,
             automation_condition=spec.automation_condition,
-            blocking=False,
+            blocking=spec.blocking,
         )
 
 
@@ -107,25 +107,38 @@ def test_description(manifest: Mapping[str, Any], unique_id: str) -> str:
     if severity != "ERROR":
         effect = "Reports only (WARN): never blocks the sync or the publish."
     else:
+        gated = [
+            "the gate of anaplan/forecast_inputs sends nothing to the planning tool"
+            if _reaches(manifest, attached, lambda node: node == SYNC_MODEL_ID)
+            else "",
+            "reader/marts publishes nothing (readers keep the last snapshot)"
+            if _reaches(manifest, attached, lambda node: _is_mart(manifest, node))
+            else "",
+        ]
         blocked = (
-            "the gate of anaplan/forecast_inputs sends nothing to the planning tool and reader/marts publishes nothing"
-            if _feeds(manifest, attached, SYNC_MODEL_ID)
-            else "reader/marts publishes nothing (readers keep the last snapshot)"
+            " and ".join(filter(None, gated))
+            or "no gate holds anything back: neither the sync nor the publish reads it"
         )
         effect = (
-            f"Blocking (ERROR): while it fails, {blocked}. Dagster lists it as non-blocking only because the "
-            "dbt build goes on: the gates stop what follows and say why."
+            f"Blocking (ERROR): while it fails, {blocked}. The dbt build goes on (it skips the models "
+            "downstream of the test): the gates stop what follows and say why."
         )
     return f"[{severity}] {what}. {effect}" + (f" {described}" if described else "")
 
 
-def _feeds(manifest: Mapping[str, Any], node: str, target: str) -> bool:
-    """Whether `target` is `node` or downstream of it in the dbt graph."""
+def _is_mart(manifest: Mapping[str, Any], node: str) -> bool:
+    """A model in models/marts: reader/marts publishes it."""
+    fqn = manifest["nodes"].get(node, {}).get("fqn", [])
+    return len(fqn) > 2 and fqn[1] == "marts"
+
+
+def _reaches(manifest: Mapping[str, Any], node: str, is_target: Callable[[str], bool]) -> bool:
+    """Whether `node`, or a model downstream of it in the dbt graph, is a target."""
     children = manifest.get("child_map", {})
     seen, todo = set(), [node]
     while todo:
         current = todo.pop()
-        if current == target:
+        if is_target(current):
             return True
         if current not in seen:
             seen.add(current)
@@ -162,11 +175,25 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # read, so each mart carries its row count, a preview, a chart and (finance marts) its
     # valuation-exception counts. Everything after that point waits with them: Dagster needs
     # outputs in dependency order.
-    # Failing dbt tests do not fail the step: they are failed asset checks, and the reverse sync's
-    # own gate blocks on them (and records why). A model that fails to build does fail the step.
+    # Failing dbt tests do not fail the step (`recorded`): they are failed asset checks, and the
+    # reverse sync's own gate blocks on them (and records why). A model that fails to build does fail it.
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
     with settings.dbt_environment():  # dbt's process inherits it; this one's environment is left as it was
         invocation = dbt.cli(dbt_build_args(full_refresh), context=context, raise_on_error=False)
+    for event in _in_order(invocation, warehouse, context):
+        yield from recorded(event, context)
+    # dbt exits 1 when a node fails (tests included) and 2 when it could not run at all.
+    if invocation.process.wait() >= 2:
+        raise dg.Failure(
+            description=f"dbt build could not run (exit {invocation.process.returncode}); see its log above"
+        )
+    failed_models = model_build_errors(invocation.get_artifact("run_results.json"))
+    if failed_models:
+        raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
+
+
+def _in_order(invocation, warehouse: Warehouse, context: dg.AssetExecutionContext) -> Iterator:
+    """dbt's events without noise, from the first mart on held to the end of the build and enriched."""
     held: list = []
     try:
         for event in invocation.stream():
@@ -179,14 +206,34 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         yield from _enriched(held, warehouse, context)
         raise
     yield from _enriched(held, warehouse, context)
-    # dbt exits 1 when a node fails (tests included) and 2 when it could not run at all.
-    if invocation.process.wait() >= 2:
-        raise dg.Failure(
-            description=f"dbt build could not run (exit {invocation.process.returncode}); see its log above"
-        )
-    failed_models = model_build_errors(invocation.get_artifact("run_results.json"))
-    if failed_models:
-        raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
+
+
+def recorded(event: object, context: dg.AssetExecutionContext) -> list:
+    """A failed ERROR dbt test as Dagster records it, without failing the dbt step.
+
+    The check is blocking (the UI says so), and Dagster fails a step in which a blocking check fails:
+    that would skip the sync in the same run, so it could not record on its own page that it is
+    blocked. What Dagster itself makes of the result is yielded instead: the check's output (the
+    sync's step waits for it) and its evaluation (failed, ERROR, dbt's metadata), marked not
+    enforced in this step. The gates of the sync and the publish enforce it. Dagster's own
+    conversion also names the materialization checked, from its private step context: the UI pairs
+    this evaluation with the model's materialization of the same run instead.
+    """
+    if not isinstance(event, dg.AssetCheckResult) or event.passed or event.severity != dg.AssetCheckSeverity.ERROR:
+        return [event]
+    key = dg.AssetCheckKey(event.asset_key, event.check_name)
+    return [
+        dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(key)),
+        dg.AssetCheckEvaluation(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=False,
+            metadata=event.metadata,
+            severity=event.severity,
+            description=event.description,
+            blocking=False,
+        ),
+    ]
 
 
 # dagster-dbt's per-model metadata a reader has no use for: the model's id is on the asset's definition,
