@@ -1,13 +1,14 @@
 """Screenshots of the Dagster UI for docs/tour.md, taken by headless Chromium against `make ui`.
 
-usage: python -m demo.screenshots [--port 3000] [--out docs/tour] [--pages graph,raw,mart,sync]
+usage: python -m demo.screenshots [--port 3000] [--out docs/tour] [--pages graph,raw,mart,sync,gate]
                                   [--sync-name sync-passed]
 
 Starts `make ui` on --port with this shell's DAGSTER_HOME, DUCKDB_DATABASE and LANDING_DIR (the
 warehouse `make demo` built), waits until the webserver answers, opens each page in Chromium (the
 Debian package `chromium`; CHROMIUM names another binary) with a fresh profile, writes one PNG per
 page, and stops the UI. `make screenshots` runs it; run it on a blocked demo with
-`--pages sync,gate --sync-name sync-blocked` for the blocked sync's page and its check `gate`.
+`--pages sync,gate,test --sync-name sync-blocked` for the blocked sync's page, its check `gate`,
+and the failed dbt test on the sync model that blocks it.
 """
 
 from __future__ import annotations
@@ -57,7 +58,13 @@ PAGES = {
     "mart": Page("/assets/marts/fct_revenue_forecast", "[Show Markdown]", "1440,1000", OPEN_CHART, CHART_SHOWN),
     "sync": Page("/assets/anaplan/forecast_inputs", "Latest check results", "1440,1400"),
     "gate": Page("/assets/anaplan/forecast_inputs?view=checks&checkDetail=gate", "Latest execution", "1440,1000"),
+    # A dbt test (ERROR) on the sync model: a blocking check, with what it tests and its latest result.
+    "test": Page(
+        "/assets/sync/sync_planning__forecast_inputs?view=checks&checkDetail=not_null_sync_planning__forecast_inputs_value",
+        "Latest execution",
+    ),
 }
+DEFAULT_PAGES = "graph,raw,mart,sync,gate"  # `test` on a blocked demo
 WAIT_SECONDS = int(os.environ.get("SCREENSHOT_WAIT_SECONDS", "120"))
 
 
@@ -174,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "tour")
-    parser.add_argument("--pages", default=",".join(PAGES))
+    parser.add_argument("--pages", default=DEFAULT_PAGES, help=f"some of {','.join(PAGES)}")
     parser.add_argument("--sync-name", default="sync-passed", help="file name of the sync asset's page")
     args = parser.parse_args(argv)
     browser = chromium()
@@ -189,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         wait_for_ui(url, ui)
+        named = {"sync": args.sync_name, "gate": f"{args.sync_name}-gate", "test": f"{args.sync_name}-test"}
         for page in args.pages.split(","):
-            name = {"sync": args.sync_name, "gate": f"{args.sync_name}-gate"}.get(page, page)
-            shoot(browser, url + PAGES[page].path, PAGES[page], args.out / f"{name}.png")
+            shoot(browser, url + PAGES[page].path, PAGES[page], args.out / f"{named.get(page, page)}.png")
     finally:
         stop_ui(ui)
     return 0
