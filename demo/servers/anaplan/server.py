@@ -62,9 +62,8 @@ from pathlib import Path
 from typing import Any
 
 from demo.servers.anaplan import module
-from demo.servers.anaplan.faults import Fault, FaultError, FaultPlan
-from demo.servers.common.base import HttpError as ChangeError
-from demo.servers.common.base import JsonResponses, QuietServer, Tokens, apply_change
+from demo.servers.anaplan.faults import Fault, FaultPlan
+from demo.servers.common.base import HttpError, JsonResponses, QuietServer, Tokens, apply_change
 from demo.servers.common.base import RunningServer as BaseRunningServer
 from demo.servers.common.store import DemoStore, StoreError
 
@@ -90,14 +89,6 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 EXPORTS = {"116000000001": "Plan_Versions", "116000000002": "Targets"}
 _ANAPLAN_TYPES = {"BOOLEAN": "BOOLEAN", "DATE": "DATE", "INTEGER": "NUMBER"}
 _TASK_START = re.compile(r"POST /2/0/workspaces/[^/]+/models/[^/]+/imports/[^/]+/tasks")
-
-
-class HttpError(Exception):
-    """Answer the current request with this status and message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -523,7 +514,6 @@ class Handler(JsonResponses):
         self.send_json(200, answers[path]())
 
     def _admin(self, path: str, body: bytes) -> None:
-        faults = self.state.faults
         if path == "/_admin/requests" and self.command == "GET":
             with self.state.lock:
                 self.send_json(200, {"requests": dict(self.state.requests)})
@@ -532,19 +522,8 @@ class Handler(JsonResponses):
                 in_flight = self.state.in_flight
                 unfinished = sum(task.state != "COMPLETE" for task in self.state.tasks.values())
             self.send_json(200, {"in_flight": in_flight, "unfinished_tasks": unfinished})
-        elif path == "/_admin/faults" and self.command == "POST":
-            try:
-                count = faults.replace(_json_any(body))
-            except (FaultError, KeyError, TypeError, ValueError) as exc:
-                raise HttpError(400, f"bad fault list: {exc}") from exc
-            self.send_json(200, {"faults": count})
-        elif path == "/_admin/faults" and self.command == "GET":
-            self.send_json(200, {"faults": faults.describe()})
-        elif path == "/_admin/faults" and self.command == "DELETE":
-            faults.clear()
-            self.send_json(200, {"faults": 0})
-        elif path == "/_admin/tokens/expire" and self.command == "POST":
-            self.send_json(200, {"expired": self.state.expire_tokens()})
+        elif self.shared_admin(path, body):
+            pass
         elif path == "/_admin/tasks/release" and self.command == "POST":
             self.send_json(200, {"released": self.state.release_tasks()})
         elif self.command == "POST" and path in ("/_admin/records/update", "/_admin/records/delete", "/_admin/fields"):
@@ -556,7 +535,7 @@ class Handler(JsonResponses):
         store = self.state.store
         try:
             answer = apply_change(store, path, spec, lambda name, key: {"deleted": store.remove(name, key)})
-        except (StoreError, ChangeError) as exc:
+        except StoreError as exc:
             raise HttpError(400, str(exc)) from exc
         self.send_json(200, answer)
 

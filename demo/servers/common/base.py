@@ -126,6 +126,30 @@ class JsonResponses(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: no line per request on stderr
 
+    def shared_admin(self, path: str, body: bytes) -> bool:
+        """The admin endpoints of every local server; False when `path` is none of them.
+
+        `/_admin/faults`: POST replaces the fault list, GET lists it, DELETE clears it;
+        `POST /_admin/tokens/expire`: every access token issued so far expires now.
+        """
+        state: Any = getattr(self, "state")  # noqa: B009 (set on the subclass the server builds)
+        if path == "/_admin/faults" and self.command == "POST":
+            try:
+                count = state.faults.replace(json_body(body, list))
+            except (FaultError, KeyError, TypeError, ValueError) as exc:
+                raise HttpError(400, f"bad fault list: {exc}") from exc
+            self.send_json(200, {"faults": count})
+        elif path == "/_admin/faults" and self.command == "GET":
+            self.send_json(200, {"faults": state.faults.describe()})
+        elif path == "/_admin/faults" and self.command == "DELETE":
+            state.faults.clear()
+            self.send_json(200, {"faults": 0})
+        elif path == "/_admin/tokens/expire" and self.command == "POST":
+            self.send_json(200, {"expired": state.expire_tokens()})
+        else:
+            return False
+        return True
+
     def do_GET(self) -> None:
         self._handle()
 
@@ -230,22 +254,11 @@ class SourceHandler(JsonResponses):
                 self.state.in_flight -= 1
 
     def _admin(self, path: str, body: bytes) -> None:
-        faults = self.state.faults
         if path == "/_admin/requests" and self.command == "GET":
             with self.state.lock:
                 self.send_json(200, {"requests": dict(self.state.requests), "longest_uri": self.state.longest_uri})
-        elif path == "/_admin/faults" and self.command == "POST":
-            try:
-                self.send_json(200, {"faults": faults.replace(json_body(body, list))})
-            except (FaultError, KeyError, TypeError, ValueError) as exc:
-                raise HttpError(400, f"bad fault list: {exc}") from exc
-        elif path == "/_admin/faults" and self.command == "GET":
-            self.send_json(200, {"faults": faults.describe()})
-        elif path == "/_admin/faults" and self.command == "DELETE":
-            faults.clear()
-            self.send_json(200, {"faults": 0})
-        elif path == "/_admin/tokens/expire" and self.command == "POST":
-            self.send_json(200, {"expired": self.state.expire_tokens()})
+        elif self.shared_admin(path, body):
+            pass
         elif self.command == "POST" and path in ("/_admin/records/update", "/_admin/records/delete", "/_admin/fields"):
             self._change(path, json_body(body, dict))
         else:
