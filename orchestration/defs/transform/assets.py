@@ -3,11 +3,13 @@
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtProjectPreparer, DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.defs.transform import parse_state
 from orchestration.defs.transform.exceptions import with_exception_counts
 from orchestration.defs.transform.insights import is_mart_output, with_mart_insights
 from orchestration.lib import settings
@@ -178,10 +180,14 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # Failing dbt tests do not fail the step (`recorded`): they are failed asset checks, and the
     # reverse sync's own gate blocks on them (and records why). A model that fails to build does fail it.
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+    args, project_target = dbt_build_args(full_refresh), Path(dbt_project.target_path)
     with settings.dbt_environment():  # dbt's process inherits it; this one's environment is left as it was
-        invocation = dbt.cli(dbt_build_args(full_refresh), context=context, raise_on_error=False)
+        parsed = parse_state.state_key(args)  # the partial parse kept for this warehouse and these vars
+        target = parse_state.seeded_target_path(project_target, parsed, context.run_id)
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
     for event in _in_order(invocation, warehouse, context):
         yield from recorded(event, context)
+    parse_state.keep_state(project_target, target, parsed)
     # dbt exits 1 when a node fails (tests included) and 2 when it could not run at all.
     if invocation.process.wait() >= 2:
         raise dg.Failure(

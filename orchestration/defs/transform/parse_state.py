@@ -1,0 +1,71 @@
+"""dbt's partial parse, kept valid from one run to the next.
+
+dagster-dbt gives every dbt invocation a fresh target folder and seeds it with the project's
+`target/partial_parse.msgpack` (the state `make manifest` wrote). dbt discards that state and parses
+the whole project again (about 7 s on two cores, at any data scale) when the run's profile (which
+warehouse) or its `--vars` (a run as of a date) differ from the ones the state was written with:
+such runs paid a full parse every time.
+
+Here each run's state is kept after it, one per profile and vars (`target/partial_parse/<key>.msgpack`,
+the KEEP most recent), and the next run with the same profile and vars starts from it. dbt still
+checks the state itself (project files, profile, vars, environment variables) and parses again
+whatever changed, so a stale or foreign state costs a parse, never a wrong manifest. The key holds
+no secret: the password is not part of it (dbt leaves it out of its own profile check too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+STATE_FILE = "partial_parse.msgpack"
+KEEP = 8  # states kept (about 3 MB each): the most recently used profile-and-vars pairs
+# What profiles.yml reads that names the warehouse dbt connects to (POSTGRES_PASSWORD left out).
+PROFILE_SETTINGS = ("WAREHOUSE", "DUCKDB_DATABASE", "DUCKDB_MEMORY_LIMIT", "DBT_THREADS", "POSTGRES_HOST",
+                    "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_DB")  # fmt: skip
+
+
+def state_key(args: list[str]) -> str:
+    """Which kept state a dbt invocation can start from: its profile's settings and its --vars.
+
+    Read from the environment dbt's process inherits (inside `settings.dbt_environment()`).
+    """
+    profile = {name: os.environ.get(name, "") for name in PROFILE_SETTINGS}
+    cli_vars = args[args.index("--vars") + 1] if "--vars" in args[:-1] else ""
+    return hashlib.sha256(json.dumps([profile, cli_vars], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _kept(project_target: Path, key: str) -> Path:
+    return project_target / "partial_parse" / f"{key}.msgpack"
+
+
+def seeded_target_path(project_target: Path, key: str, run_id: str) -> Path:
+    """A fresh target folder for one invocation, holding the state kept under `key` (`state_key`), if any.
+
+    Without one, dagster-dbt copies the project's own state into it, as it does by default.
+    """
+    target = project_target / f"dbt_models-{run_id[:8]}-{uuid.uuid4().hex[:7]}"
+    kept = _kept(project_target, key)
+    if kept.exists():
+        target.mkdir(parents=True)
+        shutil.copy(kept, target / STATE_FILE)
+    return target
+
+
+def keep_state(project_target: Path, target: Path, key: str) -> None:
+    """Keep the invocation's state under `key`, for the next run with the same profile and vars (atomically)."""
+    state = target / STATE_FILE
+    if not state.exists():
+        return
+    kept = _kept(project_target, key)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_name(f".{kept.name}.{uuid.uuid4().hex[:7]}")
+    shutil.copy(state, partial)
+    os.replace(partial, kept)  # a concurrent run reads the old state or the new, never half of one
+    by_age = sorted(kept.parent.glob("*.msgpack"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in by_age[KEEP:]:
+        old.unlink(missing_ok=True)

@@ -1,0 +1,91 @@
+"""dbt's partial parse stays valid from one run to the next, whatever the run's warehouse and --vars.
+
+Kind: unit (the key), integration (dbt parses twice with the kept state in between).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestration.defs.transform.parse_state import KEEP, keep_state, seeded_target_path, state_key
+from orchestration.lib import settings
+
+DBT_PROJECT_DIR = Path(__file__).parents[1] / "dbt_project"
+AS_OF = ["build", "--vars", json.dumps({"as_of_date": "2026-10-05"})]
+
+
+@pytest.mark.unit
+def test_the_key_follows_the_warehouse_and_the_vars_but_not_the_password(monkeypatch) -> None:
+    monkeypatch.setenv("DUCKDB_DATABASE", "/data/a.duckdb")
+    monkeypatch.setenv("POSTGRES_PASSWORD", "first-secret")
+    key = state_key(AS_OF)
+    assert state_key(list(AS_OF)) == key
+    assert state_key(["build"]) != key
+    assert state_key(["build", "--vars", json.dumps({"as_of_date": "2026-10-06"})]) != key
+    monkeypatch.setenv("POSTGRES_PASSWORD", "second-secret")
+    assert state_key(AS_OF) == key  # the password is no part of it
+    monkeypatch.setenv("DUCKDB_DATABASE", "/data/b.duckdb")
+    assert state_key(AS_OF) != key
+
+
+@pytest.mark.unit
+def test_a_run_starts_from_the_state_kept_for_its_warehouse_and_vars(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DUCKDB_DATABASE", str(tmp_path / "w.duckdb"))
+    project_target = tmp_path / "target"
+    first = seeded_target_path(project_target, state_key(AS_OF), "run-one")
+    assert not (first / "partial_parse.msgpack").exists()  # nothing kept yet: dagster-dbt seeds the project's
+    first.mkdir(parents=True)
+    (first / "partial_parse.msgpack").write_bytes(b"state of run one")
+    keep_state(project_target, first, state_key(AS_OF))
+
+    second = seeded_target_path(project_target, state_key(AS_OF), "run-two")
+    assert second != first
+    assert (second / "partial_parse.msgpack").read_bytes() == b"state of run one"
+    other = seeded_target_path(project_target, state_key(["build"]), "run-three")
+    assert not (other / "partial_parse.msgpack").exists()
+
+
+@pytest.mark.unit
+def test_only_the_most_recent_states_are_kept(tmp_path: Path) -> None:
+    project_target = tmp_path / "target"
+    for n in range(KEEP + 3):
+        run = project_target / f"run-{n}"
+        run.mkdir(parents=True)
+        (run / "partial_parse.msgpack").write_bytes(b"state %d" % n)
+        keep_state(project_target, run, f"key-{n}")
+        kept = project_target / "partial_parse" / f"key-{n}.msgpack"
+        os.utime(kept, (1_000_000 + n, 1_000_000 + n))  # written in this order, not within one clock tick
+    kept = sorted(p.stem for p in (project_target / "partial_parse").glob("*.msgpack"))
+    assert kept == sorted(f"key-{n}" for n in range(3, KEEP + 3))
+
+
+def _parse(target: Path, args: list[str]) -> str:
+    completed = subprocess.run(
+        [sys.executable, "-m", "dbt.cli.main", "parse", "--vars", args[args.index("--vars") + 1],
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(target), "--log-path", str(target / "logs"), "--log-format", "json"],
+        env=os.environ, capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    return completed.stdout
+
+
+@pytest.mark.integration
+def test_the_second_run_as_of_a_date_parses_only_what_changed(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DUCKDB_DATABASE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    project_target = tmp_path / "target"
+    with settings.dbt_environment():
+        first = seeded_target_path(project_target, state_key(AS_OF), "run-one")
+        first_log = _parse(first, AS_OF)
+        keep_state(project_target, first, state_key(AS_OF))
+        second = seeded_target_path(project_target, state_key(AS_OF), "run-two")
+        second_log = _parse(second, AS_OF)
+    assert "Unable to do partial parsing" in first_log  # nothing to start from: the whole project
+    assert "Unable to do partial parsing" not in second_log, second_log[-2000:]
+    assert (second / "manifest.json").exists()
