@@ -48,7 +48,7 @@ def seeded_target_path(project_target: Path, key: str, run_id: str) -> Path:
 
     Without one, dagster-dbt copies the project's own state into it, as it does by default.
     """
-    target = project_target / f"dbt_models-{run_id[:8]}-{uuid.uuid4().hex[:7]}"
+    target = project_target / f"dbt_models-{run_id[:7]}-{uuid.uuid4().hex[:7]}"  # dagster-dbt's own naming
     kept = _kept(project_target, key)
     if kept.exists():
         target.mkdir(parents=True)
