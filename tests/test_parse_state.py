@@ -89,3 +89,35 @@ def test_the_second_run_as_of_a_date_parses_only_what_changed(tmp_path: Path, mo
     assert "Unable to do partial parsing" in first_log  # nothing to start from: the whole project
     assert "Unable to do partial parsing" not in second_log, second_log[-2000:]
     assert (second / "manifest.json").exists()
+
+
+@pytest.mark.integration
+def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
+    small_landing, tmp_path: Path, monkeypatch
+) -> None:
+    """Two runs of the pipeline's dbt step as of a date: the second one's dbt parses only what changed."""
+    import dagster as dg
+    import duckdb
+
+    from orchestration.contract import SOURCE_OBJECTS
+    from orchestration.defs.ingest.loader import load_object
+    from orchestration.defs.transform.assets import dbt_models, dbt_project, dbt_resource
+    from orchestration.lib.warehouse import DuckDBWarehouse
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:  # the one raw table the model reads
+        load_object(
+            con, next(o for o in SOURCE_OBJECTS if o.schema == "raw_erp" and o.name == "currency"), small_landing[0]
+        )
+    monkeypatch.setenv("DUCKDB_DATABASE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("AS_OF_DATE", "2026-10-05")
+    currencies = next(key for key in dbt_models.keys if key.path[-1] == "stg_erp__currencies")
+    resources = {"dbt": dbt_resource(), "warehouse": DuckDBWarehouse(database=str(tmp_path / "warehouse.duckdb"))}
+    logs = []
+    for _ in range(2):
+        run = dg.materialize([dbt_models], selection=[currencies], resources=resources)
+        assert run.success
+        target = Path(dbt_project.project_dir) / dbt_project.target_path
+        [folder] = target.glob(f"dbt_models-{run.run_id[:7]}-*")
+        logs.append("".join(log.read_text() for log in folder.glob("dbt.log*")))
+    assert "Unable to do partial parsing" in logs[0]  # as of a date: the prepared state does not fit
+    assert "Unable to do partial parsing" not in logs[1]

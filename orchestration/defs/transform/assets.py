@@ -92,7 +92,8 @@ class PipelineTranslator(DagsterDbtTranslator):
         )
 
 
-SYNC_MODEL_ID = "model.psa_pipeline.sync_planning__forecast_inputs"
+SYNC_MODEL_NAME = "sync_planning__forecast_inputs"
+SYNC_MODEL_ID = f"model.psa_pipeline.{SYNC_MODEL_NAME}"
 
 
 def test_description(manifest: Mapping[str, Any], unique_id: str) -> str:
@@ -179,8 +180,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # outputs in dependency order.
     # Failing dbt tests do not fail the step (`recorded`): they are failed asset checks, and the
     # reverse sync's own gate blocks on them (and records why). A model that fails to build does fail it.
-    full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
-    args, project_target = dbt_build_args(full_refresh), Path(dbt_project.target_path)
+    args = dbt_build_args(context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true")
+    yield from _build(context, dbt, warehouse, args)
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, args: list[str]):
+    """One dbt invocation, its events yielded; returns dbt's run results. Fails when a model failed to build."""
+    project_target = Path(dbt_project.project_dir) / dbt_project.target_path  # dagster-dbt's own resolution
     with settings.dbt_environment():  # dbt's process inherits it; this one's environment is left as it was
         parsed = parse_state.state_key(args)  # the partial parse kept for this warehouse and these vars
         target = parse_state.seeded_target_path(project_target, parsed, context.run_id)
@@ -193,9 +199,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         raise dg.Failure(
             description=f"dbt build could not run (exit {invocation.process.returncode}); see its log above"
         )
-    failed_models = model_build_errors(invocation.get_artifact("run_results.json"))
+    run_results = invocation.get_artifact("run_results.json")
+    failed_models = model_build_errors(run_results)
     if failed_models:
         raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
+    return run_results
 
 
 def _in_order(invocation, warehouse: Warehouse, context: dg.AssetExecutionContext) -> Iterator:
