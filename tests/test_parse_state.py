@@ -121,3 +121,15 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
         logs.append("".join(log.read_text() for log in folder.glob("dbt.log*")))
     assert "Unable to do partial parsing" in logs[0]  # as of a date: the prepared state does not fit
     assert "Unable to do partial parsing" not in logs[1]
+
+
+@pytest.mark.unit
+def test_a_state_that_cannot_be_kept_is_reported_not_raised(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "partial_parse.msgpack").write_bytes(b"state")
+    not_a_folder = tmp_path / "target"
+    not_a_folder.write_text("a file where the target folder should be")
+    said = keep_state(not_a_folder, run, "key")
+    assert said is not None and said.startswith("dbt's parse was not kept for the next run (")
+    assert said.endswith("): it will parse the whole project")

@@ -193,7 +193,9 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
     for event in _in_order(invocation, warehouse, context):
         yield from recorded(event, context)
-    parse_state.keep_state(project_target, target, parsed)
+    not_kept = parse_state.keep_state(project_target, target, parsed)
+    if not_kept:
+        context.log.warning(not_kept)
     # dbt exits 1 when a node fails (tests included) and 2 when it could not run at all.
     if invocation.process.wait() >= 2:
         raise dg.Failure(

@@ -15,6 +15,7 @@ no secret: the password is not part of it (dbt leaves it out of its own profile 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -52,20 +53,36 @@ def seeded_target_path(project_target: Path, key: str, run_id: str) -> Path:
     kept = _kept(project_target, key)
     if kept.exists():
         target.mkdir(parents=True)
-        shutil.copy(kept, target / STATE_FILE)
+        with contextlib.suppress(FileNotFoundError):  # pruned by another run meanwhile: dagster-dbt seeds its own
+            shutil.copy(kept, target / STATE_FILE)
     return target
 
 
-def keep_state(project_target: Path, target: Path, key: str) -> None:
-    """Keep the invocation's state under `key`, for the next run with the same profile and vars (atomically)."""
+def keep_state(project_target: Path, target: Path, key: str) -> str | None:
+    """Keep the invocation's state under `key`, for the next run with the same profile and vars (atomically).
+
+    Best effort: what went wrong is returned (for the run's log), never raised; it costs the next run a
+    full parse, nothing else.
+    """
     state = target / STATE_FILE
     if not state.exists():
-        return
+        return None
     kept = _kept(project_target, key)
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    partial = kept.with_name(f".{kept.name}.{uuid.uuid4().hex[:7]}")
-    shutil.copy(state, partial)
-    os.replace(partial, kept)  # a concurrent run reads the old state or the new, never half of one
-    by_age = sorted(kept.parent.glob("*.msgpack"), key=lambda path: path.stat().st_mtime, reverse=True)
-    for old in by_age[KEEP:]:
-        old.unlink(missing_ok=True)
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_name(f".{kept.name}.{uuid.uuid4().hex[:7]}")
+        shutil.copy(state, partial)
+        os.replace(partial, kept)  # a concurrent run reads the old state or the new, never half of one
+        by_age = sorted(((_mtime(p), p) for p in kept.parent.glob("*.msgpack")), reverse=True)
+        for _, old in by_age[KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError as err:
+        return f"dbt's parse was not kept for the next run ({err.strerror}): it will parse the whole project"
+    return None
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # pruned by a concurrent run
+        return 0.0
