@@ -43,6 +43,13 @@
     )
 {%- endmacro %}
 
+{% macro in_forecast_window(date_expression) -%}
+    {#- Whether a date (or a month's first day) falls in a forecast month: from the as-of
+        month to the last forecast month, inclusive. The one definition of the window. -#}
+    ({{ date_expression }} >= {{ as_of_month_start() }}
+    and {{ date_expression }} < {{ dbt.dateadd('month', 1, last_forecast_month_start()) }})
+{%- endmacro %}
+
 {% macro reporting_currency() -%}
     {#- var('reporting_currency') as a SQL string literal. -#}
     '{{ var("reporting_currency") | upper }}'

@@ -53,7 +53,7 @@ forecast_months as (
 
     select month_start_date
     from months
-    where month_start_date between {{ as_of_month_start() }} and {{ last_forecast_month_start() }}
+    where {{ in_forecast_window('month_start_date') }}
 
 ),
 
@@ -73,9 +73,7 @@ schedule_months as (
         sum(case when is_billable then scheduled_hours * bill_rate else 0 end)
             as scheduled_billable_value
     from scheduled_hours
-    where
-        scheduled_date >= {{ as_of_month_start() }}
-        and scheduled_date < {{ last_forecast_month_start() }} + interval '1 month'
+    where {{ in_forecast_window('scheduled_date') }}
     group by project_id, cast(date_trunc('month', scheduled_date) as date)
 
 ),
@@ -249,9 +247,7 @@ final as (
     from unioned
     inner join client_projects
         on unioned.project_id = client_projects.project_id
-    where
-        unioned.month_start_date between {{ as_of_month_start() }}
-        and {{ last_forecast_month_start() }}
+    where {{ in_forecast_window('unioned.month_start_date') }}
 
 )
 

@@ -199,9 +199,7 @@ rate_exceptions as (
         and scheduled_hours.is_billable
         and scheduled_hours.bill_rate is null
         and scheduled_hours.scheduled_hours <> 0
-        and scheduled_hours.scheduled_date >= {{ as_of_month_start() }}
-        and scheduled_hours.scheduled_date
-        < {{ last_forecast_month_start() }} + interval '1 month'
+        and {{ in_forecast_window('scheduled_hours.scheduled_date') }}
     group by
         scheduled_hours.assignment_id,
         scheduled_hours.project_id,

@@ -127,7 +127,7 @@ forecast_amounts as (
         cast(null as decimal(18, 2)) as exception_hours,
         weighted_revenue as exception_amount
     from pipeline_months
-    where month_start_date between {{ as_of_month_start() }} and {{ last_forecast_month_start() }}
+    where {{ in_forecast_window('month_start_date') }}
 
 ),
 

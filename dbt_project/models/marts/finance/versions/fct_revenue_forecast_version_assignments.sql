@@ -35,9 +35,7 @@ assignment_months as (
         on scheduled_hours.project_id = projects.project_id
     where
         projects.billing_type = 'time_and_materials'
-        and scheduled_hours.scheduled_date >= {{ as_of_month_start() }}
-        and scheduled_hours.scheduled_date
-        < {{ last_forecast_month_start() }} + interval '1 month'
+        and {{ in_forecast_window('scheduled_hours.scheduled_date') }}
     group by
         scheduled_hours.assignment_id,
         scheduled_hours.project_id,

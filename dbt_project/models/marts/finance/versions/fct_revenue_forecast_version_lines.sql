@@ -136,9 +136,7 @@ pipeline_lines as (
         on
             pipeline_months.currency_code = fx_rates.from_currency_code
             and pipeline_months.month_start_date = fx_rates.month_start_date
-    where
-        pipeline_months.month_start_date between {{ as_of_month_start() }}
-        and {{ last_forecast_month_start() }}
+    where {{ in_forecast_window('pipeline_months.month_start_date') }}
 
 ),
 
