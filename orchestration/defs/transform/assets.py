@@ -181,11 +181,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # Failing dbt tests do not fail the step (`recorded`): they are failed asset checks, and the
     # reverse sync's own gate blocks on them (and records why). A model that fails to build does fail it.
     args = dbt_build_args(context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true")
-    yield from _build(context, dbt, warehouse, args)
-
-
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, args: list[str]):
-    """One dbt invocation, its events yielded; returns dbt's run results. Fails when a model failed to build."""
     project_target = Path(dbt_project.project_dir) / dbt_project.target_path  # dagster-dbt's own resolution
     with settings.dbt_environment():  # dbt's process inherits it; this one's environment is left as it was
         parsed = parse_state.state_key(args)  # the partial parse kept for this warehouse and these vars
@@ -201,11 +196,9 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
         raise dg.Failure(
             description=f"dbt build could not run (exit {invocation.process.returncode}); see its log above"
         )
-    run_results = invocation.get_artifact("run_results.json")
-    failed_models = model_build_errors(run_results)
+    failed_models = model_build_errors(invocation.get_artifact("run_results.json"))
     if failed_models:
         raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
-    return run_results
 
 
 def _in_order(invocation, warehouse: Warehouse, context: dg.AssetExecutionContext) -> Iterator:
