@@ -149,8 +149,8 @@ def duckdb_config() -> dict[str, int | str]:
 
 
 @contextmanager
-def dbt_environment() -> Iterator[None]:
-    """The variables profiles.yml reads, set while dbt's process is started, then restored.
+def dbt_environment(extra: dict[str, str] | None = None) -> Iterator[None]:
+    """The variables profiles.yml reads (and `extra` dbt settings), set while dbt's process is started, then restored.
 
     dbt runs as a subprocess and inherits the environment: the warehouse path and limits, the
     PostgreSQL settings (the password straight from the inherited environment, through dbt's
@@ -162,6 +162,7 @@ def dbt_environment() -> Iterator[None]:
         **{name: setting(name) for name in ("DUCKDB_THREADS", "DUCKDB_MEMORY_LIMIT", "FIRM_TIMEZONE")},
         "DO_NOT_TRACK": os.environ.get("DO_NOT_TRACK") or "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": os.environ.get("DBT_SEND_ANONYMOUS_USAGE_STATS") or "false",
+        **(extra or {}),
     }
     before = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)

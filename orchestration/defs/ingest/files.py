@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.contract import SourceObject
-from orchestration.defs.ingest.loader import LandingFileError, LoadResult, load_object
+from orchestration.defs.ingest.loader import LandingFileError, LoadResult, load_object, table_versions
 from orchestration.defs.ingest.postgres_target import ingest_session
 from orchestration.lib import settings
 from orchestration.lib.warehouse import WRITER_POOL, Warehouse
@@ -137,9 +137,24 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata=_result_metadata(result),
             check_results=[quarantine_check_result(result), files_check_result(result), stamps_check_result(result)],
+            data_version=_after_load(warehouse, obj),
         )
 
     return _ingest
+
+
+def data_version(con, obj: SourceObject) -> dg.DataVersion:
+    """The raw table's version after the load (loader.table_versions): the same when the load changed no row.
+
+    Dagster then shows what reads the table as up to date, and the dbt step and the raw checks skip it.
+    """
+    table = f"{obj.schema}.{obj.name}"
+    return dg.DataVersion(table_versions(con, [table])[table])
+
+
+def _after_load(warehouse: Warehouse, obj: SourceObject) -> dg.DataVersion:
+    with warehouse.connect() as con:
+        return data_version(con, obj)
 
 
 def log_load(context: dg.AssetExecutionContext, obj: SourceObject, result: LoadResult) -> None:

@@ -66,6 +66,7 @@ __all__ = [
     "scalar",
     "sql_str",
     "stage_file",
+    "table_versions",
     "unmatched_files",
 ]
 
@@ -113,6 +114,43 @@ class LoadResult:
     def files_accounted(self) -> bool:
         """No file was left unread for a reason other than its settle time."""
         return not self.files_unmatched and not self.files_changed_while_read
+
+
+def table_versions(con, tables: list[str]) -> dict[str, str]:
+    """Each raw table's data version: `<loads that changed it>:<rows>:<when the last one did>`.
+
+    A load that inserted or updated no row leaves the version as it was, so Dagster sees the table
+    unchanged (the ingest asset's data version) and the dbt step and the raw checks leave alone what
+    reads only unchanged tables. The row count is in it too, so rows inserted or deleted outside the
+    loader change it; an edit in place outside the loader does not (nightly_full rebuilds everything).
+    `con` is the warehouse (DuckDB or PgConnection); a table never loaded has version `0:0:`.
+    """
+    if not tables:
+        return {}
+    exists = {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables where table_catalog = current_database()"
+        ).fetchall()
+    }
+    loads: dict[str, tuple[int, str]] = {}
+    if LOADED_FILES in exists:
+        rows = con.execute(
+            f"select table_name, count(*), max(loaded_at) from {LOADED_FILES}"
+            " where coalesce(rows_inserted, 0) + coalesce(rows_updated, 0) > 0 group by table_name"
+        ).fetchall()
+        loads = {table: (changes, str(last)) for table, changes, last in rows}
+    present = [t for t in tables if t in exists]
+    counts = dict(
+        con.execute(" union all ".join(f"select {sql_str(t)}, count(*) from {t}" for t in present)).fetchall()
+        if present
+        else []
+    )
+    versions = {}
+    for table in tables:
+        changes, last = loads.get(table, (0, ""))
+        versions[table] = f"{changes}:{counts.get(table, 0)}:{last}"
+    return versions
 
 
 # --- which files ---------------------------------------------------------------------------------

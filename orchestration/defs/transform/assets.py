@@ -9,7 +9,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtProjectPreparer, DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.defs.transform import parse_state
+from orchestration.contract import SOURCE_OBJECTS
+from orchestration.defs.ingest.loader import table_versions
+from orchestration.defs.transform import changes, parse_state
 from orchestration.defs.transform.exceptions import with_exception_counts
 from orchestration.defs.transform.insights import is_mart_output, with_mart_insights
 from orchestration.lib import settings
@@ -174,15 +176,45 @@ def dbt_build_args(full_refresh: bool = False) -> list[str]:
     op_tags={"dagster/priority": "20"},
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+    # Only the selected models whose inputs changed are built (changes.py); the rest keep their
+    # tables, and a run in which nothing changed does not start dbt at all.
     # From the first mart on, events wait for the end of the build, when DuckDB's file is free to
     # read, so each mart carries its row count, a preview, a chart and (finance marts) its
     # valuation-exception counts. Everything after that point waits with them: Dagster needs
     # outputs in dependency order.
     # Failing dbt tests do not fail the step (`recorded`): they are failed asset checks, and the
     # reverse sync's own gate blocks on them (and records why). A model that fails to build does fail it.
-    args = dbt_build_args(context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true")
+    full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+    args = dbt_build_args(full_refresh)
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    keys_by_id = {spec.metadata["dagster_dbt/unique_id"]: spec.key for spec in context.assets_def.specs}
+    current = changes.fingerprint(manifest, {"as_of_date": settings.as_of_date()})
+    with warehouse.connect() as con:
+        versions = table_versions(con, RAW_TABLES)
+        built = changes.read_state(con)
+    rebuild = (
+        "the run rebuilds everything (tag dbt/full_refresh: nightly_full)"
+        if full_refresh
+        else "the run rebuilds everything (tag pipeline/rebuild: all)"
+        if context.run.tags.get(changes.REBUILD_TAG, "").lower() == "all"
+        else None
+    )
+    selected = [k for k in context.selected_asset_keys if k in set(keys_by_id.values())]
+    plan = changes.plan(selected, [dbt_models], built, versions, current, rebuild)  # the whole project's graph
+    context.log.info(plan.summary())
+    if not plan.build:
+        context.log.info("dbt not run: no selected model has a changed input, so every table and check result stands")
+        return
+    names = {key: manifest["nodes"][uid]["name"] for uid, key in keys_by_id.items()}
+    # dagster-dbt keeps the run's own selection; dbt leaves these out of it, with their tests. dbt's unit
+    # tests check formulas on fixed rows: when only data changed, they passed on this code before.
+    excluded = sorted(names[k] for k in plan.skip) + (["resource_type:unit_test"] if plan.only_data_changed else [])
+    if excluded:
+        args += ["--exclude", " ".join(excluded)]
     project_target = Path(dbt_project.project_dir) / dbt_project.target_path  # dagster-dbt's own resolution
-    with settings.dbt_environment():  # dbt's process inherits it; this one's environment is left as it was
+    # With some models left out, a test between a built and a left-out model still runs (dbt's buildable mode).
+    indirect = {"DBT_INDIRECT_SELECTION": "buildable"} if plan.skip else None
+    with settings.dbt_environment(indirect):  # dbt's process inherits it; this one's environment is left as it was
         parsed = parse_state.state_key(args)  # the partial parse kept for this warehouse and these vars
         target = parse_state.seeded_target_path(project_target, parsed, context.run_id)
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
@@ -196,9 +228,18 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         raise dg.Failure(
             description=f"dbt build could not run (exit {invocation.process.returncode}); see its log above"
         )
-    failed_models = model_build_errors(invocation.get_artifact("run_results.json"))
+    run_results = invocation.get_artifact("run_results.json")
+    with warehouse.connect() as con:
+        kept, forgotten = changes.record(
+            con, run_results.get("results", []), keys_by_id, manifest, current, versions, context.run_id
+        )
+    context.log.info(f"recorded {kept} clean model build(s); {forgotten} to build again next run (failed or tested)")
+    failed_models = model_build_errors(run_results)
     if failed_models:
         raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
+
+
+RAW_TABLES = [f"{o.schema}.{o.name}" for o in SOURCE_OBJECTS]
 
 
 def _in_order(invocation, warehouse: Warehouse, context: dg.AssetExecutionContext) -> Iterator:

@@ -49,6 +49,7 @@ from orchestration.defs.ingest.files import (
     QUARANTINE_CHECK,
     RAW_OWNERS,
     _result_metadata,
+    data_version,
     quarantine_check_result,
     raw_table_metadata,
 )
@@ -593,7 +594,10 @@ def _load_object(
         **stats.metadata(),
     }
     return dg.MaterializeResult(
-        asset_key=dg.AssetKey([obj.schema, obj.name]), metadata=metadata, check_results=[_check_result(obj, result)]
+        asset_key=dg.AssetKey([obj.schema, obj.name]),
+        metadata=metadata,
+        check_results=[_check_result(obj, result)],
+        data_version=data_version(landing.con, obj),
     )
 
 

@@ -1,0 +1,188 @@
+"""Which dbt models a run builds: the selected ones whose inputs changed since their last build.
+
+A selected model is built when
+- the run rebuilds everything: nightly_full (tag dbt/full_refresh) or tag `pipeline/rebuild: all`;
+- no build of it is on record in this warehouse;
+- the dbt project or the run's vars (as_of_date) differ from those of its last build (`fingerprint`);
+- a raw table upstream of it changed since: its data version (`loader.table_versions`, the ingest
+  asset's data version) differs from the one its last build read;
+- its last build failed, a test on it failed then, or dbt skipped it: such builds are not recorded.
+
+The record is table STATE_TABLE in the warehouse itself, so a new or restored warehouse starts with a
+full build, and it is written only after dbt finished. Which models lie downstream of a changed raw
+table is the asset graph's answer (`AssetSelection.downstream`); dbt is told which selected models to
+leave alone (`--exclude`), so dagster-dbt's own selection of the run's subset still applies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+STATE_SCHEMA = "transform_meta"
+STATE_TABLE = f"{STATE_SCHEMA}.dbt_model_state"
+REBUILD_TAG = "pipeline/rebuild"  # "all": build every selected model, changed or not
+CHANGED = " changed since its last build"
+
+
+def fingerprint(manifest: Mapping[str, Any], vars_: Mapping[str, Any]) -> str:
+    """What a model's build depends on besides its data: every node's SQL and config, every macro, the vars.
+
+    Any change to the project rebuilds every model (dbt's state:modified+ would be finer; a deploy is rare).
+    """
+    nodes = {
+        uid: [node.get("checksum", {}).get("checksum"), node.get("config")]
+        for uid, node in manifest.get("nodes", {}).items()
+        if node.get("resource_type") in ("model", "seed", "snapshot", "test", "unit_test")
+    }
+    unit_tests = {uid: node.get("checksum") for uid, node in manifest.get("unit_tests", {}).items()}
+    macros = {uid: macro.get("macro_sql") for uid, macro in manifest.get("macros", {}).items()}
+    blob = json.dumps([nodes, unit_tests, macros, dict(vars_)], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Built:
+    """One model's last build on record: the project fingerprint and the raw tables' versions it read."""
+
+    fingerprint: str
+    versions: dict[str, str]
+    run_id: str
+
+
+@dataclass
+class BuildPlan:
+    selected: list[dg.AssetKey]
+    build: set[dg.AssetKey] = field(default_factory=set)
+    why: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # reason -> model names
+
+    @property
+    def only_data_changed(self) -> bool:
+        """Every model is built because a raw table changed: the code its unit tests ran on is unchanged."""
+        return bool(self.build) and all(reason.endswith(CHANGED) for reason in self.why)
+
+    @property
+    def skip(self) -> list[dg.AssetKey]:
+        return [key for key in self.selected if key not in self.build]
+
+    def add(self, keys: Iterable[dg.AssetKey], reason: str) -> None:
+        for key in keys:
+            if key not in self.build:
+                self.build.add(key)
+                self.why[reason].append(key.path[-1])
+
+    def summary(self) -> str:
+        """What the run builds and why, and what it leaves alone, for the run's log."""
+        lines = [f"dbt: {len(self.build)} of {len(self.selected)} selected models to build"]
+        lines += [
+            f"  {len(names)} because {reason}: {', '.join(sorted(names)[:12])}" for reason, names in self.why.items()
+        ]
+        if self.skip:
+            lines.append(
+                f"  {len(self.skip)} left as they are (no upstream raw table changed since their last build): "
+                + ", ".join(sorted(k.path[-1] for k in self.skip)[:12])
+                + (" ..." if len(self.skip) > 12 else "")
+            )
+        return "\n".join(lines)
+
+
+def plan(
+    selected: Iterable[dg.AssetKey],
+    asset_graph: Any,  # what AssetSelection.resolve takes: the dbt assets definition(s) or a graph
+    built: Mapping[dg.AssetKey, Built],
+    versions: Mapping[str, str],
+    current: str,
+    rebuild_all: str | None = None,
+) -> BuildPlan:
+    """Which of `selected` to build, given the records `built`, the raw tables' `versions` now and the fingerprint."""
+    result = BuildPlan(selected=sorted(selected, key=lambda k: k.to_user_string()))
+    if rebuild_all:
+        result.add(result.selected, rebuild_all)
+        return result
+    by_versions: dict[str, list[dg.AssetKey]] = defaultdict(list)
+    for key in result.selected:
+        record = built.get(key)
+        if record is None:
+            result.add([key], "no build of it is on record in this warehouse (or its last one failed)")
+        elif record.fingerprint != current:
+            result.add([key], "the dbt project or the run's vars changed since its last build")
+        else:
+            by_versions[json.dumps(record.versions, sort_keys=True)].append(key)
+    below: dict[str, set[dg.AssetKey]] = {}  # a raw table -> every asset downstream of it
+    for recorded, keys in by_versions.items():
+        then = json.loads(recorded)
+        for table in sorted(t for t in set(then) | set(versions) if then.get(t) != versions.get(t)):
+            if table not in below:
+                below[table] = dg.AssetSelection.assets(dg.AssetKey(table.split("."))).downstream().resolve(asset_graph)
+            result.add([k for k in keys if k in below[table]], f"{table}{CHANGED}")
+    return result
+
+
+def read_state(con) -> dict[dg.AssetKey, Built]:
+    """The builds on record (none in a warehouse without the table)."""
+    schema, table = STATE_TABLE.split(".")
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchall()[0][0]
+    if not exists:
+        return {}
+    rows = con.execute(f"select asset_key, fingerprint, versions, run_id from {STATE_TABLE}").fetchall()
+    return {dg.AssetKey.from_user_string(k): Built(f, json.loads(v), r) for k, f, v, r in rows}
+
+
+def record(
+    con,
+    results: Iterable[Mapping[str, Any]],
+    keys_by_id: Mapping[str, dg.AssetKey],
+    manifest: Mapping[str, Any],
+    current: str,
+    versions: Mapping[str, str],
+    run_id: str,
+) -> tuple[int, int]:
+    """Record the models this dbt invocation built cleanly; forget the ones it tried and did not.
+
+    `results`: run_results.json's results. Clean: the model built and no test on it failed or erred
+    (a WARN test's `warn` is clean). Returns (recorded, forgotten).
+    """
+    status: dict[str, str] = {}
+    unsettled: set[str] = set()
+    for result in results:
+        uid = result.get("unique_id", "")
+        if uid.startswith("model."):
+            status[uid] = result.get("status", "")
+        elif uid.startswith(("test.", "unit_test.")) and result.get("status") in ("fail", "error"):
+            node = manifest.get("nodes", {}).get(uid) or manifest.get("unit_tests", {}).get(uid) or {}
+            unsettled.update(n for n in node.get("depends_on", {}).get("nodes", []) if n.startswith("model."))
+    tried = [keys_by_id[uid] for uid in status if uid in keys_by_id]
+    clean = [
+        keys_by_id[uid] for uid, s in status.items() if s == "success" and uid not in unsettled and uid in keys_by_id
+    ]
+    con.execute(f"create schema if not exists {STATE_SCHEMA}")
+    con.execute(
+        f"create table if not exists {STATE_TABLE} (asset_key varchar primary key, fingerprint varchar,"
+        " versions varchar, run_id varchar, built_at timestamp)"
+    )
+    con.execute("begin")
+    try:
+        for chunk in _chunks([k.to_user_string() for k in tried], 500):
+            con.execute(f"delete from {STATE_TABLE} where asset_key in ({', '.join('?' for _ in chunk)})", chunk)
+        snapshot = json.dumps(dict(versions), sort_keys=True)
+        rows = [(k.to_user_string(), current, snapshot, run_id) for k in clean]
+        if rows:
+            con.executemany(f"insert into {STATE_TABLE} values (?, ?, ?, ?, current_timestamp)", rows)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return len(clean), len(tried) - len(clean)
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
