@@ -9,8 +9,10 @@ import duckdb
 
 from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.files import LandingConfig
+from orchestration.defs.transform.changes import REBUILD_TAG
 from orchestration.lib.warehouse import DuckDBWarehouse
 
+REBUILD = {REBUILD_TAG: "all"}  # build every selected dbt model, changed inputs or not
 RAW_ASSETS = dg.AssetSelection.assets(*[dg.AssetKey([o.schema, o.name]) for o in SOURCE_OBJECTS])
 
 
@@ -21,8 +23,13 @@ def materialize(
     instance: dg.DagsterInstance | None = None,
     run_config: dict | None = None,
     resources: dict | None = None,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run the real definitions against a temporary warehouse and landing folder."""
+    """Run the real definitions against a temporary warehouse and landing folder.
+
+    Tests that edit a model's table in place (not through the loader) pass `tags=REBUILD`: the dbt step
+    cannot see such an edit, and would otherwise leave the model as it is (orchestration/defs/transform/changes.py).
+    """
     from orchestration.definitions import defs
 
     resources = {
@@ -39,6 +46,7 @@ def materialize(
         raise_on_error=False,
         instance=instance,
         run_config=run_config,
+        tags=tags,
     )
 
 

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
-from tests.helpers import materialization_metadata, materialize, query
+from tests.helpers import REBUILD, materialization_metadata, materialize, query
 from tests.test_reverse_sync import BRISK, MODEL, SYNC, SYNC_MODEL, _restore_backup, _sync
 
 pytestmark = [pytest.mark.demo, pytest.mark.xdist_group("demo_sequence")]
@@ -187,7 +187,7 @@ def test_a_failing_error_dbt_test_is_blocking_yet_the_run_reaches_the_sync_which
             "f.month_start_date) = (s.legal_entity_code, s.practice, s.month_start_date)"
         )
     try:
-        blocked = materialize(warehouse, warehouse.parent, both, demo_instance, resources=BRISK)
+        blocked = materialize(warehouse, warehouse.parent, both, demo_instance, resources=BRISK, tags=REBUILD)
         with define_out_of_process_context(str(WORKSPACE), None, demo_instance, read_only=True) as context:
             model_checks = _checks(context, *SYNC_MODEL.path)
             fx_checks = _checks(context, "marts", "dim_fx_rate")
@@ -198,7 +198,7 @@ def test_a_failing_error_dbt_test_is_blocking_yet_the_run_reaches_the_sync_which
             con.execute("insert into marts.fct_revenue_forecast from marts._backup")
             con.execute("drop table marts._backup")
     # The model built again from the restored forecast passes its tests, and the sync goes through again.
-    assert materialize(warehouse, warehouse.parent, both, demo_instance, resources=BRISK).success
+    assert materialize(warehouse, warehouse.parent, both, demo_instance, resources=BRISK, tags=REBUILD).success
 
     # The run: the dbt step succeeded despite the failed test; the sync step ran, and failed as blocked.
     assert {e.step_key for e in blocked.get_step_success_events()} == {"dbt_models"}

@@ -103,6 +103,7 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
     from orchestration.defs.ingest.loader import load_object
     from orchestration.defs.transform.assets import dbt_models, dbt_project, dbt_resource
     from orchestration.lib.warehouse import DuckDBWarehouse
+    from tests.helpers import REBUILD
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:  # the one raw table the model reads
         load_object(
@@ -114,7 +115,7 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
     resources = {"dbt": dbt_resource(), "warehouse": DuckDBWarehouse(database=str(tmp_path / "warehouse.duckdb"))}
     logs = []
     for _ in range(2):
-        run = dg.materialize([dbt_models], selection=[currencies], resources=resources)
+        run = dg.materialize([dbt_models], selection=[currencies], resources=resources, tags=REBUILD)
         assert run.success
         target = Path(dbt_project.project_dir) / dbt_project.target_path
         [folder] = target.glob(f"dbt_models-{run.run_id[:7]}-*")

@@ -29,7 +29,7 @@ from demo.servers.anaplan.server import start_server
 from orchestration.defs.reverse_sync.anaplan import anaplan_resource
 from orchestration.defs.reverse_sync.state import SyncTarget
 from orchestration.lib.warehouse import WRITER_POOL
-from tests.helpers import materialization_metadata, materialize, query
+from tests.helpers import REBUILD, materialization_metadata, materialize, query
 from tests.test_sync_recovery import recover
 from tests.waiting import release_stalled_tasks, wait_until, wait_until_idle
 
@@ -480,7 +480,7 @@ def test_failing_blocking_check_blocks_the_sync(demo_build, demo_instance, plann
 
 def _restore_sync_model(warehouse, demo_instance) -> None:
     """Rebuild the sync model and re-run its checks, so later tests start from a passing gate."""
-    result = materialize(warehouse, warehouse.parent, dg.AssetSelection.assets(SYNC_MODEL), demo_instance)
+    result = materialize(warehouse, warehouse.parent, dg.AssetSelection.assets(SYNC_MODEL), demo_instance, tags=REBUILD)
     assert result.success
     assert _sync(warehouse, demo_instance).success
 
