@@ -59,6 +59,7 @@ __all__ = [
     "Target",
     "ensure_tables",
     "landing_files",
+    "load_log_version",
     "load_object",
     "load_relation",
     "q",
@@ -151,6 +152,18 @@ def table_versions(con, tables: list[str]) -> dict[str, str]:
         changes, last = loads.get(table, (0, ""))
         versions[table] = f"{changes}:{counts.get(table, 0)}:{last}"
     return versions
+
+
+def load_log_version(con) -> str:
+    """The load log's own version, `<files logged>:<the last one's time>`: it moves with every file loaded."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        LOADED_FILES.split("."),
+    ).fetchall()[0][0]
+    if not exists:
+        return "0:"
+    files, last = con.execute(f"select count(*), max(loaded_at) from {LOADED_FILES}").fetchall()[0]
+    return f"{files}:{last or ''}"
 
 
 # --- which files ---------------------------------------------------------------------------------

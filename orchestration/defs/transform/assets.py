@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtProjectPreparer, DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.contract import SOURCE_OBJECTS
-from orchestration.defs.ingest.loader import table_versions
+from orchestration.defs.ingest.loader import LOADED_FILES, load_log_version, table_versions
 from orchestration.defs.transform import changes, parse_state
 from orchestration.defs.transform.exceptions import with_exception_counts
 from orchestration.defs.transform.insights import is_mart_output, with_mart_insights
@@ -190,7 +190,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     keys_by_id = {spec.metadata["dagster_dbt/unique_id"]: spec.key for spec in context.assets_def.specs}
     current = changes.fingerprint(manifest, {"as_of_date": settings.as_of_date()})
     with warehouse.connect() as con:
-        versions = table_versions(con, RAW_TABLES)
+        # The raw tables, and the loader's log, which two operational marts read (every file loaded).
+        versions = {**table_versions(con, RAW_TABLES), LOADED_FILES: load_log_version(con)}
         built = changes.read_state(con)
     rebuild = (
         "the run rebuilds everything (tag dbt/full_refresh: nightly_full)"
@@ -200,7 +201,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         else None
     )
     selected = [k for k in context.selected_asset_keys if k in set(keys_by_id.values())]
-    plan = changes.plan(selected, [dbt_models], built, versions, current, rebuild)  # the whole project's graph
+    readers = changes.log_readers(manifest, keys_by_id, [LOADED_FILES])
+    plan = changes.plan(selected, [dbt_models], built, versions, current, rebuild, readers)  # the whole project
     context.log.info(plan.summary())
     if not plan.build:
         context.log.info("dbt not run: no selected model has a changed input, so every table and check result stands")

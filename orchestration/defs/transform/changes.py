@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,8 +100,13 @@ def plan(
     versions: Mapping[str, str],
     current: str,
     rebuild_all: str | None = None,
+    readers: Mapping[str, list[dg.AssetKey]] | None = None,
 ) -> BuildPlan:
-    """Which of `selected` to build, given the records `built`, the raw tables' `versions` now and the fingerprint."""
+    """Which of `selected` to build, given the records `built`, the inputs' `versions` now and the fingerprint.
+
+    An input is a raw table (an asset: what is downstream of it) or a pipeline log a model reads
+    (`readers`: those models and what is downstream of them).
+    """
     result = BuildPlan(selected=sorted(selected, key=lambda k: k.to_user_string()))
     if rebuild_all:
         result.add(result.selected, rebuild_all)
@@ -119,9 +125,25 @@ def plan(
         then = json.loads(recorded)
         for table in sorted(t for t in set(then) | set(versions) if then.get(t) != versions.get(t)):
             if table not in below:
-                below[table] = dg.AssetSelection.assets(dg.AssetKey(table.split("."))).downstream().resolve(asset_graph)
+                start = (readers or {}).get(table) or [dg.AssetKey(table.split("."))]
+                below[table] = dg.AssetSelection.assets(*start).downstream().resolve(asset_graph)
             result.add([k for k in keys if k in below[table]], f"{table}{CHANGED}")
     return result
+
+
+LOG_HOOK = re.compile(r"create_pipeline_log_table\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)")
+
+
+def log_readers(manifest: Mapping[str, Any], keys_by_id: Mapping[str, dg.AssetKey], logs: Iterable[str]) -> dict:
+    """The models that read each of `logs` (`schema.table`): the ones whose pre-hook creates it if missing."""
+    found: dict[str, list[dg.AssetKey]] = {log: [] for log in logs}
+    for uid, key in keys_by_id.items():
+        hooks = (manifest["nodes"].get(uid, {}).get("config") or {}).get("pre-hook") or []
+        for hook in hooks:
+            for schema, table in LOG_HOOK.findall(hook.get("sql", "") if isinstance(hook, dict) else str(hook)):
+                if f"{schema}.{table}" in found:
+                    found[f"{schema}.{table}"].append(key)
+    return found
 
 
 def read_state(con) -> dict[dg.AssetKey, Built]:
