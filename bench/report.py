@@ -15,10 +15,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PIPELINE_RUNS = ("pipeline", "intraday", "noop")
 PACKAGES = ("duckdb", "dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "great-expectations", "pandas")
 PACKAGES += ("sqlalchemy", "duckdb-engine")
-TARGETS = {  # figure: (comparison, target), from the benchmark issue; at large scale, on 2 cores
+# figure: (comparison, target), from the issue "Runs that cost what changed" (which tightened the
+# benchmark issue's no-op <= 15 s and intraday <= 0.15): at large scale, on 2 cores; full <= 3 x the
+# limit at medium, where fixed costs weigh more.
+TARGETS = {
     "full_vs_limit": ("<=", 1.5),
-    "noop_seconds": ("<=", 15.0),
-    "intraday_vs_full": ("<=", 0.15),
+    "noop_seconds": ("<=", 10.0),
+    "intraday_vs_full": ("<=", 0.10),
     "peak_rss_mib": ("<=", 4096.0),
     "ingest_vs_peer": (">=", 20.0),
 }
