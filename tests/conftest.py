@@ -41,7 +41,7 @@ SEED = 7
 ANAPLAN_ENV = demo_build_process.ANAPLAN_ENV
 _ANAPLAN = pytest.StashKey()  # the controller's local Anaplan server
 KINDS = ("unit", "integration", "demo")
-DEMO_FIXTURES = {"demo_build", "demo_rerun"}
+DEMO_FIXTURES = {"demo_build", "demo_rerun", "pristine_demo"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -213,16 +213,21 @@ def _alive(pid: int) -> bool:
 @pytest.fixture(scope="session")
 def demo_copy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """This worker's copy of the session's demo build (warehouse, reader file, Dagster instance); the run's id."""
-    import shutil
-
     folder = _shared_folder(request.config)
     outcome = _finished_build(folder)
     copy = tmp_path_factory.mktemp("demo")
-    for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "reader.duckdb"):
-        if (folder / "build" / name).exists():
-            shutil.copy(folder / "build" / name, copy / name)
-    shutil.copytree(folder / "build" / "dagster_home", copy / "dagster_home")
+    _copy_build(folder / "build", copy)
     return copy, outcome["run_id"]
+
+
+def _copy_build(build: Path, copy: Path) -> None:
+    """The demo build's warehouse, reader file and Dagster instance, copied into `copy`."""
+    import shutil
+
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "reader.duckdb"):
+        if (build / name).exists():
+            shutil.copy(build / name, copy / name)
+    shutil.copytree(build / "dagster_home", copy / "dagster_home")
 
 
 @pytest.fixture(scope="session")
@@ -254,6 +259,24 @@ def demo_build(small_landing, demo_copy, planning_server, demo_instance):
     mp.setenv("AS_OF_DATE", AS_OF.isoformat())  # the marts are built as of the demo's date
     yield DemoBuild((warehouse, small_landing[1], RecordedRun(demo_instance, demo_copy[1])))
     mp.undo()
+
+
+@pytest.fixture
+def pristine_demo(request: pytest.FixtureRequest, small_landing, tmp_path: Path, monkeypatch):
+    """A test's own copy of the session's demo build as the build left it: warehouse, landing files, instance.
+
+    For tests that change what the other demo tests share (their worker's `demo_copy`).
+    """
+    import shutil
+
+    folder = _shared_folder(request.config)
+    _finished_build(folder)
+    _copy_build(folder / "build", tmp_path)
+    shutil.copytree(small_landing[0], tmp_path / "landing")
+    monkeypatch.setenv("DUCKDB_DATABASE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("AS_OF_DATE", AS_OF.isoformat())
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        yield tmp_path / "warehouse.duckdb", tmp_path / "landing", instance
 
 
 @dataclass

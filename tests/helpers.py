@@ -86,6 +86,15 @@ def materialization_metadata(result: dg.ExecuteInProcessResult | RecordedRun) ->
     }
 
 
+def run_log(instance: dg.DagsterInstance, run_id: str, step_key: str | None = None) -> str:
+    """The messages of a run's log as the UI lists them (of one step, if given), one per line."""
+    return "\n".join(
+        entry.user_message
+        for entry in instance.all_logs(run_id)
+        if entry.user_message and (step_key is None or entry.step_key == step_key)
+    )
+
+
 def count_rows(warehouse: Path, relation: str) -> int:
     return query(warehouse, f"select count(*) from {relation}")[0][0]
 

@@ -188,6 +188,8 @@ def test_a_failing_error_dbt_test_is_blocking_yet_the_run_reaches_the_sync_which
         )
     try:
         blocked = materialize(warehouse, warehouse.parent, both, demo_instance, resources=BRISK, tags=REBUILD)
+        # The next run, nothing new: the model whose test failed is built and tested again, and blocks again.
+        again = materialize(warehouse, warehouse.parent, both, demo_instance, resources=BRISK)
         with define_out_of_process_context(str(WORKSPACE), None, demo_instance, read_only=True) as context:
             model_checks = _checks(context, *SYNC_MODEL.path)
             fx_checks = _checks(context, "marts", "dim_fx_rate")
@@ -203,6 +205,10 @@ def test_a_failing_error_dbt_test_is_blocking_yet_the_run_reaches_the_sync_which
     # The run: the dbt step succeeded despite the failed test; the sync step ran, and failed as blocked.
     assert {e.step_key for e in blocked.get_step_success_events()} == {"dbt_models"}
     assert {e.step_key for e in blocked.get_step_failure_events()} == {"anaplan__forecast_inputs"}
+    assert {e.step_key for e in again.get_step_failure_events()} == {"anaplan__forecast_inputs"}
+    assert query(warehouse, "select status from reverse_sync.sync_runs where run_id = ?", [again.run_id]) == [
+        ("blocked",)
+    ]
     # The checks list: ERROR dbt tests blocking, WARN ones not; a mart's hold back the sync and the publish.
     assert model_checks[NOT_NULL_VALUE]["blocking"]
     rate = fx_checks["not_null_dim_fx_rate_average_rate"]
@@ -222,7 +228,7 @@ def test_a_failing_error_dbt_test_is_blocking_yet_the_run_reaches_the_sync_which
     assert _metadata(failed["evaluation"])["dagster_dbt/failed_row_count"] == 1
     # The sync's first screen: blocked, by that test.
     [observed] = overview.data["assetOrError"]["assetObservations"]
-    assert observed["runId"] == blocked.run_id
+    assert observed["runId"] == again.run_id  # the later run, with nothing new, said so on the sync's page too
     shown = _metadata(observed)
     assert shown["sync_status"] == "blocked"
     assert f"{'/'.join(SYNC_MODEL.path)}:{NOT_NULL_VALUE}" in shown["failing_checks"].split(", ")

@@ -15,22 +15,33 @@ import pytest
 from demo.firm import MANIFEST
 from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.files import FILES_CHECK, QUARANTINE_CHECK, STAMPS_CHECK
-from tests.helpers import count_rows, failures, materialization_metadata, materialize, query
+from tests.helpers import count_rows, failures, materialization_metadata, materialize, query, run_log
 
 SECOND_RUN = pytest.mark.xdist_group("demo_sequence")  # with the demo's second run, on one worker
 
 
 @SECOND_RUN
-def test_full_materialization_succeeds(demo_build, demo_rerun) -> None:
+def test_a_full_run_materializes_everything_and_a_run_with_nothing_new_builds_and_publishes_nothing(
+    demo_build, demo_rerun, demo_instance
+) -> None:
     first, second = demo_build[2], demo_rerun.second
     assert first.success, failures(first)
     assert second.success, failures(second)
     from orchestration.definitions import defs
+    from orchestration.defs.transform.assets import dbt_models
 
     graph = defs.resolve_asset_graph()
     every = {key for key in graph.get_all_asset_keys() if not graph.get(key).is_external}
-    for run in (first, second):  # every asset, not a subset
-        assert {e.asset_key for e in run.get_asset_materialization_events()} == every
+    assert {e.asset_key for e in first.get_asset_materialization_events()} == every  # every asset, not a subset
+    # The same files again: every ingest asset looks and loads nothing; no model is built, nothing published or sent.
+    raw = {dg.AssetKey([o.schema, o.name]) for o in SOURCE_OBJECTS}
+    assert {e.asset_key for e in second.get_asset_materialization_events()} == raw
+    assert {e.asset_key for e in second.get_asset_check_evaluations()} <= raw  # no dbt test ran
+    logged = run_log(demo_instance, second.run_id, "dbt_models")
+    assert "dbt not run: no selected model has a changed input, so every table and check result stands" in logged
+    assert f"dbt: 0 of {len(dbt_models.keys)} selected models to build" in logged
+    skipped = {e.step_key for e in second.all_events if e.event_type_value == "STEP_SKIPPED"}
+    assert {"reader__marts", "anaplan__forecast_inputs"} <= skipped  # Dagster: their inputs were not produced
 
 
 def _files_of(counts: dict[str, int], obj) -> dict[str, int]:

@@ -1,0 +1,106 @@
+"""Runs cost what changed: after a one-timecard change, only what reads timecards is built, and exactly.
+
+On a copy of the session's demo build (warehouse, reader file, Dagster instance), so the shared build
+and its instance stay as they were. The run leaves out the reverse sync (the planning server is the
+session's); a blocked sync in a run with nothing new is tested in tests/test_gate_ui.py.
+
+Kind: demo.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from bench.pipeline import write_timecard_change
+from orchestration.defs.reverse_sync.assets import anaplan_forecast_inputs
+from orchestration.defs.transform.assets import dbt_models
+from orchestration.defs.transform.changes import STATE_SCHEMA
+from tests.conftest import AS_OF
+from tests.helpers import failures, materialize, run_log
+from tests.test_dbt_project import run_dbt
+
+TIMECARDS = dg.AssetKey(["raw_psa", "timecard_header"])
+LOAD_LOG_READER = dg.AssetKey(["intermediate", "int_source_files_loaded"])  # ingest_meta.loaded_files
+COMPARED_SCHEMAS = ("marts", "restricted", "intermediate", "sync")
+# When the build ran: fct_source_lag's measurement and the lags measured at it; the time-entry models' refresh.
+VOLATILE = {"measured_at", "record_lag_hours", "load_lag_hours", "refreshed_at"}
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    schemas = ", ".join(f"'{s}'" for s in COMPARED_SCHEMAS)
+    return [
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
+            f"and table_schema in ({schemas}) order by 1, 2"
+        ).fetchall()
+    ]
+
+
+def _differences(left: Path, right: Path) -> dict[str, tuple[int, int]]:
+    """Per table, the rows only in `left` and only in `right` (EXCEPT ALL both ways), where any."""
+    with duckdb.connect(str(left)) as con:
+        con.execute(f"attach '{right}' as other (read_only)")
+        tables = _tables(con)
+        assert len(tables) > 40, tables
+        found = {}
+        for table in tables:
+            columns = [r[0] for r in con.execute(f"describe {table}").fetchall() if r[0] not in VOLATILE]
+            select = ", ".join(f'"{c}"' for c in columns)
+            only_left = con.execute(
+                f"select count(*) from (select {select} from {table} except all select {select} from other.{table})"
+            ).fetchall()[0][0]
+            only_right = con.execute(
+                f"select count(*) from (select {select} from other.{table} except all select {select} from {table})"
+            ).fetchall()[0][0]
+            if only_left or only_right:
+                found[table] = (only_left, only_right)
+    return found
+
+
+def test_after_a_one_timecard_change_only_what_reads_timecards_is_built_and_equals_a_full_rebuild(
+    pristine_demo, tmp_path: Path
+) -> None:
+    warehouse, landing, instance = pristine_demo
+    change = write_timecard_change(landing, AS_OF.isoformat(), share=0.0002)
+    assert change["rows_changed"] == 1
+    everything_but_the_sync = dg.AssetSelection.all() - dg.AssetSelection.assets(anaplan_forecast_inputs.key)
+    run = materialize(warehouse, landing, everything_but_the_sync, instance=instance)
+    assert run.success, failures(run)
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    # What reads timecards, and what reads the load log that logged the new file (the operational marts).
+    below = dg.AssetSelection.assets(TIMECARDS, LOAD_LOG_READER).downstream().resolve(graph) - {TIMECARDS}
+    models = set(dbt_models.keys)
+    built = {e.asset_key for e in run.get_asset_materialization_events()}
+    raw = {key for key in built if key.path[0].startswith("raw_")}  # every ingest asset runs; 21 load nothing
+    assert built - raw <= below
+    assert built & models == below & models
+    assert 10 < len(built & models) < len(models)
+    # The run's log says what dbt left alone and why.
+    logged = run_log(instance, run.run_id, "dbt_models")
+    left_alone = len(models) - len(below & models)
+    assert f"{left_alone} left as they are (no upstream raw table changed since their last build)" in logged
+    assert "raw_psa.timecard_header changed since its last build" in logged
+    # Only the checks of what was built were evaluated among dbt's tests.
+    evaluated = {e.asset_key for e in run.get_asset_check_evaluations()}
+    assert evaluated & models <= below
+
+    # A from-scratch build of every model from the same raw tables holds the same rows.
+    scratch = tmp_path / "scratch" / "warehouse.duckdb"
+    scratch.parent.mkdir()
+    shutil.copy(warehouse, scratch)
+    with duckdb.connect(str(scratch)) as con:  # the raw layer and the load log only: no model, no record of builds
+        for schema in (*COMPARED_SCHEMAS, "staging", STATE_SCHEMA):
+            con.execute(f"drop schema if exists {schema} cascade")
+    vars_ = json.dumps({"as_of_date": AS_OF.isoformat()})
+    done = run_dbt(["build", "--exclude", "source:*", "--vars", vars_], scratch, tmp_path / "scratch")
+    assert done.returncode == 0, done.output[-3000:]
+    assert _differences(warehouse, scratch) == {}
