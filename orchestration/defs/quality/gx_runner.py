@@ -4,6 +4,9 @@ The only module that touches Great Expectations, whose API changes between major
 inside `run_suites` (the import takes seconds, which loading the Dagster definitions must not pay),
 uses an in-memory context that writes no files, and lets GX compute everything in SQL: only counts
 and a bounded sample of failing rows come back to Python.
+
+`run_sql` evaluates checks made of SQL alone (freshness) without GX, to the same `CheckOutcome` GX
+gives, so a run in which no raw table changed never imports GX (quality/changes.py).
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
 
 from orchestration.defs.quality.suites import (
     BATCH,
+    ROWS,
     Between,
     CheckSpec,
     ColumnsMatch,
@@ -29,9 +33,11 @@ from orchestration.defs.quality.suites import (
     UnexpectedRows,
     Unique,
 )
+from orchestration.lib.warehouse import WAREHOUSE_ERRORS
 
 SAMPLE_SIZE = 10
 _MAX_TEXT = 300
+MAX_ROWS_RETURNED = 200  # what GX returns of an UnexpectedRowsExpectation's rows (great_expectations.constants)
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,35 @@ def run_suites(
         return {s.relation: _run(gx, datasource(f"warehouse_{i}"), s, sample_size) for i, s in enumerate(suites)}
     finally:
         connections.close_all()
+
+
+def run_sql(con: Any, suite: SuiteSpec, sample_size: int = SAMPLE_SIZE) -> list[CheckOutcome]:
+    """Evaluate checks made of SQL expectations alone without GX, to the outcome GX gives them.
+
+    Each query runs over `batch_rows` bound to the whole table, as `UnexpectedRowsExpectation`
+    does: a returned row fails, at most MAX_ROWS_RETURNED are read for the sample. `con`: the
+    warehouse (a DuckDB connection or a PgConnection). A query that fails fails its check with the
+    error, as in GX.
+    """
+    outcomes = []
+    for check in suite.checks:
+        parts, error = [], None
+        for spec in check.expectations:
+            if not isinstance(spec, UnexpectedRows):
+                raise TypeError(f"{suite.relation} {check.name}: only SQL checks run without GX, not {spec!r}")
+            query = f"with {BATCH} as (select * from {suite.relation}) select * from ({spec.query}) as unexpected_rows"
+            try:
+                cursor = con.execute(query)
+                names = [d[0] for d in cursor.description]
+                rows = cursor.fetchall()
+            except WAREHOUSE_ERRORS as err:  # the check fails with it, as in GX
+                error = (str(err).splitlines() or [type(err).__name__])[0][:_MAX_TEXT]
+                parts.append((False, "", 0, []))
+                continue
+            sample = [_render_row(dict(zip(names, row, strict=True)), suite.key) for row in rows[:MAX_ROWS_RETURNED]]
+            parts.append((not rows, _unexpected_rows(len(rows)), len(rows), sample))
+        outcomes.append(_combined(check, parts, error, sample_size))
+    return outcomes
 
 
 # --- Great Expectations, imported late ---------------------------------------------------------
@@ -227,22 +262,37 @@ def _expectation(gx: Any, spec: ExpectationSpec, meta: dict[str, str]) -> Any:
 
 
 def _run(gx: Any, datasource: Any, suite: SuiteSpec, sample_size: int) -> list[CheckOutcome]:
-    """Validate one suite: column expectations summarised, SQL expectations with their failing rows."""
-    asset = datasource.add_query_asset(name=suite.relation, query=f"select * from {suite.relation}")
-    batch = asset.add_batch_definition_whole_table("whole table").get_batch()
-    summary = {
-        "result_format": "SUMMARY",
-        "partial_unexpected_count": sample_size,
-        "unexpected_index_column_names": list(suite.key),
-        "return_unexpected_index_query": False,
-    }
-    # Only UnexpectedRows returns its rows, and only with COMPLETE (capped at 200 rows by GX).
-    results = _validate(gx, batch, suite, summary, sql=False)
-    results += _validate(gx, batch, suite, {"result_format": "COMPLETE"}, sql=True)
-    by_check: dict[str, list[Any]] = {}
-    for result in results:
-        by_check.setdefault(result.expectation_config.meta["check"], []).append(result)
-    return [_outcome(check, by_check.get(check.name, []), suite.key, sample_size) for check in suite.checks]
+    """Validate one suite: column expectations summarised, SQL expectations with their failing rows.
+
+    With `suite.rows_where`, the ROWS checks are validated on the rows it selects, the rest on the table.
+    """
+    on_rows = [c for c in suite.checks if suite.rows_where and c.scope == ROWS]
+    parts = [
+        (replace(suite, checks=tuple(c for c in suite.checks if c not in on_rows)), "", "rows"),
+        (replace(suite, checks=tuple(on_rows)), f" where {suite.rows_where}", "changed rows"),
+    ]
+    outcomes: dict[str, CheckOutcome] = {}
+    for part, where, rows in parts:
+        if not part.checks:
+            continue
+        name = suite.relation + (" (changed rows)" if where else "")
+        asset = datasource.add_query_asset(name=name, query=f"select * from {suite.relation}{where}")
+        batch = asset.add_batch_definition_whole_table("whole table").get_batch()
+        summary = {
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": sample_size,
+            "unexpected_index_column_names": list(suite.key),
+            "return_unexpected_index_query": False,
+        }
+        # Only UnexpectedRows returns its rows, and only with COMPLETE (capped at 200 rows by GX).
+        results = _validate(gx, batch, part, summary, sql=False)
+        results += _validate(gx, batch, part, {"result_format": "COMPLETE"}, sql=True)
+        by_check: dict[str, list[Any]] = {}
+        for result in results:
+            by_check.setdefault(result.expectation_config.meta["check"], []).append(result)
+        for check in part.checks:
+            outcomes[check.name] = _outcome(check, by_check.get(check.name, []), suite.key, sample_size, rows)
+    return [outcomes[check.name] for check in suite.checks]
 
 
 def _validate(gx: Any, batch: Any, suite: SuiteSpec, result_format: dict, *, sql: bool) -> list[Any]:
@@ -264,17 +314,28 @@ def _validate(gx: Any, batch: Any, suite: SuiteSpec, result_format: dict, *, sql
 # --- reading GX results ----------------------------------------------------------------------------
 
 
-def _outcome(check: CheckSpec, results: Sequence[Any], key: Sequence[str], sample_size: int) -> CheckOutcome:
+def _outcome(
+    check: CheckSpec, results: Sequence[Any], key: Sequence[str], sample_size: int, rows: str = "rows"
+) -> CheckOutcome:
     error = next((e for e in map(_error, results) if e), None)
     if len(results) != len(check.expectations):
         error = error or f"GX returned {len(results)} of {len(check.expectations)} results"
-    samples = [s for r in results for s in _sample(r, key)]
+    parts = [(r.success, _observed_one(r, rows), _unexpected_count(r), _sample(r, key)) for r in results]
+    return _combined(check, parts, error, sample_size)
+
+
+def _combined(
+    check: CheckSpec, parts: Sequence[tuple[bool, str, int, list[str]]], error: str | None, sample_size: int
+) -> CheckOutcome:
+    """One check's outcome from its expectations' (success, observed, unexpected count, sample)."""
+    observed = [text for ok, text, _, _ in parts if not ok] or [text for _, text, _, _ in parts[:1]]
+    samples = [s for *_, sample in parts for s in sample]
     return CheckOutcome(
         name=check.name,
-        passed=error is None and all(r.success for r in results),
+        passed=error is None and all(ok for ok, *_ in parts),
         severity=check.severity,
-        observed=f"error: {error}" if error else _observed(results),
-        unexpected_count=sum(_unexpected_count(r) for r in results),
+        observed=f"error: {error}" if error else "; ".join(observed)[:_MAX_TEXT],
+        unexpected_count=sum(count for _, _, count, _ in parts),
         description=check.description,
         sample=tuple(dict.fromkeys(samples))[:sample_size],
         error=error,
@@ -305,23 +366,22 @@ def _unexpected_count(result: Any) -> int:
     return int(data.get("unexpected_count") or 0)
 
 
-def _observed(results: Sequence[Any]) -> str:
-    parts = [_observed_one(r) for r in results if not r.success] or [_observed_one(r) for r in results[:1]]
-    return "; ".join(parts)[:_MAX_TEXT]
-
-
-def _observed_one(result: Any) -> str:
+def _observed_one(result: Any, rows: str = "rows") -> str:
     data = result.result or {}
     if _kind(result) == "unexpected_rows_expectation":
-        return f"{data.get('observed_value', 0)} unexpected row(s)"
+        return _unexpected_rows(data.get("observed_value", 0))
     if _kind(result) == "expect_table_columns_to_match_set":
         mismatched = (data.get("details") or {}).get("mismatched") or {}
         if not mismatched:
             return f"{len(data.get('observed_value') or [])} columns as in the contract"
         return f"missing {mismatched.get('missing', [])}, unexpected {mismatched.get('unexpected', [])}"
     column = result.expectation_config.kwargs.get("column")
-    counted = f"{data.get('unexpected_count', 0)} of {data.get('element_count', 0)} rows"
+    counted = f"{data.get('unexpected_count', 0)} of {data.get('element_count', 0)} {rows}"
     return f"{column}: {counted}" if column else counted
+
+
+def _unexpected_rows(count: int) -> str:
+    return f"{count} unexpected row(s)"
 
 
 def _sample(result: Any, key: Sequence[str]) -> list[str]:

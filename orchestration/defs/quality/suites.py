@@ -47,6 +47,11 @@ BATCH = "batch_rows"
 # The loader stamps _loaded_at in UTC without a zone; compare in the same terms.
 UTC_NOW = "cast(current_timestamp at time zone 'UTC' as timestamp)"
 DUCKDB, POSTGRES = "duckdb", "postgres"
+# What a check's verdict depends on (CheckSpec.scope; quality/changes.py decides what a run validates):
+# TABLE: the whole table (and the tables it reads); ROWS: each row on its own, so when the verdict
+# passed, validating the rows written since says what validating the table would; CLOCK: also the
+# time of evaluation, so it is evaluated every run.
+TABLE, ROWS, CLOCK = "table", "rows", "clock"
 # Contract (DuckDB) types as PostgreSQL's format_type() prints them.
 POSTGRES_TYPES = {
     "VARCHAR": "character varying",
@@ -124,6 +129,7 @@ class CheckSpec:
     description: str
     expectations: tuple[ExpectationSpec, ...]
     reads: tuple[str, ...] = ()  # other raw tables the check queries (`raw_erp.currency`)
+    scope: str = TABLE  # TABLE, ROWS or CLOCK (above)
 
     @property
     def blocking(self) -> bool:
@@ -138,6 +144,8 @@ class SuiteSpec:
     table: str
     key: tuple[str, ...]
     checks: tuple[CheckSpec, ...]
+    # A SQL predicate: the ROWS checks are validated on the rows matching it, the rest on the table.
+    rows_where: str | None = None
 
     @property
     def relation(self) -> str:
@@ -326,6 +334,7 @@ def _types_check(obj: SourceObject, dialect: str) -> CheckSpec:
         KEY_SEVERITY,
         "Every column has the contract's type (DuckDB `describe`, PostgreSQL's catalog; no rows read).",
         (UnexpectedRows(query),),
+        scope=ROWS,
     )
 
 
@@ -350,6 +359,7 @@ def _required_check(obj: SourceObject) -> CheckSpec | None:
         KEY_SEVERITY,
         f"Fields the contract requires are never empty: {', '.join(required)}.",
         tuple(NotNull(c) for c in required),
+        scope=ROWS,
     )
 
 
@@ -371,6 +381,7 @@ def _freshness_check(hours: float, dialect: str) -> CheckSpec:
         Severity.WARN,
         f"The newest row was loaded within the last {hours:g} hours (max `_loaded_at`, UTC).",
         (UnexpectedRows(query),),
+        scope=CLOCK,
     )
 
 
@@ -394,6 +405,7 @@ def _range_check(check: RuleCheck, rule: Range) -> CheckSpec:
         check.severity,
         f"{', '.join(check.fields)}: every value {text}.",
         tuple(Between(c, low, high, rule.strict_min) for c in check.fields),
+        scope=ROWS,
     )
 
 
@@ -441,9 +453,8 @@ def rule_check(obj: SourceObject, check: RuleCheck, dialect: str = DUCKDB) -> Ch
     rule = check.rule
     if isinstance(rule, Allowed):
         description = f"{check.fields[0]} is one of: {' | '.join(rule.values)} (or empty)."
-        return CheckSpec(
-            check.name, "allowed values", check.severity, description, (InSet(check.fields[0], rule.values),)
-        )
+        allowed = (InSet(check.fields[0], rule.values),)
+        return CheckSpec(check.name, "allowed values", check.severity, description, allowed, scope=ROWS)
     if isinstance(rule, Range):
         return _range_check(check, rule)
     if isinstance(rule, Ref):
@@ -455,7 +466,9 @@ def _consistency_check(obj: SourceObject, rule: RowRule | SqlRule, dialect: str)
     if isinstance(rule, RowRule):
         where = rule.postgres_where if dialect == POSTGRES and rule.postgres_where else rule.where
         query = f"select {_key_select(obj, BATCH)} from {BATCH} where {where}"
-        return CheckSpec(rule.name, rule.category, Severity.WARN, rule.description, (UnexpectedRows(query),))
+        return CheckSpec(
+            rule.name, rule.category, Severity.WARN, rule.description, (UnexpectedRows(query),), scope=ROWS
+        )
     return CheckSpec(
         rule.name, rule.category, Severity.WARN, rule.description, (UnexpectedRows(rule.query),), rule.reads
     )
