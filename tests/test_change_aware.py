@@ -1,4 +1,4 @@
-"""Runs cost what changed: after a one-timecard change, only what reads timecards is built, and exactly.
+"""Runs cost what changed: after one changed timecard or bill rate, only what reads it is built, and exactly.
 
 On a copy of the session's demo build (warehouse, reader file, Dagster instance), so the shared build
 and its instance stay as they were. The run leaves out the reverse sync (the planning server is the
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from bench.pipeline import write_timecard_change
 from orchestration.defs.reverse_sync.assets import anaplan_forecast_inputs
@@ -25,6 +27,7 @@ from tests.helpers import failures, materialize, run_log
 from tests.test_dbt_project import run_dbt
 
 TIMECARDS = dg.AssetKey(["raw_psa", "timecard_header"])
+NEWER = "2026-07-01T08:00:00"  # after every demo modification (all are on or before the as-of date)
 LOAD_LOG_READER = dg.AssetKey(["intermediate", "int_source_files_loaded"])  # ingest_meta.loaded_files
 COMPARED_SCHEMAS = ("marts", "restricted", "intermediate", "sync")
 # When the build ran: fct_source_lag's measurement and the lags measured at it; the time-entry models' refresh.
@@ -63,12 +66,31 @@ def _differences(left: Path, right: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def test_after_a_one_timecard_change_only_what_reads_timecards_is_built_and_equals_a_full_rebuild(
-    pristine_demo, tmp_path: Path
+def _one_timecard(landing: Path) -> dg.AssetKey:
+    """A later timecard export: one card a quarter hour more on a worked Monday (the intraday case)."""
+    assert write_timecard_change(landing, AS_OF.isoformat(), share=0.0002)["rows_changed"] == 1
+    return TIMECARDS
+
+
+def _one_bill_rate(landing: Path) -> dg.AssetKey:
+    """A later Workday rate-card export: one standard bill rate 10.00 higher, updated after the as-of date.
+
+    The time-entry increments follow timecards and assignments, not rate cards: the valued entries
+    must be built whole to price every entry of that role again.
+    """
+    entries = json.loads((landing / "hris" / "Rate_Card.json").read_text())["Report_Entry"]
+    card = next(e for e in entries if e["Company_ID"] == "PSF-US" and e["Effective_Date"] <= AS_OF.isoformat())
+    card = {**card, "Standard_Bill_Rate": f"{Decimal(card['Standard_Bill_Rate']) + 10}", "Last_Updated": NEWER}
+    (landing / "hris" / "Rate_Card.2026-06-30-change.json").write_text(json.dumps({"Report_Entry": [card]}))
+    return dg.AssetKey(["raw_hris", "rate_card"])
+
+
+@pytest.mark.parametrize("change", [_one_timecard, _one_bill_rate], ids=["one timecard", "one bill rate"])
+def test_after_a_change_only_what_reads_the_changed_table_is_built_and_equals_a_full_rebuild(
+    pristine_demo, tmp_path: Path, change
 ) -> None:
     warehouse, landing, instance = pristine_demo
-    change = write_timecard_change(landing, AS_OF.isoformat(), share=0.0002)
-    assert change["rows_changed"] == 1
+    changed = change(landing)
     everything_but_the_sync = dg.AssetSelection.all() - dg.AssetSelection.assets(anaplan_forecast_inputs.key)
     run = materialize(warehouse, landing, everything_but_the_sync, instance=instance)
     assert run.success, failures(run)
@@ -76,8 +98,8 @@ def test_after_a_one_timecard_change_only_what_reads_timecards_is_built_and_equa
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    # What reads timecards, and what reads the load log that logged the new file (the operational marts).
-    below = dg.AssetSelection.assets(TIMECARDS, LOAD_LOG_READER).downstream().resolve(graph) - {TIMECARDS}
+    # What reads the table, and what reads the load log that logged the new file (the operational marts).
+    below = dg.AssetSelection.assets(changed, LOAD_LOG_READER).downstream().resolve(graph) - {changed}
     models = set(dbt_models.keys)
     built = {e.asset_key for e in run.get_asset_materialization_events()}
     raw = {key for key in built if key.path[0].startswith("raw_")}  # every ingest asset runs; 21 load nothing
@@ -88,7 +110,10 @@ def test_after_a_one_timecard_change_only_what_reads_timecards_is_built_and_equa
     logged = run_log(instance, run.run_id, "dbt_models")
     left_alone = len(models) - len(below & models)
     assert f"{left_alone} left as they are (no upstream raw table changed since their last build)" in logged
-    assert "raw_psa.timecard_header changed since its last build" in logged
+    assert f"{'.'.join(changed.path)} changed since its last build" in logged
+    # Priced again whole after a rate change, incrementally (the changed timecard alone) after a timecard change.
+    whole = "built whole, their increments do not follow what changed: int_time_entries_valued"
+    assert (whole in logged) == (changed != TIMECARDS)
     # Only the checks of what was built were evaluated among dbt's tests.
     evaluated = {e.asset_key for e in run.get_asset_check_evaluations()}
     assert evaluated & models <= below

@@ -154,3 +154,29 @@ def test_a_new_file_in_the_load_log_rebuilds_the_models_that_read_the_log() -> N
     expected = dg.AssetSelection.assets(files_loaded).downstream().resolve([dbt_models])
     assert plan.build == expected
     assert {k.path[-1] for k in plan.build} >= {"int_source_files_loaded", "fct_source_lag"}
+
+
+def test_an_incremental_model_is_built_whole_after_a_change_its_increments_do_not_follow() -> None:
+    import json
+
+    from orchestration.defs.transform.assets import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    keys_by_id = {spec.metadata["dagster_dbt/unique_id"]: spec.key for spec in dbt_models.specs}
+    increments = changes.increments(manifest, keys_by_id)
+    valued = dg.AssetKey(["intermediate", "int_time_entries_valued"])
+    unpivoted = dg.AssetKey(["intermediate", "int_time_entries_unpivoted"])
+    assert increments == {
+        valued: ["raw_psa.timecard_header", "raw_psa.assignment"],
+        unpivoted: ["raw_psa.timecard_header"],
+    }
+    rate_cards = "raw_hris.rate_card"
+    timecard = changes.plan(MODELS, [dbt_models], _all_built(), {**NOW, TIMECARDS: "4:101:x"}, "f1")
+    assert {valued, unpivoted} <= timecard.build and timecard.whole(increments) == []  # the intraday case
+    assignments = {**NOW, TIMECARDS: "4:101:x", "raw_psa.assignment": "2:9:y"}
+    assert changes.plan(MODELS, [dbt_models], _all_built(), assignments, "f1").whole(increments) == []
+    # A new bill rate on the rate card re-prices every entry: the valued entries are built whole.
+    rates = changes.plan(MODELS, [dbt_models], _all_built(), {**NOW, TIMECARDS: "4:101:x", rate_cards: "2:3:z"}, "f1")
+    assert {valued, unpivoted} <= rates.build and rates.whole(increments) == [valued]
+    code = changes.plan(MODELS, [dbt_models], _all_built(), NOW, "f2")  # a deploy: nothing to follow
+    assert code.whole(increments) == [unpivoted, valued]

@@ -117,3 +117,15 @@
         )
     {%- endif -%}
 {% endmacro %}
+
+
+{% macro rebuilt_whole(model_name) -%}
+    {#- A time-entry model's full_refresh config: true when the pipeline's dbt step names it in
+        DBT_REBUILD_WHOLE (an input its increments do not follow changed: a rate card, a
+        project, an FX rate; orchestration/defs/transform/changes.py), else none, so dbt's own
+        --full-refresh decides. -#}
+    {%- if env_var is defined and model_name in env_var('DBT_REBUILD_WHOLE', '').split(',') -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}

@@ -214,9 +214,14 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     if excluded:
         args += ["--exclude", " ".join(excluded)]
     project_target = Path(dbt_project.project_dir) / dbt_project.target_path  # dagster-dbt's own resolution
-    # With some models left out, a test between a built and a left-out model still runs (dbt's buildable mode).
-    indirect = {"DBT_INDIRECT_SELECTION": "buildable"} if plan.skip else None
-    with settings.dbt_environment(indirect):  # dbt's process inherits it; this one's environment is left as it was
+    # The incremental models built for a change their increments do not follow are built whole.
+    whole = sorted(names[k] for k in plan.whole(changes.increments(manifest, keys_by_id)))
+    if whole and not full_refresh:
+        context.log.info(f"built whole, their increments do not follow what changed: {', '.join(whole)}")
+    dbt_env = {"DBT_REBUILD_WHOLE": ",".join(whole)}
+    if plan.skip:  # a test between a model built and one left out still runs (dbt's buildable mode)
+        dbt_env["DBT_INDIRECT_SELECTION"] = "buildable"
+    with settings.dbt_environment(dbt_env):  # dbt's process inherits it; this one's environment is left as it was
         parsed = parse_state.state_key(args)  # the partial parse kept for this warehouse and these vars
         target = parse_state.seeded_target_path(project_target, parsed, context.run_id)
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)

@@ -62,6 +62,7 @@ class BuildPlan:
     selected: list[dg.AssetKey]
     build: set[dg.AssetKey] = field(default_factory=set)
     why: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # reason -> model names
+    inputs: dict[dg.AssetKey, set[str | None]] = field(default_factory=dict)  # the changed inputs behind a build
 
     @property
     def only_data_changed(self) -> bool:
@@ -72,11 +73,24 @@ class BuildPlan:
     def skip(self) -> list[dg.AssetKey]:
         return [key for key in self.selected if key not in self.build]
 
-    def add(self, keys: Iterable[dg.AssetKey], reason: str) -> None:
+    def add(self, keys: Iterable[dg.AssetKey], reason: str, table: str | None = None) -> None:
+        """Build `keys` for `reason` (the first reason given is the one logged); `table`: the input that changed."""
         for key in keys:
             if key not in self.build:
                 self.build.add(key)
                 self.why[reason].append(key.path[-1])
+            self.inputs.setdefault(key, set()).add(table)  # None: not a data change
+
+    def whole(self, increments: Mapping[dg.AssetKey, Iterable[str]]) -> list[dg.AssetKey]:
+        """The incremental models to build whole: built for a change their increments do not cover.
+
+        `increments`: each incremental model and the inputs its increments follow (dbt meta
+        `incremental_inputs`). A project or vars change, or no clean build on record, builds it whole too.
+        """
+        return sorted(
+            (key for key, covered in increments.items() if key in self.build and not self.inputs[key] <= set(covered)),
+            key=lambda k: k.to_user_string(),
+        )
 
     def summary(self) -> str:
         """What the run builds and why, and what it leaves alone, for the run's log."""
@@ -127,7 +141,7 @@ def plan(
             if table not in below:
                 start = (readers or {}).get(table) or [dg.AssetKey(table.split("."))]
                 below[table] = dg.AssetSelection.assets(*start).downstream().resolve(asset_graph)
-            result.add([k for k in keys if k in below[table]], f"{table}{CHANGED}")
+            result.add([k for k in keys if k in below[table]], f"{table}{CHANGED}", table)
     return result
 
 
@@ -144,6 +158,15 @@ def log_readers(manifest: Mapping[str, Any], keys_by_id: Mapping[str, dg.AssetKe
                 if f"{schema}.{table}" in found:
                     found[f"{schema}.{table}"].append(key)
     return found
+
+
+def increments(manifest: Mapping[str, Any], keys_by_id: Mapping[str, dg.AssetKey]) -> dict:
+    """Each incremental model that declares the inputs its increments follow (meta `incremental_inputs`)."""
+    return {
+        key: list(meta["incremental_inputs"])
+        for uid, key in keys_by_id.items()
+        if "incremental_inputs" in (meta := (manifest["nodes"].get(uid, {}).get("config") or {}).get("meta") or {})
+    }
 
 
 def read_state(con) -> dict[dg.AssetKey, Built]:
