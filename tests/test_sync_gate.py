@@ -18,16 +18,21 @@ pytestmark = pytest.mark.unit
 MODEL = dg.AssetKey("model")
 
 
-def build(outcomes: dict[str, bool], with_freshness: bool = False) -> dg.Definitions:
-    """source -> model -> sync, with checks whose verdicts are `outcomes` (default: pass)."""
+def build(outcomes: dict[str, bool], with_freshness: bool = False, model_unchanged: bool = False) -> dg.Definitions:
+    """source -> model -> sync, with checks whose verdicts are `outcomes` (default: pass).
+
+    `model_unchanged`: the model's step yields nothing, as the dbt step does for a model whose inputs
+    did not change: Dagster plans the model's checks in the run and skips them.
+    """
 
     @dg.asset
     def source() -> None:
         return None
 
-    @dg.asset(deps=[source])
-    def model() -> None:
-        return None
+    @dg.asset(deps=[source], output_required=False)
+    def model():
+        if not model_unchanged:
+            yield dg.Output(None)
 
     whole: list[dg.Definitions] = []  # the whole graph, not the run's subset, as the real sync reads it
 
@@ -135,6 +140,19 @@ def test_a_check_never_evaluated_blocks(instance) -> None:
         "model:totals_match (not evaluated)",
         "source:keys_unique (not evaluated)",
     ]
+
+
+@pytest.mark.parametrize("verdict", [True, False], ids=["passed", "failed"])
+def test_a_run_that_left_the_model_unchanged_leaves_its_checks_last_verdict_standing(instance, verdict) -> None:
+    """A change-aware run with nothing new for the model: its checks are planned, not evaluated, not stale."""
+    assert run(instance, build({"totals_match": verdict}), UPSTREAM).success
+    unchanged = build({"totals_match": verdict}, model_unchanged=True)
+    later = run(instance, unchanged, UPSTREAM)
+    assert later.success and [e.asset_key for e in later.get_asset_materialization_events()] == [dg.AssetKey("source")]
+    assert {e.asset_key for e in later.get_asset_check_evaluations()} == {dg.AssetKey("source")}  # planned, skipped
+    result = gate(instance, unchanged)
+    blocked = [] if verdict else ["model:totals_match (failed): totals_match found 3 bad rows"]
+    assert (result.failing, result.checks_evaluated) == (blocked, 3)
 
 
 def test_a_raw_table_freshness_check_never_evaluated_does_not_block(instance) -> None:

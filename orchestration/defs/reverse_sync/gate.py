@@ -7,7 +7,10 @@ just computed:
 
 - an ERROR check whose latest evaluation failed blocks, until an evaluation passes;
 - an ERROR check that passed on an older materialization of its asset than the latest blocks;
-- a check never evaluated (or planned in a run that never evaluated it) blocks;
+- a run that planned a check without evaluating it (a change-aware run left its asset as it was:
+  nothing new to check; or the check broke) leaves the check's latest evaluation standing, judged
+  by the two rules above;
+- a check never evaluated blocks;
 - a failed WARN check is a warning, never a block;
 - the checks in NEVER_BLOCKING are at most warnings, even before their first evaluation.
 
@@ -111,9 +114,9 @@ def evaluate_gate(
                 else:
                     result.warnings.append(_failed(name, live[check_key].description))
             continue
-        record = executions.get(check_key)
-        # None for a check never run, and for one planned in a run that never evaluated it
-        evaluation = record.event.asset_check_evaluation if record is not None and record.event else None
+        evaluation = _evaluation(executions.get(check_key))
+        if evaluation is None and check_key in executions:  # planned by the latest run, not evaluated by it
+            evaluation = _latest_evaluation(instance, check_key)
         if check_key.name in NEVER_BLOCKING:
             if evaluation is not None and not evaluation.passed:
                 result.warnings.append(_failed(name, evaluation.description))
@@ -132,6 +135,29 @@ def evaluate_gate(
         elif stale and blocking:
             result.block(name, f"{name} (evaluated on older data)")
     return result
+
+
+def _evaluation(record) -> dg.AssetCheckEvaluation | None:
+    """The evaluation an execution record holds; None for one planned in a run that never evaluated it."""
+    return record.event.asset_check_evaluation if record is not None and record.event else None
+
+
+HISTORY_PAGE = 100
+
+
+def _latest_evaluation(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey) -> dg.AssetCheckEvaluation | None:
+    """The check's latest evaluation, past the runs that planned it and did not evaluate it."""
+    cursor = None
+    while True:
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            check_key, limit=HISTORY_PAGE, cursor=cursor
+        )
+        for record in history:
+            if (evaluation := _evaluation(record)) is not None:
+                return evaluation
+        if len(history) < HISTORY_PAGE:
+            return None
+        cursor = history[-1].id
 
 
 def _failed(name: str, description: str | None) -> str:
