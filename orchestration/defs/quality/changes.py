@@ -29,7 +29,7 @@ import hashlib
 import importlib.metadata
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,6 @@ class Plan:
     decisions: list[Decision]
     rows_where: str | None = None  # the rows CHANGED_ROWS checks are validated on
     changed_rows: str = ""  # what those rows are, for metadata and the log
-    notes: list[str] = field(default_factory=list)
 
     def checks(self, *actions: str) -> tuple[CheckSpec, ...]:
         return tuple(d.check for d in self.decisions if d.action in actions)
@@ -92,7 +91,7 @@ class Plan:
                 what = f"validated on {self.changed_rows}"
             shown = ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])} and {len(names) - 3} more"
             parts.append(f"{len(names)} {what}: {reason} [{shown}]")
-        return f"{self.relation}: " + "; ".join(parts + self.notes)
+        return f"{self.relation}: " + "; ".join(parts)
 
 
 # --- the key ------------------------------------------------------------------------------------
