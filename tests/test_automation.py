@@ -37,7 +37,8 @@ def test_schedules_and_sensors_are_defined_switched_off_in_the_firm_time_zone() 
     assert set(schedules) == {"nightly_full", "intraday_refresh", "analytics_refresh"}
     assert schedules["intraday_refresh"].cron_schedule == "0 8-18 * * 1-5"
     assert all(s.execution_timezone == "UTC" and s.default_status.value == "STOPPED" for s in schedules.values())
-    assert {s.name for s in repo.sensor_defs} == {"landing_files", "run_failure_webhook"}  # freshness needs none
+    sensors = {"landing_files", "run_failure_webhook", "publish_changed_marts"}  # freshness needs none
+    assert {s.name for s in repo.sensor_defs} == sensors
     intraday = repo.get_job("intraday_refresh").asset_layer.selected_asset_keys
     assert TIMECARDS in intraday and dg.AssetKey(["marts", "fct_utilization"]) in intraday
     assert dg.AssetKey(["anaplan", "forecast_inputs"]) not in intraday  # the planning tool gets the nightly run

@@ -19,14 +19,18 @@ SECOND_RUN = pytest.mark.xdist_group("demo_sequence")  # with the demo's second 
 
 @SECOND_RUN
 def test_a_reader_connected_during_a_full_run_never_blocks_it(demo_build, demo_rerun) -> None:
+    """The second run (nothing new) publishes nothing: readers keep the first run's snapshot.
+
+    That a connection open across a publish keeps its snapshot while the next one sees the new:
+    tests/test_publish_changes.py.
+    """
     warehouse, _, first = demo_build
     second = demo_rerun.second
     assert second.success, failures(second)
-    # The connection opened before the run kept reading the snapshot it opened...
+    assert "reader/marts" not in materialization_metadata(second)
     assert demo_rerun.reader_seen == {"before": first.run_id, "same_connection_after": first.run_id}
-    # ...and the next connection reads the one the second run published.
     with duckdb.connect(str(warehouse.with_name("reader.duckdb")), read_only=True) as reader:
-        assert reader.execute("select run_id from published").fetchall() == [(second.run_id,)]
+        assert reader.execute("select run_id from published").fetchall() == [(first.run_id,)]
         schemas = {
             r[0] for r in reader.execute("select distinct table_schema from information_schema.tables").fetchall()
         }
@@ -38,13 +42,13 @@ def test_a_reader_connected_during_a_full_run_never_blocks_it(demo_build, demo_r
 @SECOND_RUN
 def test_publish_metadata_counts_every_published_table(demo_build, demo_rerun) -> None:
     """The UI's figures for the last publish are the rows of each mart as readers and the warehouse hold them."""
-    warehouse, second = demo_build[0], demo_rerun.second
-    meta = materialization_metadata(second)["reader/marts"]
+    warehouse, first = demo_build[0], demo_build[2]  # the second run published nothing: the first's stands
+    meta = materialization_metadata(first)["reader/marts"]
     tables = (
         "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'BASE TABLE'"
     )
     with duckdb.connect(str(warehouse.with_name("reader.duckdb")), read_only=True) as reader:
-        assert reader.execute("select run_id from published").fetchall() == [(second.run_id,)]
+        assert reader.execute("select run_id from published").fetchall() == [(first.run_id,)]
         for_readers = {
             f"marts.{name}": reader.execute(f"select count(*) from marts.{name}").fetchall()[0][0]
             for (name,) in reader.execute(tables).fetchall()
@@ -56,6 +60,9 @@ def test_publish_metadata_counts_every_published_table(demo_build, demo_rerun) -
     assert len(in_warehouse) >= 10 and sum(in_warehouse.values()) > 0
     assert meta["rows_by_table"] == for_readers == in_warehouse  # every mart, each with its row count
     assert (meta["tables"], meta["dagster/row_count"]) == (len(in_warehouse), sum(in_warehouse.values()))
+    # The first publish copied every mart, there being no snapshot to carry any over from.
+    assert meta["copied"] == dict.fromkeys(in_warehouse, "readers have no snapshot yet")
+    assert meta["carried_over"] == {}
 
 
 def test_marts_carry_row_count_preview_and_chart(demo_build) -> None:

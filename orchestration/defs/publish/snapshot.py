@@ -10,20 +10,32 @@ file next to it and renames that file over the old one:
   never a mix;
 - a reader connected during the swap keeps the snapshot it opened (its file handle stays valid)
   and holds no lock the pipeline needs, so a reader never blocks a run.
+
+Only what changed is copied. The snapshot records, per table (RECORD_TABLE), which Dagster
+materialization of its mart it holds; the caller passes each mart's latest one (`latest`), and a
+table is copied from the warehouse only when its latest materialization is not the one readers
+hold (`plan_publish` says why for each). The new file starts as a byte copy of the previous
+snapshot, the changed tables are replaced in it, and it is swapped in whole as before; the tables
+that did not change are carried over without being read or rewritten. When nothing changed,
+nothing is written and readers keep the snapshot they have.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
-import time
-from dataclasses import dataclass
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 PUBLISHED_SCHEMAS = ("marts",)
 SNAPSHOT_ALIAS = "reader_snapshot"
+PREVIOUS_ALIAS = "reader_previous"
+RECORD_TABLE = "published_tables"  # one row per published table: the materialization it holds, rows, who copied it
 
 # Table and column comments for the reader database, from the dbt docs: table name -> (the model's
 # description, {column: its description}). Empty when the manifest lacks a model.
@@ -44,14 +56,22 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def comment_statements(target: str, table: str, columns: list[str], comments: Comments) -> list[str]:
-    """`comment on table/column` statements (DuckDB and PostgreSQL spell them alike) for one copied table."""
+def comment_statements(
+    target: str, table: str, columns: list[str], comments: Comments, present: Mapping[str | None, str] | None = None
+) -> list[str]:
+    """`comment on table/column` statements (DuckDB and PostgreSQL spell them alike) for one published table.
+
+    `present`: the comments it has already (None: the table's, column: its), which are not written again.
+    """
     described, by_column = comments.get(table, ("", {}))
-    statements = [f"comment on table {target} is {_literal(described)}"] if described else []
+    present = present or {}
+    statements = (
+        [f"comment on table {target} is {_literal(described)}"] if described and present.get(None) != described else []
+    )
     statements += [
         f"comment on column {target}.{_q(column)} is {_literal(by_column[column])}"
         for column in columns
-        if by_column.get(column)
+        if by_column.get(column) and present.get(column) != by_column[column]
     ]
     return statements
 
@@ -67,96 +87,410 @@ def _columns(con, schema: str, table: str) -> list[str]:
     ]
 
 
-@dataclass
-class PublishResult:
-    path: str
-    tables: dict[str, int]  # schema.table -> rows
-    published_at: str
+def _described(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[tuple[str, str], dict[str | None, str]]:
+    """Every column of every table in attached DuckDB database `catalog`, in order, with its comment (None if
+    none); the table's own comment under key None, when it has one. By (schema, table)."""
+    found: dict[tuple[str, str], dict[str | None, str]] = {}
+    for schema, table, column, comment in con.execute(
+        "select schema_name, table_name, column_name, comment from duckdb_columns()"
+        " where database_name = ? order by schema_name, table_name, column_index",
+        [catalog],
+    ).fetchall():
+        found.setdefault((schema, table), {})[column] = comment
+    for schema, table, comment in con.execute(
+        "select schema_name, table_name, comment from duckdb_tables() where database_name = ? and comment is not null",
+        [catalog],
+    ).fetchall():
+        found.setdefault((schema, table), {})[None] = comment
+    return found
 
 
 def _q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --- what readers hold, and what to copy ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Materialization:
+    """One materialization of a mart in the Dagster instance: its event's storage id and run, and when.
+
+    Two are the same when storage id and run id are (the run id tells instances apart, whose storage
+    ids may repeat); the time is for people.
+    """
+
+    storage_id: int
+    run_id: str
+    materialized_at: dt.datetime = field(compare=False)  # UTC, naive
+
+    def describe(self) -> str:
+        run = f"run {self.run_id[:8]}" if self.run_id else "reported without a run"
+        return f"materialization {self.storage_id} ({run}, {self.materialized_at:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+@dataclass(frozen=True)
+class HeldTable:
+    """A table of the readers' snapshot, as RECORD_TABLE describes it (all None in a snapshot without one)."""
+
+    rows: int | None = None
+    materialization: Materialization | None = None
+    copied_by_run_id: str | None = None
+    copied_at: str | None = None
+    copied_because: str | None = None
+
+
+@dataclass
+class Snapshot:
+    """What readers have now: the run that published it, when, and its tables (`schema.table`)."""
+
+    run_id: str | None
+    published_at: str | None
+    tables: dict[str, HeldTable]
+    unreadable: str | None = None  # why what readers have could not be read: every table is copied
+
+
+@dataclass
+class PublishPlan:
+    """Per table, whether it is copied from the warehouse or carried over from the readers' snapshot, and why."""
+
+    copy: dict[str, str] = field(default_factory=dict)
+    carry: dict[str, str] = field(default_factory=dict)
+    drop: dict[str, str] = field(default_factory=dict)  # in the snapshot, not published any more
+    left_out: dict[str, str] = field(default_factory=dict)  # in the published schemas, but no mart builds it
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.copy or self.drop)
+
+    @property
+    def published(self) -> list[str]:
+        return sorted([*self.copy, *self.carry])
+
+
+def plan_publish(
+    tables: Iterable[str],
+    latest: Mapping[str, Materialization | None] | None,
+    snapshot: Snapshot | None,
+) -> PublishPlan:
+    """Which of the warehouse's `tables` to copy and which to carry over.
+
+    `latest`: each mart's table and its latest materialization (None: none on record); a table not in
+    it is no mart's and is left out. Without `latest` every table is copied. `snapshot`: what readers
+    have (None: no snapshot yet). A table is carried over only when readers hold its latest materialization.
+    """
+    plan = PublishPlan()
+    held = snapshot.tables if snapshot else {}
+    for table in sorted(tables):
+        if latest is not None and table not in latest:
+            plan.left_out[table] = "no mart of the pipeline builds it (a table dbt left behind?)"
+            continue
+        now, before = (latest or {}).get(table), held.get(table)
+        if latest is None:
+            plan.copy[table] = "every table is copied (no materializations given)"
+        elif snapshot is None:
+            plan.copy[table] = "readers have no snapshot yet"
+        elif snapshot.unreadable:
+            plan.copy[table] = f"the readers' snapshot could not be read ({snapshot.unreadable})"
+        elif before is None:
+            plan.copy[table] = "not in the readers' snapshot"
+        elif now is None:
+            plan.copy[table] = "no materialization of it on record in the Dagster instance"
+        elif before.materialization is None:
+            plan.copy[table] = "the readers' snapshot does not record which materialization it holds"
+        elif before.materialization != now:
+            plan.copy[table] = f"the latest is {now.describe()}; readers hold {before.materialization.describe()}"
+        else:
+            plan.carry[table] = f"unchanged: readers hold its latest, {now.describe()}"
+    for table in sorted(set(held) - set(plan.published)):
+        plan.drop[table] = plan.left_out.get(table, "no longer in the warehouse")
+    return plan
+
+
+def _records(
+    plan: PublishPlan,
+    rows: Mapping[str, int],
+    latest: Mapping[str, Materialization | None] | None,
+    snapshot: Snapshot | None,
+    run_id: str,
+    published_at: str,
+) -> list[tuple]:
+    """RECORD_TABLE's rows: a copied table's from this publish, a carried one's as the snapshot had it."""
+    records = []
+    for table in plan.published:
+        if table in plan.copy:
+            held = HeldTable(rows[table], (latest or {}).get(table), run_id, published_at, plan.copy[table])
+        else:
+            held = snapshot.tables[table]  # a carried table is in the snapshot
+        made = held.materialization
+        records.append(
+            (
+                table,
+                rows[table],
+                made.storage_id if made else None,
+                made.run_id if made else None,
+                made.materialized_at.strftime("%Y-%m-%d %H:%M:%S.%f") if made else None,
+                held.copied_by_run_id,
+                held.copied_at,
+                held.copied_because,
+            )
+        )
+    return records
+
+
+def _write_records(
+    con, schema: str, run_id: str, published_at: str, rows: Mapping[str, int], records: list, json_type: str = "json"
+) -> None:
+    """Tables `published` (this publish, the rows of every table) and RECORD_TABLE in `schema` of the new snapshot."""
+    con.execute(f"drop table if exists {schema}.published")
+    con.execute(
+        f"create table {schema}.published as select cast(? as varchar) as run_id,"
+        f" cast(? as timestamp) as published_at, cast(? as {json_type}) as table_rows",
+        [run_id, published_at, json.dumps(dict(rows))],
+    )
+    con.execute(f"drop table if exists {schema}.{RECORD_TABLE}")
+    con.execute(
+        f"create table {schema}.{RECORD_TABLE} (table_name varchar, rows bigint, materialization_storage_id bigint,"
+        " materialization_run_id varchar, materialized_at timestamp, copied_by_run_id varchar, copied_at timestamp,"
+        " copied_because varchar)"
+    )
+    if records:
+        con.executemany(f"insert into {schema}.{RECORD_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)", records)
+
+
+def _read_snapshot(con, schema: str, present: Iterable[str], catalog: str | None = None) -> Snapshot:
+    """The snapshot whose records are in `schema` (of `catalog`: an attached reader file), holding tables `present`."""
+    tables = {t: HeldTable() for t in present}
+    in_catalog = " and table_catalog = ?" if catalog else ""
+    found = {
+        name
+        for (name,) in con.execute(
+            f"select table_name from information_schema.tables where table_schema = ?{in_catalog}",
+            [schema, *([catalog] if catalog else [])],
+        ).fetchall()
+    }
+    where = f"{catalog}.{schema}" if catalog else schema
+    run_id = published_at = None
+    if "published" in found:
+        run_id, published_at = con.execute(
+            f"select run_id, cast(published_at as varchar) from {where}.published"
+        ).fetchall()[0]
+    if RECORD_TABLE in found:
+        for table, rows, storage_id, made_in, made_at, copied_by, copied_at, because in con.execute(
+            "select table_name, rows, materialization_storage_id, materialization_run_id,"
+            " cast(materialized_at as varchar), copied_by_run_id, cast(copied_at as varchar), copied_because"
+            f" from {where}.{RECORD_TABLE}"
+        ).fetchall():
+            if table in tables:
+                made = (
+                    Materialization(storage_id, made_in, dt.datetime.fromisoformat(made_at))
+                    if storage_id is not None
+                    else None
+                )
+                tables[table] = HeldTable(rows, made, copied_by, copied_at, because)
+    return Snapshot(run_id, published_at, tables)
+
+
+@dataclass
+class PublishResult:
+    path: str
+    tables: dict[str, int]  # schema.table -> rows, of every table readers have now
+    published_at: str | None  # None: nothing changed, nothing was published
+    plan: PublishPlan = field(default_factory=PublishPlan)
+    previous: Snapshot | None = None  # what readers had before
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
+
+
+def _unchanged(path: str, plan: PublishPlan, snapshot: Snapshot) -> PublishResult:
+    rows = {t: snapshot.tables[t].rows for t in plan.published}
+    return PublishResult(path=path, tables=rows, published_at=None, plan=plan, previous=snapshot)
+
+
+def _warehouse_tables(con, catalog_filter: str = "") -> list[tuple[str, str]]:
+    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
+    return con.execute(
+        "select table_schema, table_name from information_schema.tables"
+        f" where {catalog_filter}table_schema in ({schemas}) and table_type = 'BASE TABLE' order by 1, 2"
+    ).fetchall()
+
+
+# --- DuckDB: a file swapped in by one rename -----------------------------------------------------------
+
+
+def _snapshot_in_file(con: duckdb.DuckDBPyConnection, reader_path: Path) -> Snapshot | None:
+    """What the reader file holds (None when there is none), read through a read-only attach."""
+    if not reader_path.exists():
+        return None
+    try:
+        con.execute(f"attach '{reader_path}' as {PREVIOUS_ALIAS} (read_only)")
+    except duckdb.Error as err:  # e.g. a BI tool holds it open read-write: copy everything, as if there were none
+        return Snapshot(None, None, {}, unreadable=" ".join(str(err).split())[:300])
+    try:
+        schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
+        present = [
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables"
+                f" where table_catalog = '{PREVIOUS_ALIAS}' and table_schema in ({schemas})"
+            ).fetchall()
+        ]
+        return _read_snapshot(con, "main", present, PREVIOUS_ALIAS)
+    finally:
+        con.execute(f"detach {PREVIOUS_ALIAS}")
+
+
+def _fill_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    tables: Mapping[str, tuple[str, str]],
+    plan: PublishPlan,
+    snapshot: Snapshot | None,
+    comments: Comments,
+    rows: dict[str, int],
+) -> None:
+    """In the attached new snapshot: drop what is replaced or gone, copy the changed tables, comment every
+    published table as the dbt docs say now (a carried one only where they changed), count the rows."""
+    for schema in PUBLISHED_SCHEMAS:
+        con.execute(f"create schema if not exists {SNAPSHOT_ALIAS}.{_q(schema)}")
+    for table in [*plan.drop, *plan.copy]:
+        schema, name = table.split(".", 1)
+        con.execute(f"drop table if exists {SNAPSHOT_ALIAS}.{_q(schema)}.{_q(name)}")
+    for table in plan.copy:
+        schema, name = tables[table]
+        con.execute(f"create table {SNAPSHOT_ALIAS}.{_q(schema)}.{_q(name)} as select * from {_q(schema)}.{_q(name)}")
+    described = _described(con, SNAPSHOT_ALIAS)
+    for table in plan.published:
+        schema, name = tables[table]
+        target, present = f"{SNAPSHOT_ALIAS}.{_q(schema)}.{_q(name)}", described[(schema, name)]
+        columns = [c for c in present if c is not None]
+        for statement in comment_statements(target, name, columns, comments, present):
+            con.execute(statement)
+        held = snapshot.tables[table].rows if table in plan.carry else None
+        rows[table] = held if held is not None else con.execute(f"select count(*) from {target}").fetchall()[0][0]
+
+
 def publish_snapshot(
-    con: duckdb.DuckDBPyConnection, reader_path: Path, run_id: str, comments: Comments | None = None
+    con: duckdb.DuckDBPyConnection,
+    reader_path: Path,
+    run_id: str,
+    comments: Comments | None = None,
+    latest: Mapping[str, Materialization | None] | None = None,
 ) -> PublishResult:
-    """Copy the published schemas into a fresh file with the dbt docs as comments, then atomically replace
-    `reader_path` with it."""
+    """Copy the tables whose mart changed (all without `latest`) into a new snapshot that carries the others
+    over from the current one, with the dbt docs as comments, then atomically replace `reader_path` with it.
+
+    Nothing is written when nothing changed (`PublishResult.published` is False).
+    """
     reader_path.parent.mkdir(parents=True, exist_ok=True)
+    tables = {f"{s}.{t}": (s, t) for s, t in _warehouse_tables(con, "table_catalog = current_database() and ")}
+    snapshot = _snapshot_in_file(con, reader_path)
+    plan = plan_publish(tables, latest, snapshot)
+    if not plan.changes and snapshot is not None:
+        return _unchanged(str(reader_path), plan, snapshot)
     tmp = reader_path.with_name(f".{reader_path.name}.{run_id[:8]}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)  # from a run killed mid-publish
-    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables"
-        f" where table_catalog = current_database() and table_schema in ({schemas}) and table_type = 'BASE TABLE'"
-        " order by 1, 2"
-    ).fetchall()
-    published_at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-    counts: dict[str, int] = {}
+    if plan.carry:  # start from the readers' snapshot: the carried tables are not read or rewritten
+        shutil.copyfile(reader_path, tmp)
+    published_at = _now()
+    rows: dict[str, int] = {}
     con.execute(f"attach '{tmp}' as {SNAPSHOT_ALIAS}")
     try:
-        for schema in PUBLISHED_SCHEMAS:
-            con.execute(f"create schema {SNAPSHOT_ALIAS}.{_q(schema)}")
-        for schema, table in tables:
-            target = f"{SNAPSHOT_ALIAS}.{_q(schema)}.{_q(table)}"
-            con.execute(f"create table {target} as select * from {_q(schema)}.{_q(table)}")
-            for statement in comment_statements(target, table, _columns(con, schema, table), comments or {}):
-                con.execute(statement)
-            counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
-        con.execute(
-            f"create table {SNAPSHOT_ALIAS}.main.published as"
-            " select ?::varchar as run_id, ?::timestamp as published_at, ?::json as table_rows",
-            [run_id, published_at, json.dumps(counts)],
-        )
+        con.execute("begin transaction")  # one commit for all of it (hundreds of comments)
+        try:
+            _fill_snapshot(con, tables, plan, snapshot, comments or {}, rows)
+            records = _records(plan, rows, latest, snapshot, run_id, published_at)
+            _write_records(con, f"{SNAPSHOT_ALIAS}.main", run_id, published_at, rows, records)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
         con.execute(f"checkpoint {SNAPSHOT_ALIAS}")
     finally:
         con.execute(f"detach {SNAPSHOT_ALIAS}")
     os.replace(tmp, reader_path)
-    return PublishResult(path=str(reader_path), tables=counts, published_at=published_at)
+    return PublishResult(str(reader_path), rows, published_at, plan, snapshot)
 
 
 # --- PostgreSQL (WAREHOUSE=postgres) --------------------------------------------------------------
-# There is no file to swap: BI tools read schema `reader` of the warehouse database. The publish
-# step copies the published schemas' tables into a new schema and, in the same transaction, renames
+# There is no file to swap: BI tools read schema `reader` of the warehouse database. In one
+# transaction, the publish step copies the changed tables into a new schema, moves the unchanged
+# ones into it from `reader` (`alter table ... set schema`, no data is read or written), renames
 # the current `reader` aside and the new one to `reader`. A new query sees the old snapshot or the
 # new one, never a mix; a query already running keeps reading the tables it opened (renaming a
-# schema waits for no reader). The renamed-aside snapshot is dropped only if no reader still uses
-# it (a short lock timeout); otherwise the next publish drops it.
+# schema waits for no reader). Moving a table waits for the queries reading it: at most
+# LOCK_TIMEOUT, then the table is copied instead, so a long query never holds a publish up. The
+# renamed-aside snapshot is dropped only if no reader still uses it (a short lock timeout);
+# otherwise the next publish drops it.
 
 READER_SCHEMA = "reader"
 STALE_PREFIX = "reader_previous_"
+LOCK_TIMEOUT = "2s"
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock timeout
 
 
-def publish_schema(con, run_id: str, comments: Comments | None = None) -> PublishResult:
-    """Copy the published schemas into a fresh schema with the dbt docs as comments, then make it `reader`
-    in one transaction."""
+def _snapshot_in_schema(con) -> Snapshot | None:
+    if not con.execute("select to_regnamespace(?) is not null", [READER_SCHEMA]).fetchall()[0][0]:
+        return None
+    names = [
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE'",
+            [READER_SCHEMA],
+        ).fetchall()
+        if name not in ("published", RECORD_TABLE)
+    ]
+    # the reader schema holds every published schema's tables by name alone
+    return _read_snapshot(con, READER_SCHEMA, [f"{schema}.{name}" for schema in PUBLISHED_SCHEMAS for name in names])
+
+
+def publish_schema(
+    con,
+    run_id: str,
+    comments: Comments | None = None,
+    latest: Mapping[str, Materialization | None] | None = None,
+    lock_timeout: str = LOCK_TIMEOUT,
+) -> PublishResult:
+    """Copy the tables whose mart changed (all without `latest`) into a fresh schema, move the others into it
+    from `reader`, with the dbt docs as comments, then make it `reader`, all in one transaction.
+
+    Nothing is written when nothing changed (`PublishResult.published` is False).
+    """
     token = "".join(c for c in run_id if c.isalnum())[:12]
     fresh, previous = f"reader_next_{token}", f"{STALE_PREFIX}{token}"
-    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables"
-        f" where table_schema in ({schemas}) and table_type = 'BASE TABLE' order by 1, 2"
-    ).fetchall()
-    published_at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-    counts: dict[str, int] = {}
+    tables = {f"{s}.{t}": (s, t) for s, t in _warehouse_tables(con)}
+    snapshot = _snapshot_in_schema(con)
+    plan = plan_publish(tables, latest, snapshot)
+    if not plan.changes and snapshot is not None:
+        return _unchanged(READER_SCHEMA, plan, snapshot)
+    published_at = _now()
+    rows: dict[str, int] = {}
     con.execute("begin transaction")
     try:
         con.execute(f"drop schema if exists {fresh} cascade")  # from a run killed mid-publish
         con.execute(f"create schema {fresh}")
-        for schema, table in tables:
-            con.execute(f"create table {fresh}.{_q(table)} as select * from {_q(schema)}.{_q(table)}")
-            target = f"{fresh}.{_q(table)}"
-            for statement in comment_statements(target, table, _columns(con, schema, table), comments or {}):
+        for table in plan.copy:
+            schema, name = tables[table]
+            con.execute(f"create table {fresh}.{_q(name)} as select * from {_q(schema)}.{_q(name)}")
+        con.execute(f"set local lock_timeout = '{lock_timeout}'")  # only the moves wait on readers
+        for table in plan.carry:
+            _carry_over(con, tables[table][1], fresh)
+        for table in plan.published:
+            schema, name = tables[table]
+            target = f"{fresh}.{_q(name)}"
+            for statement in comment_statements(target, name, _columns(con, fresh, name), comments or {}):
                 con.execute(statement)
-            counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {fresh}.{_q(table)}").fetchall()[0][0]
-        con.execute(
-            f"create table {fresh}.published as select cast(? as varchar) as run_id,"
-            " cast(? as timestamp) as published_at, cast(? as jsonb) as table_rows",
-            [run_id, published_at, json.dumps(counts)],
-        )
-        if con.execute("select to_regnamespace(?) is not null", [READER_SCHEMA]).fetchall()[0][0]:
+            held = snapshot.tables[table].rows if table in plan.carry else None
+            rows[table] = held if held is not None else con.execute(f"select count(*) from {target}").fetchall()[0][0]
+        records = _records(plan, rows, latest, snapshot, run_id, published_at)
+        _write_records(con, fresh, run_id, published_at, rows, records, json_type="jsonb")
+        if snapshot is not None:
             con.execute(f"alter schema {READER_SCHEMA} rename to {previous}")
         con.execute(f"alter schema {fresh} rename to {READER_SCHEMA}")
         con.execute("commit")
@@ -164,7 +498,20 @@ def publish_schema(con, run_id: str, comments: Comments | None = None) -> Publis
         con.execute("rollback")
         raise
     _drop_stale_snapshots(con)
-    return PublishResult(path=READER_SCHEMA, tables=counts, published_at=published_at)
+    return PublishResult(READER_SCHEMA, rows, published_at, plan, snapshot)
+
+
+def _carry_over(con, name: str, fresh: str) -> None:
+    """Move `reader.<name>` into `fresh`; copy it instead when a reader's query holds it past the lock timeout."""
+    con.execute("savepoint carry_over")
+    try:
+        con.execute(f"alter table {READER_SCHEMA}.{_q(name)} set schema {fresh}")
+    except Exception as err:
+        if getattr(err, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            raise
+        con.execute("rollback to savepoint carry_over")
+        con.execute(f"create table {fresh}.{_q(name)} as table {READER_SCHEMA}.{_q(name)}")
+    con.execute("release savepoint carry_over")
 
 
 def _drop_stale_snapshots(con) -> None:

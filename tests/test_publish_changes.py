@@ -1,0 +1,290 @@
+"""Readers get what changed: the publish copies only the marts materialized since the readers' snapshot.
+
+On a private copy of the session's demo build (`pristine_demo`: warehouse, reader file, Dagster
+instance, landing files), so the shared build stays as it was. The runs are real runs of the real
+definitions; the automation condition on reader/marts is evaluated with Dagster's public
+`evaluate_automation_conditions` against the copy's instance, as the `publish_changed_marts` sensor
+evaluates it.
+
+Kind: demo, but the PostgreSQL test: integration (a server of its own database).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from bench.pipeline import write_timecard_change
+from orchestration.defs.automation.jobs import SYNC, intraday_refresh
+from orchestration.defs.publish.assets import MART_KEYS, READER_MARTS
+from orchestration.defs.publish.snapshot import RECORD_TABLE, Materialization
+from tests.conftest import AS_OF
+from tests.helpers import failures, materialization_metadata, materialize, run_log
+
+MILESTONES = dg.AssetKey(["marts", "fct_milestones"])
+TIMECARDS = dg.AssetKey(["raw_psa", "timecard_header"])
+MARTS = set(MART_KEYS)
+# A milestone less in raw_psa.milestone changes these two models, and no other mart.
+MILESTONE_MODELS = [dg.AssetKey(["intermediate", "int_milestones_flagged"]), MILESTONES]
+
+
+def _file_state(path: Path) -> tuple:
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _records(reader: Path) -> dict[str, tuple]:
+    """The reader file's record: table -> (materialization storage id, its run, the run that copied the table)."""
+    with duckdb.connect(str(reader), read_only=True) as con:
+        rows = con.execute(
+            "select table_name, materialization_storage_id, materialization_run_id, copied_by_run_id"
+            f" from {RECORD_TABLE}"
+        ).fetchall()
+    return {table: tuple(rest) for table, *rest in rows}
+
+
+def _differences(warehouse: Path, reader: Path) -> dict[str, tuple[int, int]]:
+    """Per mart, the rows only in the warehouse and only in the readers' snapshot (EXCEPT ALL both ways), where any."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(f"attach '{reader}' as snapshot (read_only)")
+        tables = [
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_catalog = current_database()"
+                " and table_schema = 'marts' and table_type = 'BASE TABLE' order by 1"
+            ).fetchall()
+        ]
+        published = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'snapshot'"
+                " and table_schema = 'marts'"
+            ).fetchall()
+        }
+        assert published == set(tables) and len(tables) >= 10
+        found = {}
+        for name in tables:
+            mine, theirs = f"marts.{name}", f"snapshot.marts.{name}"
+            only = [
+                con.execute(f"select count(*) from (from {a} except all from {b})").fetchall()[0][0]
+                for a, b in ((mine, theirs), (theirs, mine))
+            ]
+            if any(only):
+                found[name] = tuple(only)
+    return found
+
+
+def _run(warehouse: Path, landing: Path, selection, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    run = materialize(warehouse, landing, selection, instance=instance)
+    assert run.success, failures(run)
+    return run
+
+
+def _asset_job(warehouse: Path, landing: Path, selection: dg.AssetSelection) -> tuple[dg.JobDefinition, list]:
+    """The real definitions' asset job on this warehouse and landing folder, and the keys `selection` names."""
+    from orchestration.definitions import defs
+    from orchestration.defs.ingest.files import LandingConfig
+    from orchestration.lib.warehouse import DuckDBWarehouse
+
+    resources = {
+        **defs.resources,
+        "warehouse": DuckDBWarehouse(database=str(warehouse), memory_limit="2GB"),
+        "landing": LandingConfig(landing_dir=str(landing), settle_seconds=0),
+    }
+    job = dg.Definitions(assets=[*defs.assets, *defs.asset_checks], resources=resources)
+    keys = sorted(selection.resolve(defs.resolve_asset_graph()), key=lambda k: k.to_user_string())
+    return job.get_implicit_global_asset_job_def(), keys
+
+
+def _launched(warehouse: Path, landing: Path, selection: dg.AssetSelection, instance: dg.DagsterInstance):
+    """A run as the UI, `dagster asset materialize` or a sensor launch it: with its asset selection recorded on
+    the run (`dg.materialize` records none, as a schedule's run of a whole job)."""
+    job, keys = _asset_job(warehouse, landing, selection)
+    run = job.execute_in_process(instance=instance, asset_selection=keys, raise_on_error=False)
+    assert run.success, failures(run)
+    assert instance.get_run_by_id(run.run_id).asset_selection == set(keys)
+    return run
+
+
+def _skipped(run) -> set[str]:
+    return {e.step_key for e in run.all_events if e.event_type_value == "STEP_SKIPPED"}
+
+
+def test_with_no_newer_materialization_a_publish_copies_nothing_and_leaves_the_reader_file_untouched(
+    pristine_demo,
+) -> None:
+    warehouse, landing, instance = pristine_demo
+    reader = warehouse.with_name("reader.duckdb")
+    before = _file_state(reader)
+    run = _run(warehouse, landing, [READER_MARTS], instance)
+    assert "reader/marts" not in materialization_metadata(run)  # no materialization: nothing was published
+    logged = run_log(instance, run.run_id, "reader__marts")
+    assert "nothing published: no mart was materialized since the readers' snapshot" in logged
+    assert _file_state(reader) == before
+    assert sorted(p.name for p in reader.parent.glob(".reader.duckdb*")) == []  # no new file was begun
+
+
+def test_after_one_mart_is_rebuilt_only_its_table_is_copied_the_others_carried_over(pristine_demo) -> None:
+    warehouse, landing, instance = pristine_demo
+    reader = warehouse.with_name("reader.duckdb")
+    earlier = _records(reader)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from raw_psa.milestone where rowid = (select min(rowid) from raw_psa.milestone)")
+        milestones = con.execute("select count(*) from marts.fct_milestones").fetchall()[0][0]
+    reading = duckdb.connect(str(reader), read_only=True)  # a BI tool connected throughout
+    try:
+        run = _run(warehouse, landing, [*MILESTONE_MODELS, READER_MARTS], instance)
+        still = reading.execute("select count(*) from marts.fct_milestones").fetchall()[0][0]
+    finally:
+        reading.close()
+    assert still == milestones  # the open connection keeps the snapshot it opened
+
+    meta = materialization_metadata(run)["reader/marts"]
+    latest = instance.fetch_materializations(MILESTONES, limit=1).records[0]
+    assert latest.run_id == run.run_id
+    assert list(meta["copied"]) == ["marts.fct_milestones"]
+    assert f"materialization {latest.storage_id} (run {run.run_id[:8]}" in meta["copied"]["marts.fct_milestones"]
+    assert set(meta["carried_over"]) == set(earlier) - {"marts.fct_milestones"}
+    assert all(why.startswith("unchanged: readers hold its latest") for why in meta["carried_over"].values())
+    # The snapshot records which materialization of each mart it holds, and which publish copied it.
+    now = _records(reader)
+    assert now["marts.fct_milestones"] == (latest.storage_id, run.run_id, run.run_id)
+    assert {t: r for t, r in now.items() if t != "marts.fct_milestones"} == {
+        t: r for t, r in earlier.items() if t != "marts.fct_milestones"
+    }
+    # What readers have is exactly the warehouse's marts, the milestone less included.
+    assert _differences(warehouse, reader) == {}
+    with duckdb.connect(str(reader), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_milestones").fetchall()[0][0] == milestones - 1
+        assert con.execute("select run_id from published").fetchall() == [(run.run_id,)]
+        described = con.execute(  # a carried table keeps the dbt docs
+            "select comment from duckdb_tables() where table_name = 'fct_utilization'"
+        ).fetchall()[0][0]
+    assert described and described.startswith("Billable utilization per resource and month")
+
+
+def _evaluate(instance: dg.DagsterInstance, cursor=None):
+    from orchestration.definitions import defs
+
+    return dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=dg.AssetSelection.assets(READER_MARTS), cursor=cursor
+    )
+
+
+def test_the_automation_condition_requests_the_publish_after_a_partial_rebuild_not_after_one_that_published(
+    pristine_demo,
+) -> None:
+    warehouse, landing, instance = pristine_demo
+    tick = _evaluate(instance)
+    assert tick.total_requested == 0  # the first evaluation only starts the cursor
+
+    # A timecard changed, and a run rebuilds every mart it selects (those below timecards): its publish
+    # step runs and publishes them. Nothing is left to request.
+    assert write_timecard_change(landing, AS_OF.isoformat(), share=0.0002)["rows_changed"] == 1
+    below_timecards = dg.AssetSelection.assets(TIMECARDS).downstream() - dg.AssetSelection.assets(SYNC)
+    whole = _run(warehouse, landing, below_timecards, instance)
+    assert set(materialization_metadata(whole)["reader/marts"]["copied"]) == {
+        f"marts.{e.asset_key.path[-1]}" for e in whole.get_asset_materialization_events() if e.asset_key in MARTS
+    }
+    tick = _evaluate(instance, tick.cursor)
+    assert tick.total_requested == 0
+
+    # A run with nothing new for the marts it selects: dbt builds nothing, Dagster skips the publish step.
+    quiet = _run(warehouse, landing, [*MILESTONE_MODELS, READER_MARTS], instance)
+    assert "reader__marts" in _skipped(quiet) and not quiet.get_asset_materialization_events()
+    tick = _evaluate(instance, tick.cursor)
+    assert tick.total_requested == 0
+
+    # Another timecard changed: the intraday job's assets, launched as from the UI (the run records its
+    # selection, reader/marts in it), rebuild the marts below timecards, not the milestone ones, so
+    # Dagster skips the publish step. (eager() would never request it: it ignores an update by a run
+    # that planned reader/marts.)
+    assert write_timecard_change(landing, AS_OF.isoformat(), share=0.0004)["rows_changed"] == 2
+    partial = _launched(warehouse, landing, intraday_refresh.selection, instance)
+    rebuilt = {e.asset_key for e in partial.get_asset_materialization_events()} & MARTS
+    assert MILESTONES not in rebuilt and len(rebuilt) > 3
+    assert "reader__marts" in _skipped(partial)
+    # While another run of the marts (and the publish) has started, it may yet publish them: no request.
+    job, keys = _asset_job(warehouse, landing, intraday_refresh.selection)
+    going = instance.create_run_for_job(job, asset_selection=set(keys), status=dg.DagsterRunStatus.STARTED)
+    tick = _evaluate(instance, tick.cursor)
+    assert tick.total_requested == 0
+    # Once it is over (here: canceled), the condition requests the publish, once.
+    instance.report_run_canceled(going)
+    tick = _evaluate(instance, tick.cursor)
+    assert tick.get_num_requested(READER_MARTS) == 1
+    tick = _evaluate(instance, tick.cursor)
+    assert tick.total_requested == 0  # requested already
+
+    # The run the sensor launches publishes what the intraday run rebuilt, and nothing else.
+    published = _launched(warehouse, landing, dg.AssetSelection.assets(READER_MARTS), instance)
+    meta = materialization_metadata(published)["reader/marts"]
+    assert set(meta["copied"]) == {f"marts.{key.path[-1]}" for key in rebuilt}
+    assert _differences(warehouse, warehouse.with_name("reader.duckdb")) == {}
+    tick = _evaluate(instance, tick.cursor)
+    assert tick.total_requested == 0
+
+
+@pytest.mark.unit
+def test_the_publish_sensor_evaluates_reader_marts_alone_and_starts_off() -> None:
+    from orchestration.definitions import defs
+
+    sensor = defs.get_sensor_def("publish_changed_marts")
+    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
+    assert sensor.asset_selection.resolve(defs.resolve_asset_graph()) == {READER_MARTS}
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    assert "default_automation_condition_sensor" not in {s.name for s in defs.get_repository_def().sensor_defs}
+
+
+@pytest.mark.integration
+def test_on_postgresql_unchanged_tables_are_moved_into_the_new_snapshot_or_copied_when_a_reader_holds_them(
+    postgres_database,
+) -> None:
+    from orchestration.defs.publish.snapshot import publish_schema
+    from orchestration.lib.postgres import PgConnection, connect_raw
+
+    config = postgres_database("publish_changes")
+    con, reading = PgConnection(connect_raw(**config)), connect_raw(**config)
+    made = dt.datetime(2026, 11, 16, 8)
+
+    def publish(run_id: str, versions: dict[str, int], lock_timeout: str = "2s"):
+        latest = {f"marts.{t}": Materialization(v, f"run-{v}", made) for t, v in versions.items()}
+        return publish_schema(con, run_id, {}, latest, lock_timeout=lock_timeout)
+
+    def oid(table: str) -> int:
+        return con.execute(f"select 'reader.{table}'::regclass::oid").fetchall()[0][0]
+
+    try:
+        con.execute("create schema marts")
+        con.execute("create table marts.hours as select g as id from generate_series(1, 5) g")
+        con.execute("create table marts.costs as select g as id from generate_series(1, 3) g")
+        first = publish("first", {"hours": 1, "costs": 1})
+        assert set(first.plan.copy) == {"marts.hours", "marts.costs"}
+        kept = oid("hours")
+        con.execute("insert into marts.costs values (4)")
+        second = publish("second", {"hours": 1, "costs": 2})
+        assert (list(second.plan.copy), list(second.plan.carry)) == (["marts.costs"], ["marts.hours"])
+        assert oid("hours") == kept  # moved, not copied
+        assert con.execute("select count(*) from reader.costs").fetchall()[0][0] == 4
+        assert not publish("third", {"hours": 1, "costs": 2}).published  # nothing changed
+        assert con.execute("select run_id from reader.published").fetchall() == [("second",)]
+        # A reader's open transaction on `hours`: the publish does not wait for it, it copies the table.
+        cursor = reading.cursor()
+        cursor.execute("select count(*) from reader.hours")
+        con.execute("insert into marts.costs values (5)")
+        fourth = publish("fourth", {"hours": 1, "costs": 3}, lock_timeout="100ms")
+        reading.rollback()
+        assert list(fourth.plan.carry) == ["marts.hours"] and oid("hours") != kept
+        records = con.execute(
+            "select table_name, rows, materialization_storage_id, copied_by_run_id"
+            " from reader.published_tables order by 1"
+        ).fetchall()
+        assert records == [("marts.costs", 5, 3, "fourth"), ("marts.hours", 5, 1, "first")]
+    finally:
+        reading.close()
+        con.raw.close()
