@@ -51,6 +51,13 @@ DEFAULTS = {
 }
 
 
+# Run tags the domains read alike. FULL_REFRESH_TAG=true (nightly_full): dbt rebuilds everything, the
+# incremental models whole, and the raw checks validate every table whole. REBUILD_TAG=all: every
+# selected model is built and every raw check validated, changed inputs or not.
+FULL_REFRESH_TAG = "dbt/full_refresh"
+REBUILD_TAG = "pipeline/rebuild"
+
+
 def setting(name: str) -> str:
     return os.environ.get(name) or DEFAULTS[name]
 

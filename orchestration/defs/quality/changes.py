@@ -37,10 +37,11 @@ import dagster as dg
 
 from orchestration.defs.ingest.loader import LOADED_FILES, sql_str, table_versions
 from orchestration.defs.quality.suites import CLOCK, ROWS, CheckSpec, SuiteSpec
+from orchestration.lib import settings
 
 KEPT, EVERY_RUN, CHANGED_ROWS, WHOLE = "kept", "every run", "changed rows", "whole table"
 # Run tags that make every check validate its whole table (the first is nightly_full's).
-REVALIDATE_TAGS = {"dbt/full_refresh": "true", "pipeline/rebuild": "all"}
+REVALIDATE_TAGS = {settings.FULL_REFRESH_TAG: "true", settings.REBUILD_TAG: "all"}
 
 
 @dataclass(frozen=True)

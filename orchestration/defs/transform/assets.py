@@ -151,7 +151,7 @@ def _reaches(manifest: Mapping[str, Any], node: str, is_target: Callable[[str], 
     return False
 
 
-FULL_REFRESH_TAG = "dbt/full_refresh"
+FULL_REFRESH_TAG = settings.FULL_REFRESH_TAG
 
 
 def dbt_build_args(full_refresh: bool = False) -> list[str]:

@@ -26,9 +26,11 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.lib import settings
+
 STATE_SCHEMA = "transform_meta"
 STATE_TABLE = f"{STATE_SCHEMA}.dbt_model_state"
-REBUILD_TAG = "pipeline/rebuild"  # "all": build every selected model, changed or not
+REBUILD_TAG = settings.REBUILD_TAG  # "all": build every selected model, changed or not
 CHANGED = " changed since its last build"
 
 
