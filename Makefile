@@ -89,7 +89,7 @@ MANIFEST    := dbt_project/target/manifest.json
 
 help:
 	@echo "make demo   build the demo firm's warehouse (SCALE=small|medium|large SEED=42 AS_OF=YYYY-MM-DD SOURCE=files|api)"
-	@echo "make test   run the test suite (unit, integration and demo tests; about 10 minutes on 2 cores)"
+	@echo "make test   run the test suite (unit, integration and demo tests; about 13 minutes on 2 cores)"
 	@echo "make test-fast  the unit tests only (well under a minute)"
 	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000 (UI_PORT=3000)"
 	@echo "make screenshots  docs/tour.md's screenshots of make ui, by headless Chromium"
