@@ -5,6 +5,8 @@ Kind: unit (the real dbt project's asset graph, an in-memory DuckDB; no dbt run)
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import dagster as dg
 import duckdb
 import pytest
@@ -167,8 +169,8 @@ def test_an_incremental_model_is_built_whole_after_a_change_its_increments_do_no
     valued = dg.AssetKey(["intermediate", "int_time_entries_valued"])
     unpivoted = dg.AssetKey(["intermediate", "int_time_entries_unpivoted"])
     assert increments == {
-        valued: ["raw_psa.timecard_header", "raw_psa.assignment"],
-        unpivoted: ["raw_psa.timecard_header"],
+        valued: ["raw_psa.timecard_header", "raw_psa.assignment", changes.AS_OF],
+        unpivoted: ["raw_psa.timecard_header", changes.AS_OF],
     }
     rate_cards = "raw_hris.rate_card"
     timecard = changes.plan(MODELS, [dbt_models], _all_built(), {**NOW, TIMECARDS: "4:101:x"}, "f1")
@@ -180,3 +182,26 @@ def test_an_incremental_model_is_built_whole_after_a_change_its_increments_do_no
     assert {valued, unpivoted} <= rates.build and rates.whole(increments) == [valued]
     code = changes.plan(MODELS, [dbt_models], _all_built(), NOW, "f2")  # a deploy: nothing to follow
     assert code.whole(increments) == [unpivoted, valued]
+
+
+def test_a_new_as_of_date_builds_every_model_and_the_time_entries_follow_it_incrementally() -> None:
+    """AS_OF_DATE unset: the first run of a new day builds as of that day; the increments follow the date."""
+    from orchestration.lib import settings
+
+    readers = {changes.AS_OF: MODELS}  # every model may read the as-of date (the dbt step's readers)
+    yesterday, today = {**NOW, changes.AS_OF: "2026-06-29"}, {**NOW, changes.AS_OF: "2026-06-30"}
+    assert changes.plan(MODELS, [dbt_models], _all_built(yesterday), yesterday, "f1", readers=readers).build == set()
+    plan = changes.plan(MODELS, [dbt_models], _all_built(yesterday), today, "f1", readers=readers)
+    assert plan.build == set(MODELS) and list(plan.why) == ["as_of_date changed since its last build"]
+    increments = {dg.AssetKey(["intermediate", "int_time_entries_unpivoted"]): [TIMECARDS, changes.AS_OF]}
+    assert plan.whole(increments) == []
+    # Today in the firm's time zone: 23:30 UTC on June 29 is already June 30 in Sydney.
+    late = datetime(2026, 6, 29, 23, 30, tzinfo=UTC)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AS_OF_DATE", "")
+        mp.setenv("FIRM_TIMEZONE", "Australia/Sydney")
+        assert settings.effective_as_of_date(late) == "2026-06-30"
+        mp.setenv("FIRM_TIMEZONE", "America/New_York")
+        assert settings.effective_as_of_date(late) == "2026-06-29"
+        mp.setenv("AS_OF_DATE", "2026-05-31")
+        assert settings.effective_as_of_date(late) == "2026-05-31"

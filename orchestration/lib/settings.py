@@ -11,8 +11,9 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -103,6 +104,11 @@ def as_of_date() -> str | None:
     if value:
         date.fromisoformat(value)  # fail early and clearly on a malformed date
     return value or None
+
+
+def effective_as_of_date(now: datetime | None = None) -> str:
+    """The as-of date a run builds for: AS_OF_DATE, or today in FIRM_TIMEZONE (as dbt's as_of_date() decides)."""
+    return as_of_date() or (now or datetime.now(UTC)).astimezone(ZoneInfo(setting("FIRM_TIMEZONE"))).date().isoformat()
 
 
 def reader_database(warehouse: str | None = None) -> Path:

@@ -188,10 +188,15 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     args = dbt_build_args(full_refresh)
     manifest = json.loads(dbt_project.manifest_path.read_text())
     keys_by_id = {spec.metadata["dagster_dbt/unique_id"]: spec.key for spec in context.assets_def.specs}
-    current = changes.fingerprint(manifest, {"as_of_date": settings.as_of_date()})
+    current = changes.fingerprint(manifest, {})
     with warehouse.connect() as con:
-        # The raw tables, and the loader's log, which two operational marts read (every file loaded).
-        versions = {**table_versions(con, RAW_TABLES), LOADED_FILES: load_log_version(con)}
+        # The raw tables, the loader's log (two operational marts read it: every file loaded) and the
+        # as-of date every model may read (AS_OF_DATE, or today: a new day moves it).
+        versions = {
+            **table_versions(con, RAW_TABLES),
+            LOADED_FILES: load_log_version(con),
+            changes.AS_OF: settings.effective_as_of_date(),
+        }
         built = changes.read_state(con)
     rebuild = (
         "the run rebuilds everything (tag dbt/full_refresh: nightly_full)"
@@ -201,7 +206,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         else None
     )
     selected = [k for k in context.selected_asset_keys if k in set(keys_by_id.values())]
-    readers = changes.log_readers(manifest, keys_by_id, [LOADED_FILES])
+    readers = {**changes.log_readers(manifest, keys_by_id, [LOADED_FILES]), changes.AS_OF: list(keys_by_id.values())}
     plan = changes.plan(selected, [dbt_models], built, versions, current, rebuild, readers)  # the whole project
     context.log.info(plan.summary())
     if not plan.build:

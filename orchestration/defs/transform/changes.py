@@ -3,7 +3,8 @@
 A selected model is built when
 - the run rebuilds everything: nightly_full (tag dbt/full_refresh) or tag `pipeline/rebuild: all`;
 - no build of it is on record in this warehouse;
-- the dbt project or the run's vars (as_of_date) differ from those of its last build (`fingerprint`);
+- the dbt project differs from the one of its last build (`fingerprint`);
+- the as-of date moved since (AS_OF_DATE, or today in FIRM_TIMEZONE when unset: a new day);
 - a raw table upstream of it changed since: its data version (`loader.table_versions`, the ingest
   asset's data version) differs from the one its last build read;
 - its last build failed, a test on it failed then, or dbt skipped it: such builds are not recorded.
@@ -32,6 +33,7 @@ STATE_SCHEMA = "transform_meta"
 STATE_TABLE = f"{STATE_SCHEMA}.dbt_model_state"
 REBUILD_TAG = settings.REBUILD_TAG  # "all": build every selected model, changed or not
 CHANGED = " changed since its last build"
+AS_OF = "as_of_date"  # an input of every model: the date the marts are built as of
 
 
 def fingerprint(manifest: Mapping[str, Any], vars_: Mapping[str, Any]) -> str:
@@ -133,7 +135,7 @@ def plan(
         if record is None:
             result.add([key], "no build of it is on record in this warehouse (or its last one failed)")
         elif record.fingerprint != current:
-            result.add([key], "the dbt project or the run's vars changed since its last build")
+            result.add([key], "the dbt project changed since its last build")
         else:
             by_versions[json.dumps(record.versions, sort_keys=True)].append(key)
     below: dict[str, set[dg.AssetKey]] = {}  # a raw table -> every asset downstream of it

@@ -7,12 +7,13 @@
 -- and the as-of flags of rows the as-of date moved past are updated in place; see
 -- macros/incremental_time_entries.sql. The nightly run rebuilds it whole. Published as
 -- marts.fct_time_entries.
--- meta incremental_inputs: what its increments follow. After any other change (a rate card, a
--- project, an FX rate) the pipeline's dbt step names it in DBT_REBUILD_WHOLE: it is built whole.
+-- meta incremental_inputs: what its increments follow (the as-of date too). After any other
+-- change (a rate card, a project, an FX rate) the pipeline's dbt step names it in
+-- DBT_REBUILD_WHOLE: it is built whole.
 {{
     config(
         materialized='incremental',
-        meta={'incremental_inputs': ['raw_psa.timecard_header']},
+        meta={'incremental_inputs': ['raw_psa.timecard_header', 'as_of_date']},
         full_refresh=rebuilt_whole('int_time_entries_unpivoted'),
         incremental_strategy='append',
         on_schema_change='append_new_columns',

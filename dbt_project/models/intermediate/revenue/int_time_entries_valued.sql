@@ -7,12 +7,15 @@
 -- that no per-person cost leaves the restricted schema.
 -- Incremental (intraday): only the timecards whose entries, source row or assignment changed
 -- are priced again; see macros/incremental_time_entries.sql. The nightly run rebuilds it whole.
--- meta incremental_inputs: what its increments follow. After any other change (a rate card, a
--- project, an FX rate) the pipeline's dbt step names it in DBT_REBUILD_WHOLE: it is built whole.
+-- meta incremental_inputs: what its increments follow (the as-of date too). After any other
+-- change (a rate card, a project, an FX rate) the pipeline's dbt step names it in
+-- DBT_REBUILD_WHOLE: it is built whole.
 {{
     config(
         materialized='incremental',
-        meta={'incremental_inputs': ['raw_psa.timecard_header', 'raw_psa.assignment']},
+        meta={
+            'incremental_inputs': ['raw_psa.timecard_header', 'raw_psa.assignment', 'as_of_date'],
+        },
         full_refresh=rebuilt_whole('int_time_entries_valued'),
         incremental_strategy='append',
         on_schema_change='append_new_columns',
