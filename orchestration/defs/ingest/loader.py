@@ -47,6 +47,7 @@ import duckdb
 
 from orchestration.contract import SOURCE_OBJECTS, Field, SourceObject, objects_for
 from orchestration.defs.ingest.staging import LandingFileError, Positions, Staged, q, scalar, sql_str, stage_file
+from orchestration.lib.dialect import table_exists
 
 __all__ = [
     "LOADED_FILES",
@@ -156,11 +157,7 @@ def table_versions(con, tables: list[str]) -> dict[str, str]:
 
 def load_log_version(con) -> str:
     """The load log's own version, `<files logged>:<the last one's time>`: it moves with every file loaded."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        LOADED_FILES.split("."),
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, *LOADED_FILES.split(".")):
         return "0:"
     files, last = con.execute(f"select count(*), max(loaded_at) from {LOADED_FILES}").fetchall()[0]
     return f"{files}:{last or ''}"

@@ -102,6 +102,12 @@ def evaluate_gate(
     check_keys = sorted(all_checks, key=lambda k: k.to_user_string())
     executions = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
     materialized = _latest_materialization_ids(instance, keys)
+    # A run that planned a check and did not evaluate it: its last completed evaluation, in one query.
+    planned_only = [k for k in check_keys if k in executions and _evaluation(executions[k]) is None]
+    last_completed = {
+        key: summary.last_completed_check_execution_record
+        for key, summary in instance.event_log_storage.get_asset_check_summary_records(planned_only).items()
+    }
     result = GateResult()
     for check_key in check_keys:
         name = check_key.to_user_string()
@@ -116,7 +122,7 @@ def evaluate_gate(
             continue
         evaluation = _evaluation(executions.get(check_key))
         if evaluation is None and check_key in executions:  # planned by the latest run, not evaluated by it
-            evaluation = _latest_evaluation(instance, check_key)
+            evaluation = _evaluation(last_completed.get(check_key))
         if check_key.name in NEVER_BLOCKING:
             if evaluation is not None and not evaluation.passed:
                 result.warnings.append(_failed(name, evaluation.description))
@@ -140,24 +146,6 @@ def evaluate_gate(
 def _evaluation(record) -> dg.AssetCheckEvaluation | None:
     """The evaluation an execution record holds; None for one planned in a run that never evaluated it."""
     return record.event.asset_check_evaluation if record is not None and record.event else None
-
-
-HISTORY_PAGE = 100
-
-
-def _latest_evaluation(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey) -> dg.AssetCheckEvaluation | None:
-    """The check's latest evaluation, past the runs that planned it and did not evaluate it."""
-    cursor = None
-    while True:
-        history = instance.event_log_storage.get_asset_check_execution_history(
-            check_key, limit=HISTORY_PAGE, cursor=cursor
-        )
-        for record in history:
-            if (evaluation := _evaluation(record)) is not None:
-                return evaluation
-        if len(history) < HISTORY_PAGE:
-            return None
-        cursor = history[-1].id
 
 
 def _failed(name: str, description: str | None) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.lib import settings
+from orchestration.lib.dialect import table_exists
 
 STATE_SCHEMA = "transform_meta"
 STATE_TABLE = f"{STATE_SCHEMA}.dbt_model_state"
@@ -175,11 +176,7 @@ def increments(manifest: Mapping[str, Any], keys_by_id: Mapping[str, dg.AssetKey
 
 def read_state(con) -> dict[dg.AssetKey, Built]:
     """The builds on record (none in a warehouse without the table)."""
-    schema, table = STATE_TABLE.split(".")
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, *STATE_TABLE.split(".")):
         return {}
     rows = con.execute(f"select asset_key, fingerprint, versions, run_id from {STATE_TABLE}").fetchall()
     return {dg.AssetKey.from_user_string(k): Built(f, json.loads(v), r) for k, f, v, r in rows}
