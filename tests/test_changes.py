@@ -14,6 +14,7 @@ import pytest
 from orchestration.defs.ingest.loader import LOADED_FILES, table_versions
 from orchestration.defs.transform import changes
 from orchestration.defs.transform.assets import dbt_models
+from tests.helpers import THROUGH_THE_CALENDARS_ONLY
 
 pytestmark = pytest.mark.unit
 
@@ -34,7 +35,7 @@ def test_nothing_changed_builds_nothing_and_says_so() -> None:
     plan = changes.plan(MODELS, [dbt_models], _all_built(), NOW, "f1")
     assert plan.build == set() and plan.skip == MODELS
     assert plan.summary().splitlines()[0] == f"dbt: 0 of {len(MODELS)} selected models to build"
-    assert f"{len(MODELS)} left as they are (no upstream raw table changed since their last build)" in plan.summary()
+    assert f"{len(MODELS)} left as they are (no input they read changed since their last build)" in plan.summary()
 
 
 def test_a_changed_table_builds_exactly_the_models_downstream_of_it() -> None:
@@ -205,3 +206,99 @@ def test_a_new_as_of_date_builds_every_model_and_the_time_entries_follow_it_incr
         assert settings.effective_as_of_date(late) == "2026-06-29"
         mp.setenv("AS_OF_DATE", "2026-05-31")
         assert settings.effective_as_of_date(late) == "2026-05-31"
+
+
+# --- cutoff views: the calendars read the first timecard week, not every timecard ------------------
+
+FIRST_WEEK = dg.AssetKey(["intermediate", "int_calendar_first_timecard_week"])
+ROWS = "rows of intermediate.int_calendar_first_timecard_week"
+
+
+def _project() -> tuple[dict, dict[str, dg.AssetKey]]:
+    import json
+
+    from orchestration.defs.transform.assets import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return manifest, {spec.metadata["dagster_dbt/unique_id"]: spec.key for spec in dbt_models.specs}
+
+
+def _cut_plan(rows_now: str) -> changes.BuildPlan:
+    manifest, keys_by_id = _project()
+    cut = changes.cutoffs(manifest, keys_by_id)
+    now = {**NOW, TIMECARDS: "4:101:2026-06-30 11:00:00", ROWS: rows_now}
+    readers = {c.input: list(c.readers) for c in cut}
+    return changes.plan(
+        MODELS, changes.cut_graph(dbt_models, cut), _all_built({**NOW, ROWS: "r1"}), now, "f1", None, readers
+    )
+
+
+def test_the_calendars_read_the_timecards_through_one_cutoff_view() -> None:
+    manifest, keys_by_id = _project()
+    (cut,) = changes.cutoffs(manifest, keys_by_id)
+    assert (cut.key, cut.relation, cut.input) == (FIRST_WEEK, "intermediate.int_calendar_first_timecard_week", ROWS)
+    assert [key.path[-1] for key in cut.readers] == ["int_calendar_dates", "int_calendar_months"]
+
+
+def test_a_timecard_change_that_leaves_the_first_week_builds_what_reads_timecards_otherwise() -> None:
+    plan = _cut_plan(rows_now="r1")
+    names = {key.path[-1] for key in plan.build}
+    assert names == {key.path[-1] for key in _below(TIMECARDS)} - THROUGH_THE_CALENDARS_ONLY
+    assert FIRST_WEEK in plan.build  # the view itself: its rows were read again
+    assert {"int_time_entries_unpivoted", "fct_utilization", "fct_backlog"} <= names
+    assert list(plan.why) == [f"{TIMECARDS} changed since its last build"]
+
+
+def test_a_moved_first_week_builds_the_calendars_and_everything_below_timecards() -> None:
+    plan = _cut_plan(rows_now="r2")
+    assert plan.build == _below(TIMECARDS)
+    assert sorted(plan.why[f"{ROWS} changed since its last build"]) == sorted(THROUGH_THE_CALENDARS_ONLY)
+    assert plan.only_data_changed
+
+
+def test_a_cutoff_view_that_could_hold_stale_rows_is_refused() -> None:
+    import copy
+
+    manifest, keys_by_id = _project()
+    uid = next(u for u, k in keys_by_id.items() if k == FIRST_WEEK)
+    as_table = copy.deepcopy(manifest)
+    as_table["nodes"][uid]["config"]["materialized"] = "table"
+    with pytest.raises(ValueError, match="int_calendar_first_timecard_week has meta `cutoff` but is a table"):
+        changes.cutoffs(as_table, keys_by_id)
+    on_a_table = copy.deepcopy(manifest)
+    joined = next(u for u in manifest["nodes"] if u.endswith(".int_projects_joined"))
+    on_a_table["nodes"][uid]["depends_on"]["nodes"].append(joined)
+    with pytest.raises(ValueError, match="reads int_projects_joined, not a staging view over sources"):
+        changes.cutoffs(on_a_table, keys_by_id)
+
+
+def test_a_cutoff_views_version_follows_its_rows_only() -> None:
+    con = duckdb.connect()
+    assert changes.rows_version(con, "intermediate.first_week") is None  # not built yet
+    con.execute("create schema intermediate")
+    con.execute("create table cards (week date, hours decimal(9, 2))")
+    con.execute("insert into cards values ('2026-06-29', 8), ('2026-07-06', 7.5)")
+    con.execute("create view intermediate.first_week as select min(week) as first_week from cards")
+    first = changes.rows_version(con, "intermediate.first_week")
+    con.execute("insert into cards values ('2026-07-13', 4)")  # a later week: the first one stays
+    assert changes.rows_version(con, "intermediate.first_week") == first
+    con.execute("insert into cards values ('2026-06-22', 1)")
+    assert changes.rows_version(con, "intermediate.first_week") not in (first, None)
+    con.execute("create view intermediate.weeks as select * from range(1001)")  # too many rows: always a change
+    assert changes.rows_version(con, "intermediate.weeks") is None
+    cut = [changes.Cutoff(FIRST_WEEK, "intermediate.weeks", ())]
+    assert changes.cutoff_versions(con, cut, "run-9") == {"rows of intermediate.weeks": "unread in run run-9"}
+
+
+def test_the_log_says_whether_a_cutoff_views_rows_moved() -> None:
+    manifest, keys_by_id = _project()
+    cut = changes.cutoffs(manifest, keys_by_id)
+    built = _all_built({**NOW, ROWS: "r1"})
+    assert changes.cutoff_summary(cut, built, {ROWS: "r1"}) == [
+        "cutoff int_calendar_first_timecard_week: its rows are as int_calendar_dates, int_calendar_months last "
+        "read them, so a change to what it reads does not build them"
+    ]
+    assert changes.cutoff_summary(cut, built, {ROWS: "r2"}) == [
+        "cutoff int_calendar_first_timecard_week: its rows changed since the last build of int_calendar_dates, "
+        "int_calendar_months"
+    ]

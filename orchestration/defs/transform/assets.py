@@ -189,13 +189,16 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     manifest = json.loads(dbt_project.manifest_path.read_text())
     keys_by_id = {spec.metadata["dagster_dbt/unique_id"]: spec.key for spec in context.assets_def.specs}
     current = changes.fingerprint(manifest, {})
+    cut = changes.cutoffs(manifest, keys_by_id)
     with warehouse.connect() as con:
-        # The raw tables, the loader's log (two operational marts read it: every file loaded) and the
-        # as-of date every model may read (AS_OF_DATE, or today: a new day moves it).
+        # The raw tables, the loader's log (two operational marts read it: every file loaded), the
+        # as-of date every model may read (AS_OF_DATE, or today: a new day moves it) and the rows of
+        # the cutoff views (a view not read is a change: its readers are built).
         versions = {
             **table_versions(con, RAW_TABLES),
             LOADED_FILES: load_log_version(con),
             changes.AS_OF: settings.effective_as_of_date(),
+            **changes.cutoff_versions(con, cut, context.run_id),
         }
         built = changes.read_state(con)
     rebuild = (
@@ -206,9 +209,16 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         else None
     )
     selected = [k for k in context.selected_asset_keys if k in set(keys_by_id.values())]
-    readers = {**changes.log_readers(manifest, keys_by_id, [LOADED_FILES]), changes.AS_OF: list(keys_by_id.values())}
-    plan = changes.plan(selected, [dbt_models], built, versions, current, rebuild, readers)  # the whole project
+    readers = {
+        **changes.log_readers(manifest, keys_by_id, [LOADED_FILES]),
+        changes.AS_OF: list(keys_by_id.values()),
+        **{c.input: list(c.readers) for c in cut},
+    }
+    graph = changes.cut_graph(dbt_models, cut)  # the whole project, without the cutoff views' edges
+    plan = changes.plan(selected, graph, built, versions, current, rebuild, readers)
     context.log.info(plan.summary())
+    for line in changes.cutoff_summary(cut, built, versions):
+        context.log.info(line)
     if not plan.build:
         context.log.info("dbt not run: no selected model has a changed input, so every table and check result stands")
         return
@@ -242,6 +252,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         )
     run_results = invocation.get_artifact("run_results.json")
     with warehouse.connect() as con:
+        # The rows the build read of each cutoff view (a view built for the first time had none before it).
+        versions.update(changes.cutoff_versions(con, cut, context.run_id))
         kept, forgotten = changes.record(
             con, run_results.get("results", []), keys_by_id, manifest, current, versions, context.run_id
         )

@@ -7,12 +7,17 @@ A selected model is built when
 - the as-of date moved since (AS_OF_DATE, or today in FIRM_TIMEZONE when unset: a new day);
 - a raw table upstream of it changed since: its data version (`loader.table_versions`, the ingest
   asset's data version) differs from the one its last build read;
-- its last build failed, a test on it failed then, or dbt skipped it: such builds are not recorded.
+- its last build failed, a test on it failed then, or dbt skipped it: such builds are not recorded;
+- the rows of a cutoff view it reads changed (`Cutoff`): a small view (dbt meta `cutoff: true`)
+  that stands for all its readers take from the raw tables below it. The calendars read the first
+  timecard week through one, so a timecard change builds them, and what lies only below them,
+  when that week moved, not on every timecard.
 
 The record is table STATE_TABLE in the warehouse itself, so a new or restored warehouse starts with a
 full build, and it is written only after dbt finished. Which models lie downstream of a changed raw
-table is the asset graph's answer (`AssetSelection.downstream`); dbt is told which selected models to
-leave alone (`--exclude`), so dagster-dbt's own selection of the run's subset still applies.
+table is the asset graph's answer (`AssetSelection.downstream`), on the graph without the edges from
+the cutoff views to their readers (`cut_graph`); dbt is told which selected models to leave alone
+(`--exclude`), so dagster-dbt's own selection of the run's subset still applies.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
+import duckdb
+import psycopg2
 
 from orchestration.lib import settings
 from orchestration.lib.dialect import table_exists
@@ -35,6 +42,8 @@ STATE_TABLE = f"{STATE_SCHEMA}.dbt_model_state"
 REBUILD_TAG = settings.REBUILD_TAG  # "all": build every selected model, changed or not
 CHANGED = " changed since its last build"
 AS_OF = "as_of_date"  # an input of every model: the date the marts are built as of
+CUTOFF_META = "cutoff"  # dbt meta of a view whose rows, not its inputs, decide whether its readers are built
+MAX_CUTOFF_ROWS = 1000  # a cutoff view is a summary; a larger one counts as changed on every run
 
 
 def fingerprint(manifest: Mapping[str, Any], vars_: Mapping[str, Any]) -> str:
@@ -105,7 +114,7 @@ class BuildPlan:
         ]
         if self.skip:
             lines.append(
-                f"  {len(self.skip)} left as they are (no upstream raw table changed since their last build): "
+                f"  {len(self.skip)} left as they are (no input they read changed since their last build): "
                 + ", ".join(sorted(k.path[-1] for k in self.skip)[:12])
                 + (" ..." if len(self.skip) > 12 else "")
             )
@@ -148,6 +157,104 @@ def plan(
                 below[table] = dg.AssetSelection.assets(*start).downstream().resolve(asset_graph)
             result.add([k for k in keys if k in below[table]], f"{table}{CHANGED}", table)
     return result
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """A view with dbt meta `cutoff: true` and the models reading it.
+
+    Its readers are built when its rows changed since their last build (input `rows of <view>`), not
+    whenever a raw table below it did: the view states all they take from those tables. The view
+    must read only sources and the staging views over them, so the rows read before the build are
+    the ones the build reads.
+    """
+
+    key: dg.AssetKey
+    relation: str  # schema.view
+    readers: tuple[dg.AssetKey, ...]
+
+    @property
+    def input(self) -> str:
+        return f"rows of {self.relation}"
+
+
+def cutoffs(manifest: Mapping[str, Any], keys_by_id: Mapping[str, dg.AssetKey]) -> list[Cutoff]:
+    """The project's cutoff views; a ValueError names one that could hold rows older than its inputs."""
+    found = []
+    for uid, key in sorted(keys_by_id.items()):
+        node = manifest["nodes"].get(uid, {})
+        if not ((node.get("config") or {}).get("meta") or {}).get(CUTOFF_META):
+            continue
+        problem = _cutoff_problem(manifest, uid)
+        if problem:
+            raise ValueError(f"model {node['name']} has meta `{CUTOFF_META}` but {problem}")
+        readers = tuple(sorted((keys_by_id[c] for c in manifest["child_map"].get(uid, []) if c in keys_by_id), key=str))
+        found.append(Cutoff(key, f"{node['schema']}.{node['alias']}", readers))
+    return found
+
+
+def _cutoff_problem(manifest: Mapping[str, Any], uid: str) -> str | None:
+    node = manifest["nodes"][uid]
+    if node["config"]["materialized"] != "view":
+        return f"is a {node['config']['materialized']}: only a view shows the current raw tables before the build"
+    for parent in node["depends_on"]["nodes"]:
+        upstream = manifest["nodes"].get(parent)
+        if upstream is None:  # a source
+            continue
+        if upstream["config"]["materialized"] != "view" or any(
+            not grand.startswith("source.") for grand in upstream["depends_on"]["nodes"]
+        ):
+            return f"reads {upstream['name']}, not a staging view over sources: it may be stale before the build"
+    return None
+
+
+def rows_version(con, relation: str) -> str | None:
+    """A digest of a cutoff view's rows now; None when there is no such view yet, it cannot be read (dbt's
+    build will say why) or it has too many rows."""
+    if not table_exists(con, *relation.split(".")):
+        return None
+    try:
+        rows = con.execute(f"select * from {relation} limit {MAX_CUTOFF_ROWS + 1}").fetchall()
+    except (duckdb.Error, psycopg2.Error):
+        return None
+    if len(rows) > MAX_CUTOFF_ROWS:
+        return None
+    digest = json.dumps(sorted(json.dumps(list(row), default=str) for row in rows))
+    return hashlib.sha256(digest.encode()).hexdigest()[:16]
+
+
+def cutoff_versions(con, cut: Iterable[Cutoff], run_id: str) -> dict[str, str]:
+    """Each cutoff view's input version now; one that could not be read differs from every other run's."""
+    return {c.input: rows_version(con, c.relation) or f"unread in run {run_id}" for c in cut}
+
+
+def cutoff_summary(cut: Iterable[Cutoff], built: Mapping[dg.AssetKey, Built], versions: Mapping[str, str]) -> list[str]:
+    """One line per cutoff view for the run's log: did its rows change since its readers last read them."""
+    lines = []
+    for c in cut:
+        name, now = c.key.path[-1], versions.get(c.input)
+        moved = [r.path[-1] for r in c.readers if r in built and built[r].versions.get(c.input) != now]
+        if moved:
+            lines.append(f"cutoff {name}: its rows changed since the last build of {', '.join(moved)}")
+        else:
+            lines.append(
+                f"cutoff {name}: its rows are as {', '.join(r.path[-1] for r in c.readers)} last read them, "
+                "so a change to what it reads does not build them"
+            )
+    return lines
+
+
+def cut_graph(assets_def: dg.AssetsDefinition, cut: Iterable[Cutoff]) -> Any:
+    """The dbt models' asset graph without the edges from each cutoff view to its readers.
+
+    Downstream of a raw table in it is what reads the table other than through a cutoff view's rows.
+    """
+    views = {c.key for c in cut}
+    specs = [
+        spec.replace_attributes(deps=[dep for dep in spec.deps if dep.asset_key not in views])
+        for spec in assets_def.specs
+    ]
+    return dg.Definitions(assets=specs).resolve_asset_graph()
 
 
 LOG_HOOK = re.compile(r"create_pipeline_log_table\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)")

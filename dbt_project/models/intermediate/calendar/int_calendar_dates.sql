@@ -10,9 +10,9 @@ accounting_periods as (
 
 ),
 
-timecards as (
+first_timecard_week as (
 
-    select * from {{ ref('stg_psa__timecard_headers') }}
+    select * from {{ ref('int_calendar_first_timecard_week') }}
 
 ),
 
@@ -30,8 +30,8 @@ first_days as (
 
     union all
 
-    select min(week_start_date) as first_date
-    from timecards
+    select first_week_start_date as first_date
+    from first_timecard_week
 
     union all
 

@@ -13,9 +13,9 @@ projects as (
 
 ),
 
-timecards as (
+first_timecard_week as (
 
-    select * from {{ ref('stg_psa__timecard_headers') }}
+    select * from {{ ref('int_calendar_first_timecard_week') }}
 
 ),
 
@@ -40,8 +40,8 @@ first_dates as (
     select min(start_date) as first_date
     from projects
     union all
-    select min(week_start_date) as first_date
-    from timecards
+    select first_week_start_date as first_date
+    from first_timecard_week
     union all
     select min(actual_date) as first_date
     from milestones
