@@ -298,6 +298,9 @@ def test_the_log_says_whether_a_cutoff_views_rows_moved() -> None:
         "cutoff int_calendar_first_timecard_week: its rows are as int_calendar_dates, int_calendar_months last "
         "read them, so a change to what it reads does not build them"
     ]
+    assert changes.cutoff_summary(cut, {}, {ROWS: "r1"}) == [
+        "cutoff int_calendar_first_timecard_week: no build of its readers is on record"
+    ]
     assert changes.cutoff_summary(cut, built, {ROWS: "r2"}) == [
         "cutoff int_calendar_first_timecard_week: its rows changed since the last build of int_calendar_dates, "
         "int_calendar_months"

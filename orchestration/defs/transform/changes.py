@@ -9,7 +9,7 @@ A selected model is built when
   asset's data version) differs from the one its last build read;
 - its last build failed, a test on it failed then, or dbt skipped it: such builds are not recorded;
 - the rows of a cutoff view it reads changed (`Cutoff`): a small view (dbt meta `cutoff: true`)
-  that stands for all its readers take from the raw tables below it. The calendars read the first
+  holding everything its readers take from the raw tables below it. The calendars read the first
   timecard week through one, so a timecard change builds them, and what lies only below them,
   when that week moved, not on every timecard.
 
@@ -234,7 +234,9 @@ def cutoff_summary(cut: Iterable[Cutoff], built: Mapping[dg.AssetKey, Built], ve
     for c in cut:
         name, now = c.key.path[-1], versions.get(c.input)
         moved = [r.path[-1] for r in c.readers if r in built and built[r].versions.get(c.input) != now]
-        if moved:
+        if not any(r in built for r in c.readers):
+            lines.append(f"cutoff {name}: no build of its readers is on record")
+        elif moved:
             lines.append(f"cutoff {name}: its rows changed since the last build of {', '.join(moved)}")
         else:
             lines.append(
