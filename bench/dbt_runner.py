@@ -21,12 +21,11 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.pipeline import REPO_ROOT, TELEMETRY_OFF
+from bench.pipeline import BIN, REPO_ROOT, TELEMETRY_OFF
 
 PROJECT = REPO_ROOT / "dbt_project"
 COMMANDS = {
@@ -53,7 +52,7 @@ def _args(selection: list[str], as_of: str, target: Path) -> list[str]:
 
 def _subprocess(args: list[str]) -> float:
     started = time.perf_counter()
-    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), *args], capture_output=True, text=True)
+    done = subprocess.run([str(BIN / "dbt"), *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"dbt {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return time.perf_counter() - started

@@ -217,8 +217,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     graph = changes.cut_graph(dbt_models, cut)  # the whole project, without the cutoff views' edges
     plan = changes.plan(selected, graph, built, versions, current, rebuild, readers)
     context.log.info(plan.summary())
-    for line in changes.cutoff_summary(cut, built, versions):
-        context.log.info(line)
+    if not rebuild:  # a run that rebuilds everything does not ask the cutoff views
+        for line in changes.cutoff_summary([c for c in cut if set(c.readers) & set(selected)], built, versions):
+            context.log.info(line)
     if not plan.build:
         context.log.info("dbt not run: no selected model has a changed input, so every table and check result stands")
         return
