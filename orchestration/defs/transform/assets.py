@@ -241,8 +241,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         parsed = parse_state.state_key(args)  # the partial parse kept for this warehouse and these vars
         target = parse_state.seeded_target_path(project_target, parsed, context.run_id)
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
+    # A cutoff view's data version is its rows: when they did not move, Dagster shows its readers in sync.
+    rows = {c.key: dg.DataVersion(versions[c.input]) for c in cut if not versions[c.input].startswith("unread")}
     for event in _in_order(invocation, warehouse, context):
-        yield from recorded(event, context)
+        yield from recorded(_versioned(event, rows, context), context)
     not_kept = parse_state.keep_state(project_target, target, parsed)
     if not_kept:
         context.log.warning(not_kept)
@@ -281,6 +283,16 @@ def _in_order(invocation, warehouse: Warehouse, context: dg.AssetExecutionContex
         yield from _enriched(held, warehouse, context)
         raise
     yield from _enriched(held, warehouse, context)
+
+
+def _versioned(event: object, versions: Mapping[dg.AssetKey, dg.DataVersion], context) -> object:
+    """The output of a model in `versions` with that data version; any other event as it is."""
+    if not isinstance(event, dg.Output) or event.data_version is not None:
+        return event
+    version = versions.get(context.asset_key_for_output(event.output_name))
+    if version is None:
+        return event
+    return dg.Output(event.value, event.output_name, metadata=event.metadata, data_version=version, tags=event.tags)
 
 
 def recorded(event: object, context: dg.AssetExecutionContext) -> list:
