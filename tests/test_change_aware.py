@@ -1,7 +1,9 @@
-"""Runs cost what changed: after one changed timecard or bill rate, only what reads it is built, and exactly.
+"""Runs cost what changed: after each kind of change, only what reads the changed table is built, and exactly.
 
-A changed timecard leaves the calendars (and what reads timecards only through them) alone unless it
-moves the first timecard week, the cutoff view's row they read.
+The kinds (issue 12): a timecard changed or new (a deleted one: tests/test_incremental.py), a bill rate,
+an exchange rate, a project re-dated, an opportunity's stage and probability, a plan version. A changed
+timecard leaves the calendars (and what reads timecards only through them) alone unless it moves the
+first timecard week, the cutoff view's row they read.
 
 On a copy of the session's demo build (warehouse, reader file, Dagster instance), so the shared build
 and its instance stay as they were. The run leaves out the reverse sync (the planning server is the
@@ -26,7 +28,7 @@ from orchestration.defs.reverse_sync.assets import anaplan_forecast_inputs
 from orchestration.defs.transform.assets import dbt_models
 from orchestration.defs.transform.changes import STATE_SCHEMA
 from tests.conftest import AS_OF
-from tests.helpers import THROUGH_THE_CALENDARS_ONLY, failures, materialize, query, run_log
+from tests.helpers import RAW_ASSETS, THROUGH_THE_CALENDARS_ONLY, failures, materialize, query, run_log
 from tests.test_dbt_project import run_dbt
 
 TIMECARDS = dg.AssetKey(["raw_psa", "timecard_header"])
@@ -110,20 +112,93 @@ def _one_bill_rate(landing: Path) -> dg.AssetKey:
     return dg.AssetKey(["raw_hris", "rate_card"])
 
 
-@pytest.mark.parametrize(
-    "change",
-    [_one_timecard, _an_earlier_timecard, _one_bill_rate],
-    ids=["one timecard", "an earlier timecard", "one bill rate"],
+def _a_revised_exchange_rate(landing: Path) -> dg.AssetKey:
+    """A later NetSuite export: one period's GBP-to-USD average rate revised up by 1 % (no cursor: it replaces the row).
+
+    Every converted amount of that period is priced again: the valued time entries are built whole.
+    """
+    export = landing / "erp" / "consolidatedexchangerate.jsonl"
+    rates = [json.loads(line, parse_float=Decimal) for line in export.open()]
+    rate = next(r for r in reversed(rates) if r["fromcurrency"] != r["tocurrency"] and r["postingperiod"] <= 110)
+    rate = {**rate, "averagerate": (rate["averagerate"] * Decimal("1.01")).quantize(Decimal("0.00000001"))}
+    line = "{" + ",".join(f'"{name}":{value}' for name, value in rate.items()) + "}\n"  # numbers as NetSuite writes
+    export.with_name("consolidatedexchangerate.2026-11-16-change.jsonl").write_text(line)
+    return dg.AssetKey(["raw_erp", "consolidated_exchange_rate"])
+
+
+def _csv_change(landing: Path, export: str, where: str, replace_: str) -> None:
+    """A later batch of a PSA or CRM export: the first record `where` selects, its fields as `replace_` sets
+    them, stamped on the as-of date (after every demo modification)."""
+    source = landing / export
+    batch = source.with_name(source.name.replace(".csv", ".2026-11-16-change.csv"))
+    stamp = f"{AS_OF.isoformat()}T20:00:00.000Z"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""copy (
+                select * replace ({replace_}, '{stamp}' as SystemModstamp)
+                from read_csv('{source}', all_varchar = true) where {where} order by Id limit 1
+            ) to '{batch}' (header true)"""
+        )
+        assert con.execute(f"select count(*) from read_csv('{batch}', all_varchar = true)").fetchall() == [(1,)]
+
+
+def _a_redated_project(landing: Path) -> dg.AssetKey:
+    """A project in progress ends four weeks later: its schedules, spreads and backlog move."""
+    _csv_change(
+        landing,
+        "psa/pse__Proj__c.csv",
+        "pse__Stage__c = 'In Progress' and pse__Billing_Type__c = 'Time and Materials'",
+        "strftime(cast(pse__End_Date__c as date) + 28, '%Y-%m-%d') as pse__End_Date__c",
+    )
+    return dg.AssetKey(["raw_psa", "project"])
+
+
+def _an_opportunity_moved_on(landing: Path) -> dg.AssetKey:
+    """An open opportunity in Proposal moves to Negotiation, its probability from 50 to 75 percent."""
+    _csv_change(
+        landing,
+        "crm/Opportunity.csv",
+        "StageName = 'Proposal' and IsClosed = 'false'",
+        "'Negotiation' as StageName, '75.00' as Probability",
+    )
+    return dg.AssetKey(["raw_crm", "opportunity"])
+
+
+def _a_plan_version_change(landing: Path) -> dg.AssetKey:
+    """The current plan version is locked and runs three months longer (Anaplan export: no cursor)."""
+    versions = landing / "planning" / "Plan_Versions.csv"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""copy (
+                select * replace ('true' as "Is Locked", 'Mar 28' as "End Month")
+                from read_csv('{versions}', all_varchar = true) where "Is Current" = 'true'
+            ) to '{versions.with_name("Plan_Versions.2026-11-16-change.csv")}' (header true)"""
+        )
+    return dg.AssetKey(["raw_planning", "plan_version"])
+
+
+# The incremental models: their increments follow timecards (and the valued one's, assignments too).
+INCREMENTAL = (
+    dg.AssetKey(["intermediate", "int_time_entries_unpivoted"]),
+    dg.AssetKey(["intermediate", "int_time_entries_valued"]),
 )
-def test_after_a_change_only_what_reads_the_changed_table_is_built_and_equals_a_full_rebuild(
-    pristine_demo, tmp_path: Path, change
-) -> None:
-    warehouse, landing, instance = pristine_demo
-    first_day = "select min(calendar_date) from intermediate.int_calendar_dates"
-    (before,) = query(warehouse, first_day)
+WHOLE = "built whole, their increments do not follow what changed: "
+
+
+def _run_builds_what_reads(
+    warehouse: Path, landing: Path, instance: dg.DagsterInstance, change, every_ingest: bool = True
+) -> tuple[str, set[str]]:
+    """Write `change`, run everything but the sync, and assert it built exactly what reads the changed table.
+
+    With `every_ingest` False, the run ingests only the changed object, as the landing_files sensor starts it.
+    Returns the dbt step's log, and the tables below the changed raw table ("schema.name"), not those
+    only below the load log.
+    """
     changed = change(landing)
-    everything_but_the_sync = dg.AssetSelection.all() - dg.AssetSelection.assets(anaplan_forecast_inputs.key)
-    run = materialize(warehouse, landing, everything_but_the_sync, instance=instance)
+    selection = dg.AssetSelection.all() - dg.AssetSelection.assets(anaplan_forecast_inputs.key)
+    if not every_ingest:
+        selection = selection - RAW_ASSETS | dg.AssetSelection.assets(changed)
+    run = materialize(warehouse, landing, selection, instance=instance)
     assert run.success, failures(run)
 
     from orchestration.definitions import defs
@@ -134,37 +209,87 @@ def test_after_a_change_only_what_reads_the_changed_table_is_built_and_equals_a_
     logged = run_log(instance, run.run_id, "dbt_models")
     if change is _one_timecard:  # the first timecard week stays: what reads timecards only through it is left
         below = {key for key in below if key.path[-1] not in THROUGH_THE_CALENDARS_ONLY}
-        assert f"cutoff int_calendar_first_timecard_week: its rows are as {CALENDARS} last read them" in logged
-    elif change is _an_earlier_timecard:
-        assert (
-            f"cutoff int_calendar_first_timecard_week: its rows changed since the last build of {CALENDARS}" in logged
-        )
-        assert query(warehouse, first_day)[0] < before  # the calendars start earlier now
     models = set(dbt_models.keys)
     built = {e.asset_key for e in run.get_asset_materialization_events()}
-    raw = {key for key in built if key.path[0].startswith("raw_")}  # every ingest asset runs; 21 load nothing
+    raw = {key for key in built if key.path[0].startswith("raw_")}
+    assert raw == (
+        {key for key in graph.get_all_asset_keys() if key.path[0].startswith("raw_")} if every_ingest else {changed}
+    )
     assert built - raw <= below
     assert built & models == below & models
-    assert 10 < len(built & models) < len(models)
+    assert 0 < len(built & models) < len(models)
     # The run's log says what dbt left alone and why.
     left_alone = len(models) - len(below & models)
     assert f"{left_alone} left as they are (no input they read changed since their last build)" in logged
     assert f"{'.'.join(changed.path)} changed since its last build" in logged
-    # Priced again whole after a rate change, incrementally (the changed timecard alone) after a timecard change.
-    whole = "built whole, their increments do not follow what changed: int_time_entries_valued"
-    assert (whole in logged) == (changed != TIMECARDS)
+    # Built whole after any change but a timecard's, incrementally (the changed timecard alone) after one.
+    whole = next((line.removeprefix(WHOLE).split(", ") for line in logged.splitlines() if line.startswith(WHOLE)), [])
+    assert whole == sorted(key.path[-1] for key in INCREMENTAL if key in below and changed != TIMECARDS)
     # Only the checks of what was built were evaluated among dbt's tests.
     evaluated = {e.asset_key for e in run.get_asset_check_evaluations()}
     assert evaluated & models <= below
+    reads_it = dg.AssetSelection.assets(changed).downstream().resolve(graph) - {changed}
+    return logged, {".".join(key.path) for key in reads_it & below}
 
-    # A from-scratch build of every model from the same raw tables holds the same rows.
-    scratch = tmp_path / "scratch" / "warehouse.duckdb"
-    scratch.parent.mkdir()
+
+def _from_scratch(warehouse: Path, work: Path) -> Path:
+    """A from-scratch build of every model from the warehouse's raw tables, in a copy under `work`."""
+    scratch = work / "warehouse.duckdb"
+    work.mkdir()
     shutil.copy(warehouse, scratch)
     with duckdb.connect(str(scratch)) as con:  # the raw layer and the load log only: no model, no record of builds
         for schema in (*COMPARED_SCHEMAS, "staging", STATE_SCHEMA):
             con.execute(f"drop schema if exists {schema} cascade")
     vars_ = json.dumps({"as_of_date": AS_OF.isoformat()})
-    done = run_dbt(["build", "--exclude", "source:*", "--vars", vars_], scratch, tmp_path / "scratch")
+    done = run_dbt(["run", "--vars", vars_], scratch, work)  # the rows only: the tests ran in the run compared
     assert done.returncode == 0, done.output[-3000:]
-    assert _differences(warehouse, scratch) == {}
+    return scratch
+
+
+@pytest.mark.parametrize("change", [_one_timecard, _an_earlier_timecard], ids=["one timecard", "an earlier timecard"])
+def test_after_a_timecard_change_only_what_reads_timecards_is_built_and_equals_a_full_rebuild(
+    pristine_demo, tmp_path: Path, change
+) -> None:
+    warehouse, landing, instance = pristine_demo
+    first_day = "select min(calendar_date) from intermediate.int_calendar_dates"
+    (before,) = query(warehouse, first_day)
+    logged, _ = _run_builds_what_reads(warehouse, landing, instance, change)
+    if change is _one_timecard:
+        assert f"cutoff int_calendar_first_timecard_week: its rows are as {CALENDARS} last read them" in logged
+    else:
+        assert (
+            f"cutoff int_calendar_first_timecard_week: its rows changed since the last build of {CALENDARS}" in logged
+        )
+        assert query(warehouse, first_day)[0] < before  # the calendars start earlier now
+    assert _differences(warehouse, _from_scratch(warehouse, tmp_path / "scratch")) == {}
+
+
+OTHER_CHANGES = (
+    _one_bill_rate,
+    _a_revised_exchange_rate,
+    _a_redated_project,
+    _an_opportunity_moved_on,
+    _a_plan_version_change,
+)
+
+
+def test_after_each_other_kind_of_change_only_what_reads_it_is_built_and_the_end_equals_a_full_rebuild(
+    pristine_demo, tmp_path: Path
+) -> None:
+    """Issue 12's other kinds of change, one after another on one warehouse.
+
+    Each run builds exactly what reads the changed table (the rest keep their tables) and changes rows
+    of it, and then every table equals a from-scratch build. Each run ingests only the object that
+    changed, as the landing_files sensor starts it.
+    """
+    warehouse, landing, instance = pristine_demo
+    for change in OTHER_CHANGES:
+        before = tmp_path / f"{change.__name__}.duckdb"
+        shutil.copy(warehouse, before)
+        _, reads_it = _run_builds_what_reads(warehouse, landing, instance, change, every_ingest=False)
+        moved = _differences(before, warehouse)
+        assert set(moved) & reads_it, f"{change.__name__} changed no row of what reads it: {moved}"
+        before.unlink()
+        scratch = _from_scratch(warehouse, tmp_path / change.__name__)
+        assert _differences(warehouse, scratch) == {}, change.__name__
+        shutil.rmtree(scratch.parent)
