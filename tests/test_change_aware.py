@@ -24,6 +24,7 @@ import duckdb
 import pytest
 
 from bench.pipeline import write_timecard_change
+from orchestration.contract import SourceObject, get
 from orchestration.defs.reverse_sync.assets import anaplan_forecast_inputs
 from orchestration.defs.transform.assets import dbt_models
 from orchestration.defs.transform.changes import STATE_SCHEMA
@@ -126,55 +127,40 @@ def _a_revised_exchange_rate(landing: Path) -> dg.AssetKey:
     return dg.AssetKey(["raw_erp", "consolidated_exchange_rate"])
 
 
-def _csv_change(landing: Path, export: str, where: str, replace_: str) -> None:
-    """A later batch of a PSA or CRM export: the first record `where` selects, its fields as `replace_` sets
-    them, stamped on the as-of date (after every demo modification)."""
-    source = landing / export
-    batch = source.with_name(source.name.replace(".csv", ".2026-11-16-change.csv"))
-    stamp = f"{AS_OF.isoformat()}T20:00:00.000Z"
+def _csv_change(landing: Path, obj: SourceObject, where: str, replace_: str) -> dg.AssetKey:
+    """A later batch of a CSV export: the first record `where` selects, its fields as `replace_` sets them,
+    and stamped on the as-of date (after every demo modification) when the object has a modified cursor."""
+    source = landing / obj.system / f"{obj.file_stem}.csv"
+    batch = source.with_name(f"{obj.file_stem}.2026-11-16-change.csv")
+    stamp = f", '{AS_OF.isoformat()}T20:00:00.000Z' as {obj.cursor}" if obj.cursor else ""
     with duckdb.connect() as con:
         con.execute(
             f"""copy (
-                select * replace ({replace_}, '{stamp}' as SystemModstamp)
-                from read_csv('{source}', all_varchar = true) where {where} order by Id limit 1
+                select * replace ({replace_}{stamp})
+                from read_csv('{source}', all_varchar = true) where {where} order by 1 limit 1
             ) to '{batch}' (header true)"""
         )
         assert con.execute(f"select count(*) from read_csv('{batch}', all_varchar = true)").fetchall() == [(1,)]
+    return dg.AssetKey([obj.schema, obj.name])
 
 
 def _a_redated_project(landing: Path) -> dg.AssetKey:
     """A project in progress ends four weeks later: its schedules, spreads and backlog move."""
-    _csv_change(
-        landing,
-        "psa/pse__Proj__c.csv",
-        "pse__Stage__c = 'In Progress' and pse__Billing_Type__c = 'Time and Materials'",
-        "strftime(cast(pse__End_Date__c as date) + 28, '%Y-%m-%d') as pse__End_Date__c",
-    )
-    return dg.AssetKey(["raw_psa", "project"])
+    where = "pse__Stage__c = 'In Progress' and pse__Billing_Type__c = 'Time and Materials'"
+    later = "strftime(cast(pse__End_Date__c as date) + 28, '%Y-%m-%d') as pse__End_Date__c"
+    return _csv_change(landing, get("psa", "project"), where, later)
 
 
 def _an_opportunity_moved_on(landing: Path) -> dg.AssetKey:
     """An open opportunity in Proposal moves to Negotiation, its probability from 50 to 75 percent."""
-    _csv_change(
-        landing,
-        "crm/Opportunity.csv",
-        "StageName = 'Proposal' and IsClosed = 'false'",
-        "'Negotiation' as StageName, '75.00' as Probability",
-    )
-    return dg.AssetKey(["raw_crm", "opportunity"])
+    moved = "'Negotiation' as StageName, '75.00' as Probability"
+    return _csv_change(landing, get("crm", "opportunity"), "StageName = 'Proposal' and IsClosed = 'false'", moved)
 
 
 def _a_plan_version_change(landing: Path) -> dg.AssetKey:
-    """The current plan version is locked and runs three months longer (Anaplan export: no cursor)."""
-    versions = landing / "planning" / "Plan_Versions.csv"
-    with duckdb.connect() as con:
-        con.execute(
-            f"""copy (
-                select * replace ('true' as "Is Locked", 'Mar 28' as "End Month")
-                from read_csv('{versions}', all_varchar = true) where "Is Current" = 'true'
-            ) to '{versions.with_name("Plan_Versions.2026-11-16-change.csv")}' (header true)"""
-        )
-    return dg.AssetKey(["raw_planning", "plan_version"])
+    """The current plan version is locked and runs three months longer (an Anaplan export: no cursor)."""
+    changed = """'true' as "Is Locked", 'Mar 28' as "End Month" """
+    return _csv_change(landing, get("planning", "plan_version"), "\"Is Current\" = 'true'", changed)
 
 
 # The incremental models: their increments follow timecards (and the valued one's, assignments too).
