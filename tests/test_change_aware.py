@@ -22,12 +22,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
 from bench.pipeline import write_timecard_change
 from orchestration.contract import SourceObject, get
 from orchestration.defs.reverse_sync.assets import anaplan_forecast_inputs
 from orchestration.defs.transform.assets import dbt_models
-from orchestration.defs.transform.changes import STATE_SCHEMA
+from orchestration.defs.transform.changes import STATE_SCHEMA, rows_version
 from tests.conftest import AS_OF
 from tests.helpers import RAW_ASSETS, THROUGH_THE_CALENDARS_ONLY, failures, materialize, query, run_log
 from tests.test_dbt_project import run_dbt
@@ -163,6 +164,13 @@ def _a_plan_version_change(landing: Path) -> dg.AssetKey:
     return _csv_change(landing, get("planning", "plan_version"), "\"Is Current\" = 'true'", changed)
 
 
+CUTOFF = dg.AssetKey(["intermediate", "int_calendar_first_timecard_week"])
+WORKSPACE = Path(__file__).parents[1] / "workspace.yaml"
+STALE_STATUS = """
+query StaleStatus($keys: [AssetKeyInput!]) {
+  assetNodes(assetKeys: $keys) { assetKey { path } staleStatus }
+}
+"""
 # The incremental models: their increments follow timecards (and the valued one's, assignments too).
 INCREMENTAL = (
     dg.AssetKey(["intermediate", "int_time_entries_unpivoted"]),
@@ -239,9 +247,21 @@ def test_after_a_timecard_change_only_what_reads_timecards_is_built_and_equals_a
     warehouse, landing, instance = pristine_demo
     first_day = "select min(calendar_date) from intermediate.int_calendar_dates"
     (before,) = query(warehouse, first_day)
+    # The demo build, on a new warehouse, read the cutoff view after building it: its version is its rows.
+    materialized = instance.get_latest_materialization_event(CUTOFF).asset_materialization
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert materialized.tags["dagster/data_version"] == rows_version(con, ".".join(CUTOFF.path))
     logged, _ = _run_builds_what_reads(warehouse, landing, instance, change)
     if change is _one_timecard:
         assert f"cutoff int_calendar_first_timecard_week: its rows are as {CALENDARS} last read them" in logged
+        # The view was built again with the same rows: the UI shows the calendars in sync, not "Unsynced".
+        with define_out_of_process_context(str(WORKSPACE), None, instance, read_only=True) as context:
+            keys = [{"path": ["intermediate", name]} for name in CALENDARS.split(", ")]
+            nodes = execute_dagster_graphql(context, STALE_STATUS, {"keys": keys}).data["assetNodes"]
+        assert {node["assetKey"]["path"][-1]: node["staleStatus"] for node in nodes} == {
+            "int_calendar_dates": "FRESH",
+            "int_calendar_months": "FRESH",
+        }
     else:
         assert (
             f"cutoff int_calendar_first_timecard_week: its rows changed since the last build of {CALENDARS}" in logged

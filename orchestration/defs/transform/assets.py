@@ -2,7 +2,7 @@
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -242,8 +242,18 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         target = parse_state.seeded_target_path(project_target, parsed, context.run_id)
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
     # A cutoff view's data version is its rows: when they did not move, Dagster shows its readers in sync.
+    # A view that could not be read before the build (a new warehouse: it did not exist) is read after
+    # it, its output held till then, so the next run's version compares with its rows, not with nothing.
     rows = {c.key: dg.DataVersion(versions[c.input]) for c in cut if not versions[c.input].startswith("unread")}
-    for event in _in_order(invocation, warehouse, context):
+    unread = [c for c in cut if c.key not in rows]
+
+    def read_unread() -> None:
+        with warehouse.connect(read_only=True) as con:
+            after = changes.cutoff_versions(con, unread, context.run_id)
+        rows.update({c.key: dg.DataVersion(after[c.input]) for c in unread if not after[c.input].startswith("unread")})
+
+    held_from = {c.key for c in unread}
+    for event in _in_order(invocation, warehouse, context, held_from, read_unread if unread else None):
         yield from recorded(_versioned(event, rows, context), context)
     not_kept = parse_state.keep_state(project_target, target, parsed)
     if not_kept:
@@ -269,20 +279,33 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
 RAW_TABLES = [f"{o.schema}.{o.name}" for o in SOURCE_OBJECTS]
 
 
-def _in_order(invocation, warehouse: Warehouse, context: dg.AssetExecutionContext) -> Iterator:
-    """dbt's events without noise, from the first mart on held to the end of the build and enriched."""
+def _in_order(
+    invocation,
+    warehouse: Warehouse,
+    context: dg.AssetExecutionContext,
+    held_from: Collection[dg.AssetKey] = (),
+    after_build: Callable[[], None] | None = None,
+) -> Iterator:
+    """dbt's events without noise; from the first mart (or model in `held_from`) on, held to the end of
+    the build and enriched. `after_build` runs once the build is over, before the held events are yielded."""
     held: list = []
     try:
         for event in invocation.stream():
             event = without_noise(event)
-            if held or is_mart_output(context, event):
+            if held or is_mart_output(context, event) or _output_of(event, held_from, context):
                 held.append(event)
             else:
                 yield event
     except Exception:
         yield from _enriched(held, warehouse, context)
         raise
+    if after_build is not None:
+        after_build()
     yield from _enriched(held, warehouse, context)
+
+
+def _output_of(event: object, keys: Collection[dg.AssetKey], context: dg.AssetExecutionContext) -> bool:
+    return bool(keys) and isinstance(event, dg.Output) and context.asset_key_for_output(event.output_name) in keys
 
 
 def _versioned(event: object, versions: Mapping[dg.AssetKey, dg.DataVersion], context) -> object:
