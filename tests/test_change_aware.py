@@ -34,7 +34,7 @@ from tests.helpers import RAW_ASSETS, THROUGH_THE_CALENDARS_ONLY, failures, mate
 from tests.test_dbt_project import run_dbt
 
 TIMECARDS = dg.AssetKey(["raw_psa", "timecard_header"])
-NEWER = "2026-07-01T08:00:00"  # after every demo modification (all are on or before the as-of date)
+NEWER = "2026-07-01T08:00:00"  # a modified stamp after that of the rate card the bill-rate change replaces
 LOAD_LOG_READER = dg.AssetKey(["intermediate", "int_source_files_loaded"])  # ingest_meta.loaded_files
 COMPARED_SCHEMAS = ("marts", "restricted", "intermediate", "sync")
 CALENDARS = "int_calendar_dates, int_calendar_months"  # the cutoff view's readers
