@@ -23,8 +23,7 @@ renamed as (
         historicalrate as historical_rate,
 
         -- load metadata
-        _loaded_at as loaded_at,
-        _batch_id as batch_id
+        {{ load_metadata() }}
 
     from source
 

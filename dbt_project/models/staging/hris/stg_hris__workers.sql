@@ -35,8 +35,7 @@ renamed as (
         "Last_Updated" as modified_at,
 
         -- load metadata
-        _loaded_at as loaded_at,
-        _batch_id as batch_id
+        {{ load_metadata() }}
 
     from source
 

@@ -24,8 +24,7 @@ renamed as (
         {{ anaplan_month_to_date('"End Month"') }} as last_month_start_date,
 
         -- load metadata
-        _loaded_at as loaded_at,
-        _batch_id as batch_id
+        {{ load_metadata() }}
 
     from source
 

@@ -29,8 +29,7 @@ renamed as (
         {{ anaplan_month_to_date('"Month"') }} as month_start_date,
 
         -- load metadata
-        _loaded_at as loaded_at,
-        _batch_id as batch_id
+        {{ load_metadata() }}
 
     from source
 
