@@ -93,12 +93,7 @@ def build_ingest_asset(obj: SourceObject) -> dg.AssetsDefinition:
             max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
         ),
         check_specs=[
-            dg.AssetCheckSpec(
-                QUARANTINE_CHECK,
-                asset=dg.AssetKey([obj.schema, obj.name]),
-                description="Every row of this load met the contract's row-level rules (required values, exact "
-                "types, no rounding). Rows that did not are in ingest_meta.quarantine with the rule and reason (WARN).",
-            ),
+            quarantine_check_spec(obj),
             dg.AssetCheckSpec(
                 FILES_CHECK,
                 asset=dg.AssetKey([obj.schema, obj.name]),
@@ -206,6 +201,16 @@ def stamps_check_result(result: LoadResult) -> dg.AssetCheckResult:
         passed=result.rows_changed_same_stamp == 0,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"rows_changed_same_stamp": result.rows_changed_same_stamp},
+    )
+
+
+def quarantine_check_spec(obj: SourceObject) -> dg.AssetCheckSpec:
+    """The quarantine check of a raw table, whichever path (files or API) loads it."""
+    return dg.AssetCheckSpec(
+        QUARANTINE_CHECK,
+        asset=dg.AssetKey([obj.schema, obj.name]),
+        description="Every row of this load met the contract's row-level rules (required values, exact "
+        "types, no rounding). Rows that did not are in ingest_meta.quarantine with the rule and reason (WARN).",
     )
 
 

@@ -46,11 +46,11 @@ from orchestration.defs.ingest.api.sources import (
     WorkdayConnector,
 )
 from orchestration.defs.ingest.files import (
-    QUARANTINE_CHECK,
     RAW_OWNERS,
     _result_metadata,
     data_version,
     quarantine_check_result,
+    quarantine_check_spec,
     raw_table_metadata,
 )
 from orchestration.defs.ingest.loader import UTC_NOW, LandingFileError, Target, load_relation, q, sql_str
@@ -415,15 +415,7 @@ def build_api_assets(system: str) -> dg.AssetsDefinition:
     @dg.multi_asset(
         name=f"api_{system}",
         specs=[_spec(obj) for obj in objects],
-        check_specs=[
-            dg.AssetCheckSpec(
-                QUARANTINE_CHECK,
-                asset=dg.AssetKey([obj.schema, obj.name]),
-                description="Every row of this load met the contract's row-level rules (WARN); "
-                "the others are in ingest_meta.quarantine.",
-            )
-            for obj in objects
-        ],
+        check_specs=[quarantine_check_spec(obj) for obj in objects],
         can_subset=True,
         required_resource_keys={"warehouse", "api_tuning", resource_key},
         op_tags={"ingest_source": "api"},
