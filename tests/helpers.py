@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import dagster as dg
 import duckdb
@@ -126,3 +128,12 @@ def failures(result: dg.ExecuteInProcessResult | RecordedRun) -> list[str]:
         for e in result.all_events
         if e.event_type_value == "STEP_FAILURE"
     ]
+
+
+def load_script(path: Path) -> ModuleType:
+    """Import a script by its path (dbt_project/scripts and deploy are folders, not packages)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

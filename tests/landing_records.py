@@ -11,7 +11,18 @@ import io
 import json
 from pathlib import Path
 
+from orchestration import contract
 from orchestration.contract import ANAPLAN_CSV, CSV, JSONL, WORKDAY_JSON, SourceObject
+
+# The contract objects the loader tests write landing files of, one of every landing format.
+ACCOUNT = contract.get("crm", "account")
+TIMECARD = contract.get("psa", "timecard_header")
+CUSTOMER = contract.get("erp", "customer")
+TRANSACTION = contract.get("erp", "transaction")
+LINE = contract.get("erp", "transaction_line")
+FX = contract.get("erp", "consolidated_exchange_rate")
+WORKER = contract.get("hris", "worker")
+TARGET = contract.get("planning", "target")
 
 _SAMPLES = {
     "VARCHAR": "x",

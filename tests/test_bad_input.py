@@ -24,21 +24,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import contract
 from orchestration.contract import SourceObject
 from orchestration.defs.ingest.loader import LandingFileError, LoadResult, load_object, q
 from tests import landing_records
-from tests.landing_records import record, render
+from tests.landing_records import ACCOUNT, FX, LINE, TARGET, TIMECARD, TRANSACTION, WORKER, record, render
 
 pytestmark = pytest.mark.unit
 
-ACCOUNT = contract.get("crm", "account")
-TIMECARD = contract.get("psa", "timecard_header")
-TRANSACTION = contract.get("erp", "transaction")
-LINE = contract.get("erp", "transaction_line")
-FX = contract.get("erp", "consolidated_exchange_rate")
-WORKER = contract.get("hris", "worker")
-TARGET = contract.get("planning", "target")
 OBJECTS = (ACCOUNT, TIMECARD, TRANSACTION, LINE, FX, WORKER, TARGET)
 BATCH = "2026-01-15"
 

@@ -5,7 +5,6 @@ Kind: unit (fast; `make test-fast`).
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import subprocess
 import sys
@@ -13,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import load_script
+
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).parents[1]
-_spec = importlib.util.spec_from_file_location("check_port", REPO / "deploy" / "check_port.py")
-check_port = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(check_port)
+check_port = load_script(REPO / "deploy" / "check_port.py")
 
 
 @pytest.fixture

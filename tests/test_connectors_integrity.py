@@ -147,6 +147,11 @@ def no_lookback(servers: Servers) -> Servers:
 
 
 RENAMED = "Renamed while the merge was refused"
+# The opportunities quarantined for their 'n/a' Amount, in the warehouse's quarantine table.
+QUARANTINED_AMOUNTS = (
+    "select record_key, field, value from ingest_meta.quarantine where table_name = 'raw_crm.opportunity' "
+    "and value = 'n/a' order by 1"
+)
 
 
 def _break(servers: Servers, ids: list[str], amount: str) -> None:
@@ -200,12 +205,7 @@ def test_a_refused_merge_is_quarantined_whole_once_the_share_is_raised(
     monkeypatch.setenv("INGEST_MAX_QUARANTINE_SHARE", "1")  # nothing changes at the source
     after = metadata(run(servers, warehouse, "crm"))["opportunity"]
     assert (after["rows_read"], after["rows_quarantined"], after["rows_updated"]) == (15, 12, 3)
-    quarantined = query(
-        warehouse,
-        "select record_key, field, value from ingest_meta.quarantine where table_name = 'raw_crm.opportunity' "
-        "and value = 'n/a' order by 1",
-    )
-    assert quarantined == [(k, "Amount", "n/a") for k in sorted(bad)]
+    assert query(warehouse, QUARANTINED_AMOUNTS) == [(k, "Amount", "n/a") for k in sorted(bad)]
     assert _renamed_in_raw(warehouse, good) == 3
 
 

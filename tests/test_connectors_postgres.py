@@ -28,7 +28,7 @@ from orchestration.lib.postgres import connect_raw
 from orchestration.lib.warehouse import PostgresWarehouse
 from tests.api_servers import Servers, api_servers, write_child_config
 from tests.test_connectors import SECRET, failure_message, metadata
-from tests.test_connectors_integrity import source_keys
+from tests.test_connectors_integrity import QUARANTINED_AMOUNTS, source_keys
 
 pytestmark = pytest.mark.integration
 
@@ -145,12 +145,7 @@ def test_a_refused_merge_is_loaded_once_the_share_is_raised_on_postgres(
     monkeypatch.setenv("INGEST_MAX_QUARANTINE_SHARE", "1")
     after = metadata(run(servers, database, "crm"))["opportunity"]
     assert (after["rows_read"], after["rows_quarantined"], after["rows_from_earlier_loads"]) == (15, 12, 15)
-    quarantined = _pg(
-        database,
-        "select record_key, field, value from ingest_meta.quarantine where table_name = 'raw_crm.opportunity' "
-        "and value = 'n/a' order by 1",
-    )
-    assert quarantined == [(i, "Amount", "n/a") for i in sorted(bad)]
+    assert _pg(database, QUARANTINED_AMOUNTS) == [(i, "Amount", "n/a") for i in sorted(bad)]
     renamed = _pg(
         database, 'select "Id" from raw_crm.opportunity where "Name" = %s order by 1', ["Renamed on postgres"]
     )

@@ -8,37 +8,27 @@ Kind: integration (a `dbt build`), except the generated-sources check: unit.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import duckdb
 import pytest
+
+from orchestration.contract import SOURCE_OBJECTS, SYSTEMS
+from tests.helpers import load_script
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 LOAD_METADATA = ["_loaded_at", "_source_file", "_batch_id"]
 SALESFORCE_SYSTEMS = {"crm", "psa"}
 
 
-def _load_script(name: str) -> ModuleType:
-    """Import a dbt_project/scripts module by path (the folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, DBT_PROJECT_DIR / "scripts" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-create_empty_raw = _load_script("create_empty_raw")  # also puts the repo root on sys.path
-generate_sources = _load_script("generate_sources")
-
-from orchestration.contract import SOURCE_OBJECTS, SYSTEMS  # noqa: E402
+create_empty_raw = load_script(DBT_PROJECT_DIR / "scripts" / "create_empty_raw.py")
+generate_sources = load_script(DBT_PROJECT_DIR / "scripts" / "generate_sources.py")
 
 
 @dataclass(frozen=True)

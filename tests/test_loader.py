@@ -12,17 +12,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import contract
 from orchestration.defs.ingest.loader import LandingFileError, load_object, load_relation
 from tests import landing_records
-from tests.landing_records import record
+from tests.landing_records import ACCOUNT, CUSTOMER, TARGET, WORKER, record
 
 pytestmark = pytest.mark.unit
 
-ACCOUNT = contract.get("crm", "account")
-WORKER = contract.get("hris", "worker")
-CUSTOMER = contract.get("erp", "customer")
-TARGET = contract.get("planning", "target")
 ACCOUNT_HEADER = "Id,Name,Type,Industry,BillingCountry,CurrencyIsoCode,CreatedDate,SystemModstamp,IsDeleted"
 
 
@@ -36,6 +31,38 @@ def _account_row(account_id: str, name: str, modified: str) -> str:
     return f"{account_id},{name},Customer,Tech,US,USD,2025-01-01T00:00:00.000Z,{modified},false"
 
 
+def _write_accounts(path: Path, *rows: str, header: str = ACCOUNT_HEADER) -> Path:
+    """An Account CSV export: the header, then one line per row."""
+    return _write(path, "\n".join([header, *rows]) + "\n")
+
+
+def _write_two_account_batches(landing: Path) -> None:
+    """Salesforce's Account export, then a later batch with a new column: A1 changed, A2 older than stored, A3 new."""
+    _write_accounts(
+        landing / "crm/Account.csv",
+        _account_row("A1", "Acme", "2025-01-02T00:00:00.000Z"),
+        _account_row("A2", "Beta", "2025-01-05T00:00:00.000Z"),
+    )
+    _write_accounts(
+        landing / "crm/Account.2025-02-01.csv",
+        _account_row("A1", "Acme Corp", "2025-02-01T00:00:00.000Z") + ",x",
+        _account_row("A2", "Stale Beta", "2025-01-01T00:00:00.000Z") + ",y",
+        _account_row("A3", "Gamma", "2025-02-01T00:00:00.000Z") + ",z",
+        header=ACCOUNT_HEADER + ",New_Field__c",
+    )
+
+
+def _write_two_target_batches(landing: Path) -> None:
+    """Anaplan's Targets export, then a later batch that changes January's revenue target and adds February's."""
+    header = ",".join(TARGET.field_names)
+    _write(landing / "planning/Targets.csv", f"{header}\nBUD26,PSF-US,Strategy,Jan 26,USD,1000.00,10,0.75,2\n")
+    _write(
+        landing / "planning/Targets.2026-02.csv",
+        f"{header}\nBUD26,PSF-US,Strategy,Jan 26,USD,1250.50,10,0.75,2\n"
+        "BUD26,PSF-US,Strategy,Feb 26,USD,900.00,10,0.75,2\n",
+    )
+
+
 @pytest.fixture
 def con(tmp_path: Path):
     with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
@@ -47,29 +74,7 @@ def _rows(con, sql: str) -> list[tuple]:
 
 
 def test_newer_file_merges_by_key_and_latest_modified_wins(con, tmp_path: Path) -> None:
-    _write(
-        tmp_path / "crm/Account.csv",
-        "\n".join(
-            [
-                ACCOUNT_HEADER,
-                _account_row("A1", "Acme", "2025-01-02T00:00:00.000Z"),
-                _account_row("A2", "Beta", "2025-01-05T00:00:00.000Z"),
-            ]
-        )
-        + "\n",
-    )
-    _write(
-        tmp_path / "crm/Account.2025-02-01.csv",
-        "\n".join(
-            [
-                ACCOUNT_HEADER + ",New_Field__c",
-                _account_row("A1", "Acme Corp", "2025-02-01T00:00:00.000Z") + ",x",
-                _account_row("A2", "Stale Beta", "2025-01-01T00:00:00.000Z") + ",y",
-                _account_row("A3", "Gamma", "2025-02-01T00:00:00.000Z") + ",z",
-            ]
-        )
-        + "\n",
-    )
+    _write_two_account_batches(tmp_path)
     result = load_object(con, ACCOUNT, tmp_path, batch_id="b1")
     assert (result.rows_read, result.rows_inserted, result.rows_updated, result.rows_unchanged) == (5, 3, 1, 1)
     assert result.extra_fields == ["New_Field__c"]
@@ -83,9 +88,7 @@ def test_newer_file_merges_by_key_and_latest_modified_wins(con, tmp_path: Path) 
 
 
 def test_loading_the_same_file_again_adds_nothing(con, tmp_path: Path) -> None:
-    path = _write(
-        tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\n"
-    )
+    path = _write_accounts(tmp_path / "crm/Account.csv", _account_row("A1", "Acme", "2025-01-02T00:00:00.000Z"))
     load_object(con, ACCOUNT, tmp_path)
     again = load_object(con, ACCOUNT, tmp_path)
     assert again.files_skipped == [str(path)] and again.rows_read == 0 and again.row_count == 1
@@ -98,19 +101,11 @@ QUARANTINE_COLUMNS = "table_name, source_file, source_row, record_key, rule, fie
 
 
 def test_bad_value_goes_to_quarantine_with_rule_and_reason(con, tmp_path: Path) -> None:
-    good = _write(
-        tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\n"
-    )
-    bad = _write(
+    good = _write_accounts(tmp_path / "crm/Account.csv", _account_row("A1", "Acme", "2025-01-02T00:00:00.000Z"))
+    bad = _write_accounts(
         tmp_path / "crm/Account.2025-03-01.csv",
-        "\n".join(
-            [
-                ACCOUNT_HEADER,
-                _account_row("A2", "Ok", "2025-03-01T00:00:00.000Z"),
-                _account_row("A3", "Bad", "yesterday"),
-            ]
-        )
-        + "\n",
+        _account_row("A2", "Ok", "2025-03-01T00:00:00.000Z"),
+        _account_row("A3", "Bad", "yesterday"),
     )
     result = load_object(con, ACCOUNT, tmp_path, batch_id="b1")
     assert _rows(con, 'select "Id" from raw_crm.account order by 1') == [("A1",), ("A2",)]
@@ -139,7 +134,7 @@ def test_bad_value_goes_to_quarantine_with_rule_and_reason(con, tmp_path: Path) 
 
 
 def test_a_bad_record_read_again_is_counted_but_kept_once(con, tmp_path: Path) -> None:
-    path = _write(tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A3', 'Bad', 'yesterday')}\n")
+    path = _write_accounts(tmp_path / "crm/Account.csv", _account_row("A3", "Bad", "yesterday"))
     first = load_object(con, ACCOUNT, tmp_path)
     os.utime(path, (1_000_000_000, 1_000_000_000))  # re-exported unchanged: read again
     second = load_object(con, ACCOUNT, tmp_path)
@@ -148,7 +143,7 @@ def test_a_bad_record_read_again_is_counted_but_kept_once(con, tmp_path: Path) -
 
 
 def test_every_broken_rule_of_a_row_is_listed(con, tmp_path: Path) -> None:
-    _write(tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n,Nameless,Customer,Tech,US,USD,soon,never,maybe\n")
+    _write_accounts(tmp_path / "crm/Account.csv", ",Nameless,Customer,Tech,US,USD,soon,never,maybe")
     result = load_object(con, ACCOUNT, tmp_path)
     assert result.rows_quarantined == 1 and result.row_count == 0
     rule, field_name, failures = _rows(con, "select rule, field, failures from ingest_meta.quarantine")[0]
@@ -163,10 +158,8 @@ def test_every_broken_rule_of_a_row_is_listed(con, tmp_path: Path) -> None:
 
 def test_mostly_bad_file_is_a_schema_change_and_loads_nothing(con, tmp_path: Path) -> None:
     rows = [_account_row(f"A{i}", "Acme", f"{i} days ago") for i in range(12)]
-    good = _write(
-        tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\n"
-    )
-    bad = _write(tmp_path / "crm/Account.2025-03-01.csv", "\n".join([ACCOUNT_HEADER, *rows]) + "\n")
+    good = _write_accounts(tmp_path / "crm/Account.csv", _account_row("A1", "Acme", "2025-01-02T00:00:00.000Z"))
+    bad = _write_accounts(tmp_path / "crm/Account.2025-03-01.csv", *rows)
     with pytest.raises(LandingFileError) as err:
         load_object(con, ACCOUNT, tmp_path)
     assert str(err.value) == (
@@ -190,7 +183,9 @@ def test_truncated_csv_names_the_line(con, tmp_path: Path) -> None:
 
 def test_missing_column_is_a_schema_change(con, tmp_path: Path) -> None:
     header = ACCOUNT_HEADER.replace(",SystemModstamp", "")
-    _write(tmp_path / "crm/Account.csv", f"{header}\nA1,Acme,Customer,Tech,US,USD,2025-01-01T00:00:00.000Z,false\n")
+    _write_accounts(
+        tmp_path / "crm/Account.csv", "A1,Acme,Customer,Tech,US,USD,2025-01-01T00:00:00.000Z,false", header=header
+    )
     with pytest.raises(LandingFileError, match=r"line 1, field 'SystemModstamp': missing column\(s\) in header"):
         load_object(con, ACCOUNT, tmp_path)
 
@@ -269,13 +264,7 @@ def test_connector_relation_gets_the_same_checks(con, tmp_path: Path) -> None:
 
 
 def test_anaplan_composite_key_newest_file_wins(con, tmp_path: Path) -> None:
-    header = ",".join(TARGET.field_names)
-    _write(tmp_path / "planning/Targets.csv", f"{header}\nBUD26,PSF-US,Strategy,Jan 26,USD,1000.00,10,0.75,2\n")
-    _write(
-        tmp_path / "planning/Targets.2026-02.csv",
-        f"{header}\nBUD26,PSF-US,Strategy,Jan 26,USD,1250.50,10,0.75,2\n"
-        "BUD26,PSF-US,Strategy,Feb 26,USD,900.00,10,0.75,2\n",
-    )
+    _write_two_target_batches(tmp_path)
     result = load_object(con, TARGET, tmp_path)
     assert (result.rows_inserted, result.rows_updated) == (2, 1)
     assert _rows(con, 'select "Month", "Revenue Target"::varchar from raw_planning.target order by 1') == [

@@ -19,8 +19,8 @@ from orchestration.defs.ingest.loader import LandingFileError, load_object, load
 from orchestration.defs.ingest.postgres_target import PostgresTarget
 from orchestration.lib.postgres import connect_raw
 from tests import landing_records
-from tests.landing_records import record
-from tests.test_loader import ACCOUNT, ACCOUNT_HEADER, TARGET, WORKER, _account_row, _write
+from tests.landing_records import ACCOUNT, TARGET, WORKER, record
+from tests.test_loader import _account_row, _write_accounts, _write_two_account_batches, _write_two_target_batches
 
 pytestmark = pytest.mark.integration
 
@@ -63,17 +63,7 @@ def pg(database):
 
 
 def test_newer_file_merges_by_key_and_latest_modified_wins(pg: Landing, tmp_path: Path) -> None:
-    _write(
-        tmp_path / "crm/Account.csv",
-        f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\n"
-        f"{_account_row('A2', 'Beta', '2025-01-05T00:00:00.000Z')}\n",
-    )
-    _write(
-        tmp_path / "crm/Account.2025-02-01.csv",
-        f"{ACCOUNT_HEADER},New_Field__c\n{_account_row('A1', 'Acme Corp', '2025-02-01T00:00:00.000Z')},x\n"
-        f"{_account_row('A2', 'Stale Beta', '2025-01-01T00:00:00.000Z')},y\n"
-        f"{_account_row('A3', 'Gamma', '2025-02-01T00:00:00.000Z')},z\n",
-    )
+    _write_two_account_batches(tmp_path)
     result = pg.load(ACCOUNT, tmp_path, batch_id="b1")
     assert (result.rows_read, result.rows_inserted, result.rows_updated, result.rows_unchanged) == (5, 3, 1, 1)
     assert result.extra_fields == ["New_Field__c"] and result.row_count == 3
@@ -86,9 +76,7 @@ def test_newer_file_merges_by_key_and_latest_modified_wins(pg: Landing, tmp_path
 
 
 def test_loading_the_same_file_again_adds_nothing(pg: Landing, tmp_path: Path) -> None:
-    path = _write(
-        tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A1', 'Acme', '2025-01-02T00:00:00.000Z')}\n"
-    )
+    path = _write_accounts(tmp_path / "crm/Account.csv", _account_row("A1", "Acme", "2025-01-02T00:00:00.000Z"))
     pg.load(ACCOUNT, tmp_path)
     again = pg.load(ACCOUNT, tmp_path)
     assert again.files_skipped == [str(path)] and again.rows_read == 0 and again.row_count == 1
@@ -98,10 +86,10 @@ def test_loading_the_same_file_again_adds_nothing(pg: Landing, tmp_path: Path) -
 
 
 def test_bad_value_is_quarantined_in_postgres_and_the_rest_loads(pg: Landing, tmp_path: Path) -> None:
-    _write(
+    _write_accounts(
         tmp_path / "crm/Account.csv",
-        f"{ACCOUNT_HEADER}\n{_account_row('A2', 'Ok', '2025-03-01T00:00:00.000Z')}\n"
-        f"{_account_row('A3', 'Bad', 'yesterday')}\n",
+        _account_row("A2", "Ok", "2025-03-01T00:00:00.000Z"),
+        _account_row("A3", "Bad", "yesterday"),
     )
     result = pg.load(ACCOUNT, tmp_path, batch_id="b1")
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
@@ -120,7 +108,7 @@ def test_bad_value_is_quarantined_in_postgres_and_the_rest_loads(pg: Landing, tm
 
 
 def test_a_bad_record_read_again_is_counted_but_kept_once(pg: Landing, tmp_path: Path) -> None:
-    path = _write(tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A3', 'Bad', 'yesterday')}\n")
+    path = _write_accounts(tmp_path / "crm/Account.csv", _account_row("A3", "Bad", "yesterday"))
     first = pg.load(ACCOUNT, tmp_path)
     os.utime(path, (1_000_000_000, 1_000_000_000))
     second = pg.load(ACCOUNT, tmp_path)
@@ -129,12 +117,11 @@ def test_a_bad_record_read_again_is_counted_but_kept_once(pg: Landing, tmp_path:
 
 
 def test_a_failing_file_rolls_the_whole_object_back(pg: Landing, tmp_path: Path) -> None:
-    _write(tmp_path / "crm/Account.csv", f"{ACCOUNT_HEADER}\n{_account_row('A3', 'Bad', 'yesterday')}\n")
+    _write_accounts(tmp_path / "crm/Account.csv", _account_row("A3", "Bad", "yesterday"))
     pg.load(ACCOUNT, tmp_path)
-    _write(tmp_path / "crm/Account.2025-02-01.csv", f"{ACCOUNT_HEADER}\n{_account_row('A4', 'Bad', 'never')}\n")
-    _write(
-        tmp_path / "crm/Account.2025-03-01.csv",
-        "\n".join([ACCOUNT_HEADER, *(_account_row(f"B{i}", "Acme", f"{i} days ago") for i in range(12))]) + "\n",
+    _write_accounts(tmp_path / "crm/Account.2025-02-01.csv", _account_row("A4", "Bad", "never"))
+    _write_accounts(
+        tmp_path / "crm/Account.2025-03-01.csv", *(_account_row(f"B{i}", "Acme", f"{i} days ago") for i in range(12))
     )
     with pytest.raises(LandingFileError, match=r"Account.2025-03-01.csv, line 2, field 'SystemModstamp'"):
         pg.load(ACCOUNT, tmp_path)
@@ -180,13 +167,7 @@ def test_connector_relation_lands_in_postgres(pg: Landing) -> None:
 
 
 def test_anaplan_composite_key_newest_file_wins(pg: Landing, tmp_path: Path) -> None:
-    header = ",".join(TARGET.field_names)
-    _write(tmp_path / "planning/Targets.csv", f"{header}\nBUD26,PSF-US,Strategy,Jan 26,USD,1000.00,10,0.75,2\n")
-    _write(
-        tmp_path / "planning/Targets.2026-02.csv",
-        f"{header}\nBUD26,PSF-US,Strategy,Jan 26,USD,1250.50,10,0.75,2\n"
-        "BUD26,PSF-US,Strategy,Feb 26,USD,900.00,10,0.75,2\n",
-    )
+    _write_two_target_batches(tmp_path)
     result = pg.load(TARGET, tmp_path)
     assert (result.rows_inserted, result.rows_updated) == (2, 1)
     assert pg.rows('select "Month", "Revenue Target"::text from raw_planning.target order by 1') == [

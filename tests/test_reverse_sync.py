@@ -11,11 +11,13 @@ fault (no answer until the client is gone) and an import runs until the test rel
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -82,6 +84,22 @@ def _shift(warehouse, practice: str, amount: str) -> int:
         return changed.fetchall()[0][0]
 
 
+@contextlib.contextmanager
+def _shifted_under_faults(warehouse, demo_instance, url: str, practice: str, amount: str) -> Iterator[int]:
+    """A practice's values shifted by `amount` (yields how many rows) for a test that injects faults at `url`.
+
+    Afterwards, passed or failed: the faults cleared, the shift undone and synced, so the planning tool
+    holds the model again for the next test.
+    """
+    changed = _shift(warehouse, practice, amount)
+    try:
+        yield changed
+    finally:
+        requests.delete(f"{url}/_admin/faults", timeout=5)
+        _shift(warehouse, practice, f"-{amount}")
+        assert _sync(warehouse, demo_instance).success
+
+
 def _run_counts(warehouse, run_id: str) -> tuple:
     return query(
         warehouse,
@@ -142,8 +160,7 @@ def test_rejected_rows_are_kept_with_their_reasons_and_retried_next_run(
 ) -> None:
     warehouse, db = demo_build[0], planning_server[1]
     url = planning_server[0].url
-    changed = _shift(warehouse, "Change", "2.50")
-    try:
+    with _shifted_under_faults(warehouse, demo_instance, url, "Change", "2.50") as changed:
         reject = {"column": "Practice", "equals": "Change"}
         fault = [{"match": "POST .*/imports/.*/tasks$", "times": 1, "reject": reject}]
         requests.post(f"{url}/_admin/faults", json=fault, timeout=5).raise_for_status()
@@ -174,10 +191,6 @@ def test_rejected_rows_are_kept_with_their_reasons_and_retried_next_run(
         [check] = [e for e in retried.get_asset_check_evaluations() if e.check_name == "no_rows_rejected"]
         assert check.passed
         assert _cells(db) == _desired(warehouse)
-    finally:
-        requests.delete(f"{url}/_admin/faults", timeout=5)
-        _shift(warehouse, "Change", "-2.50")
-        assert _sync(demo_build[0], demo_instance).success
     assert _cells(db) == _desired(warehouse)
 
 
@@ -328,8 +341,7 @@ def test_no_current_plan_version_blocks_even_a_first_sync(
 def test_failure_mid_sync_then_rerun_converges(demo_build, demo_instance, planning_server, fault) -> None:
     warehouse, db = demo_build[0], planning_server[1]
     url = planning_server[0].url
-    changed = _shift(warehouse, "Technology", "3.00")
-    try:
+    with _shifted_under_faults(warehouse, demo_instance, url, "Technology", "3.00") as changed:
         requests.post(f"{url}/_admin/faults", json=[fault], timeout=5).raise_for_status()
         failed = _sync(demo_build[0], demo_instance)
         assert not failed.success
@@ -338,10 +350,6 @@ def test_failure_mid_sync_then_rerun_converges(demo_build, demo_instance, planni
         assert _sync(demo_build[0], demo_instance).success
         assert _last_run(warehouse)[:3] == ("success", 0, changed)
         assert _cells(db) == _desired(warehouse)
-    finally:
-        requests.delete(f"{url}/_admin/faults", timeout=5)
-        _shift(warehouse, "Technology", "-3.00")
-        assert _sync(demo_build[0], demo_instance).success
     assert _cells(db) == _desired(warehouse)
 
 
@@ -350,8 +358,7 @@ def test_abandoned_import_that_completes_later_converges(demo_build, demo_instan
     warehouse, db = demo_build[0], planning_server[1]
     server = planning_server[0]
     impatient = anaplan_resource(poll_interval_seconds=0.05, task_timeout_seconds=0.5)
-    changed = _shift(warehouse, "Data & Analytics", "4.00")
-    try:
+    with _shifted_under_faults(warehouse, demo_instance, server.url, "Data & Analytics", "4.00") as changed:
         stall = [{"match": "tasks$", "stall_task": 600}]  # the import runs until the test releases it
         requests.post(f"{server.url}/_admin/faults", json=stall, timeout=5).raise_for_status()
         gave_up = materialize(
@@ -365,10 +372,6 @@ def test_abandoned_import_that_completes_later_converges(demo_build, demo_instan
         assert _sync(warehouse, demo_instance).success  # state was not advanced: the same upserts again
         assert _last_run(warehouse)[:3] == ("success", 0, changed)
         assert _cells(db) == _desired(warehouse)
-    finally:
-        requests.delete(f"{server.url}/_admin/faults", timeout=5)
-        _shift(warehouse, "Data & Analytics", "-4.00")
-        assert _sync(warehouse, demo_instance).success
     assert _cells(db) == _desired(warehouse)
 
 
@@ -425,36 +428,34 @@ def test_sigkill_mid_sync_then_recovery_and_the_next_run_converges(
     warehouse, db = demo_build[0], planning_server[1]
     url = planning_server[0].url
     pool = dg.DagsterInstance.from_config(str(pool_home))
-    changed = _shift(warehouse, "Strategy", "5.00")
-    runs_before = query(warehouse, "select count(*) from reverse_sync.sync_runs")[0][0]
     try:
-        requests.post(f"{url}/_admin/faults", json=[fault], timeout=5).raise_for_status()
-        process = _sync_process(warehouse, pool_home)
-        wait_until(lambda: _fault_taken(url), "the sync process reaches the faulted request", process)
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=60) == -signal.SIGKILL
-        if "stall_task" in fault:
-            assert release_stalled_tasks(url) == 1  # the import the killed run started completes without it
-        wait_until_idle(url)  # the server finishes what it was doing when the client died
-        assert query(warehouse, "select count(*) from reverse_sync.sync_runs")[0][0] == runs_before  # no record
-        killed = pool.get_runs(limit=1)[0]
-        assert killed.status == dg.DagsterRunStatus.STARTED  # as the kill left it: no process will end it
-        assert _slot_holders(pool) == [(killed.run_id, "anaplan__forecast_inputs")]  # every warehouse step waits
-        requests.delete(f"{url}/_admin/faults", timeout=5)
-        recovery = recover(pool_home)  # `make recover-runs` (tests/test_sync_recovery.py runs the command itself)
-        assert f"marked failed: {killed.run_id} (no process" in recovery
-        assert f"freed pool slots of run {killed.run_id}" in recovery
-        assert pool.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
-        assert _slot_holders(pool) == []
-        following = _sync(warehouse, pool)  # its sync step gets the slot
-        assert following.success
-        assert _last_run(warehouse)[:3] == ("success", 0, changed)  # the state was not advanced: the change again
-        assert _cells(db) == _desired(warehouse)
-        assert len(read_cells(db)) == len(_desired(warehouse))  # nothing duplicated, nothing lost
+        # undone by a sync on the demo instance, never the pool instance: a failed test must not hang
+        with _shifted_under_faults(warehouse, demo_instance, url, "Strategy", "5.00") as changed:
+            runs_before = query(warehouse, "select count(*) from reverse_sync.sync_runs")[0][0]
+            requests.post(f"{url}/_admin/faults", json=[fault], timeout=5).raise_for_status()
+            process = _sync_process(warehouse, pool_home)
+            wait_until(lambda: _fault_taken(url), "the sync process reaches the faulted request", process)
+            process.send_signal(signal.SIGKILL)
+            assert process.wait(timeout=60) == -signal.SIGKILL
+            if "stall_task" in fault:
+                assert release_stalled_tasks(url) == 1  # the import the killed run started completes without it
+            wait_until_idle(url)  # the server finishes what it was doing when the client died
+            assert query(warehouse, "select count(*) from reverse_sync.sync_runs")[0][0] == runs_before  # no record
+            killed = pool.get_runs(limit=1)[0]
+            assert killed.status == dg.DagsterRunStatus.STARTED  # as the kill left it: no process will end it
+            assert _slot_holders(pool) == [(killed.run_id, "anaplan__forecast_inputs")]  # every warehouse step waits
+            requests.delete(f"{url}/_admin/faults", timeout=5)
+            recovery = recover(pool_home)  # `make recover-runs` (tests/test_sync_recovery.py runs the command itself)
+            assert f"marked failed: {killed.run_id} (no process" in recovery
+            assert f"freed pool slots of run {killed.run_id}" in recovery
+            assert pool.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+            assert _slot_holders(pool) == []
+            following = _sync(warehouse, pool)  # its sync step gets the slot
+            assert following.success
+            assert _last_run(warehouse)[:3] == ("success", 0, changed)  # the state was not advanced: the change again
+            assert _cells(db) == _desired(warehouse)
+            assert len(read_cells(db)) == len(_desired(warehouse))  # nothing duplicated, nothing lost
     finally:
-        requests.delete(f"{url}/_admin/faults", timeout=5)
-        _shift(warehouse, "Strategy", "-5.00")
-        assert _sync(warehouse, demo_instance).success  # never the pool instance: a failed test must not hang
         pool.dispose()
     assert _cells(db) == _desired(warehouse)
 

@@ -10,7 +10,6 @@ Kind: unit (fast; `make test-fast`).
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -35,6 +34,7 @@ from orchestration.contract import docs as contract_docs
 from orchestration.defs.quality import docs as quality_docs
 from orchestration.defs.quality.gx_runner import run_suite
 from orchestration.defs.quality.suites import CheckSpec, suite_for
+from tests.helpers import load_script
 
 pytestmark = pytest.mark.unit
 
@@ -43,16 +43,8 @@ STAGING_DIR = DBT_PROJECT_DIR / "models" / "staging"
 STAGES = ("Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost")
 
 
-def _script(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, DBT_PROJECT_DIR / "scripts" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-generate_sources = _script("generate_sources")
-create_empty_raw = _script("create_empty_raw")
+generate_sources = load_script(DBT_PROJECT_DIR / "scripts" / "generate_sources.py")
+create_empty_raw = load_script(DBT_PROJECT_DIR / "scripts" / "create_empty_raw.py")
 
 
 def with_field_rules(obj: SourceObject, field: str, *rules: Any) -> SourceObject:
