@@ -7,8 +7,8 @@ defects (see DEFECTS) for the pipeline's checks to catch.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
+from typing import Any
 
 from .config import SCALES
 from .defects import DEFECTS
@@ -17,17 +17,11 @@ from .generator import MANIFEST, Result, run
 __all__ = ["DEFECTS", "MANIFEST", "SCALES", "Result", "generate", "run"]
 
 
-def generate(
-    out_dir: Path,
-    scale: str = "small",
-    seed: int = 42,
-    as_of: date | None = None,
-    defects: bool = True,
-    progress: bool = False,
-) -> dict[str, int]:
+def generate(out_dir: Path, **options: Any) -> dict[str, int]:
     """Generate the demo firm into out_dir; returns rows written per file (`psa/pse__Proj__c.csv`).
 
-    as_of defaults to today; the same (scale, seed, as_of, defects) gives byte-identical files.
+    options are run()'s (scale, seed, as_of, defects, progress, known_on), with its defaults; the same
+    (scale, seed, as_of, defects) gives byte-identical files, as_of defaulting to today.
     Use run() to also get the keys of the injected defects.
     """
-    return run(out_dir, scale=scale, seed=seed, as_of=as_of, defects=defects, progress=progress).rows
+    return run(out_dir, **options).rows

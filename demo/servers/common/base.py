@@ -267,6 +267,13 @@ class SourceHandler(JsonResponses):
     def _change(self, path: str, spec: dict[str, Any]) -> None:
         self.send_json(200, apply_change(self.state.store, path, spec, self.delete_record))
 
+    def token_form(self, body: bytes, grant_type: str, refusal: str) -> dict[str, str]:
+        """A token request's form fields (the last of a repeated one); another grant type answers 400 `refusal`."""
+        form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+        if form.get("grant_type") != grant_type:
+            raise HttpError(400, refusal, "unsupported_grant_type")
+        return form
+
     def bearer_token(self) -> str:
         scheme, _, value = self.headers.get("Authorization", "").partition(" ")
         return value.strip() if scheme.lower() == "bearer" else ""

@@ -29,6 +29,14 @@ def run_server(
     return serve_until_stopped(prog, args.port, args.pidfile, lambda: build(args), f"(serving {args.landing})")
 
 
+def from_environment(**variables: str) -> dict[str, str]:
+    """start_server keywords from the environment: `client_id="SALESFORCE_CLIENT_ID"` gives that variable's value.
+
+    An unset or empty variable is left out, so start_server's default (the local demo's credential) holds.
+    """
+    return {keyword: os.environ[name] for keyword, name in variables.items() if os.environ.get(name)}
+
+
 def serve_until_stopped(
     prog: str, port: int, pidfile: Path | None, build: Callable[[], RunningServer], banner: str
 ) -> int:

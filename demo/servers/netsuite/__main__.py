@@ -5,22 +5,16 @@ local demo's only); the connector signs its token requests with that private key
 certificate ids come from NETSUITE_CLIENT_ID / NETSUITE_CERTIFICATE_ID (local defaults).
 """
 
-import os
 import sys
 
-from demo.servers.common.cli import run_server
+from demo.servers.common.cli import from_environment, run_server
 from demo.servers.netsuite.server import demo_key_pair, start_server
 
 
 def _build(args):
-    return start_server(
-        args.landing,
-        demo_key_pair(args.state_dir).read_bytes(),
-        port=args.port,
-        client_id=os.environ.get("NETSUITE_CLIENT_ID") or "demo-client",
-        certificate_id=os.environ.get("NETSUITE_CERTIFICATE_ID") or "demo-certificate",
-        token_ttl_seconds=args.token_ttl_seconds,
-    )
+    credentials = from_environment(client_id="NETSUITE_CLIENT_ID", certificate_id="NETSUITE_CERTIFICATE_ID")
+    key = demo_key_pair(args.state_dir).read_bytes()
+    return start_server(args.landing, key, port=args.port, token_ttl_seconds=args.token_ttl_seconds, **credentials)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import re
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -80,9 +79,7 @@ class NetSuiteHandler(SourceHandler):
 
     # --- auth ---------------------------------------------------------------------------------------------
     def _token(self, body: bytes) -> None:
-        form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
-        if form.get("grant_type") != "client_credentials":
-            raise HttpError(400, "grant_type must be client_credentials", "unsupported_grant_type")
+        form = self.token_form(body, "client_credentials", "grant_type must be client_credentials")
         if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
             raise HttpError(400, "client_assertion_type must be jwt-bearer", "invalid_request")
         reason = self._assertion_problem(form.get("client_assertion", ""))

@@ -28,7 +28,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from demo.servers.common.base import HttpError, RunningServer, SourceHandler, SourceState, serve
 from demo.servers.common.render import object_sql
@@ -110,9 +109,7 @@ class SalesforceHandler(SourceHandler):
 
     # --- auth -------------------------------------------------------------------------------------------
     def _token(self, body: bytes) -> None:
-        form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
-        if form.get("grant_type") != "client_credentials":
-            raise HttpError(400, "grant type not supported", "unsupported_grant_type")
+        form = self.token_form(body, "client_credentials", "grant type not supported")
         expected = self.state.credentials
         if form.get("client_id") != expected["client_id"] or not secrets.compare_digest(
             form.get("client_secret", ""), expected["client_secret"]

@@ -2,25 +2,21 @@
 credentials from WORKDAY_TENANT, WORKDAY_REPORT_OWNER, WORKDAY_CLIENT_ID, WORKDAY_CLIENT_SECRET and
 WORKDAY_REFRESH_TOKEN (the defaults are for this local server only)."""
 
-import os
 import sys
 
-from demo.servers.common.cli import run_server
+from demo.servers.common.cli import from_environment, run_server
 from demo.servers.workday.server import start_server
 
 
 def _build(args):
-    env = os.environ.get
-    return start_server(
-        args.landing,
-        port=args.port,
-        tenant=env("WORKDAY_TENANT") or "psf_demo",
-        owner=env("WORKDAY_REPORT_OWNER") or "ISU_PSA_Pipeline",
-        client_id=env("WORKDAY_CLIENT_ID") or "demo-client",
-        client_secret=env("WORKDAY_CLIENT_SECRET") or "demo-secret",
-        refresh_token=env("WORKDAY_REFRESH_TOKEN") or "demo-refresh-token",
-        token_ttl_seconds=args.token_ttl_seconds,
+    config = from_environment(
+        tenant="WORKDAY_TENANT",
+        owner="WORKDAY_REPORT_OWNER",
+        client_id="WORKDAY_CLIENT_ID",
+        client_secret="WORKDAY_CLIENT_SECRET",
+        refresh_token="WORKDAY_REFRESH_TOKEN",
     )
+    return start_server(args.landing, port=args.port, token_ttl_seconds=args.token_ttl_seconds, **config)
 
 
 if __name__ == "__main__":

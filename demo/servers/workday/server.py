@@ -22,7 +22,6 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from demo.servers.common.base import HttpError, RunningServer, SourceHandler, SourceState, serve
 from demo.servers.common.render import object_sql
@@ -59,14 +58,12 @@ class WorkdayHandler(SourceHandler):
             raise HttpError(404, "not found", "not_found")
 
     def _token(self, body: bytes) -> None:
-        form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+        form = self.token_form(body, "refresh_token", "grant_type must be refresh_token")
         client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
         scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "basic":
             client_id, _, client_secret = base64.b64decode(encoded).decode().partition(":")
         expected = self.state.credentials
-        if form.get("grant_type") != "refresh_token":
-            raise HttpError(400, "grant_type must be refresh_token", "unsupported_grant_type")
         good_client = client_id == expected["client_id"] and secrets.compare_digest(
             client_secret, expected["client_secret"]
         )
