@@ -5,7 +5,7 @@
     int_calendar_months); dbt.date_spine does not fit them, as it counts its intervals with
     a query when the model is compiled, before the tables its bounds come from are built.
     What is left here, one macro each, dispatched on the adapter (`adapter.dispatch`,
-    resolved in this project: no hub packages): strftime/to_char, ISO weeks and weekdays,
+    resolved in this project: no hub packages): strftime/to_char, ISO week-date parts,
     exact integer division. The duckdb__ versions are the SQL the models always ran on
     DuckDB; the postgres__ versions return the same values and types. sqlfluff's jinja
     templater has no `adapter`: it lints the duckdb__ version, the one the default build
@@ -14,11 +14,9 @@
 {% macro format_date(date_expression, format) -%}
     {#- A date as text in a strftime format; %Y %y %m %d %b are the codes PostgreSQL gets
         translated (to_char). -#}
-    {%- if adapter is defined -%}
-        {{ adapter.dispatch('format_date')(date_expression, format) }}
-    {%- else -%}
-        {{ duckdb__format_date(date_expression, format) }}
-    {%- endif -%}
+    {%- set implementation = adapter.dispatch('format_date') if adapter is defined
+        else duckdb__format_date -%}
+    {{ implementation(date_expression, format) }}
 {%- endmacro %}
 
 {% macro duckdb__format_date(date_expression, format) -%}
@@ -40,68 +38,29 @@
 {%- endmacro %}
 
 
-{% macro iso_day_of_week(date_expression) -%}
-    {#- ISO weekday, Monday 1 to Sunday 7. -#}
-    {%- if adapter is defined -%}
-        {{ adapter.dispatch('iso_day_of_week')(date_expression) }}
-    {%- else -%}
-        {{ duckdb__iso_day_of_week(date_expression) }}
-    {%- endif -%}
+{% macro iso_date_part(datepart, date_expression) -%}
+    {#- A part of a date's ISO-8601 week date as an integer: isoyear (the week-numbering
+        year), week (1 to 53) or isodow (the weekday, Monday 1 to Sunday 7). -#}
+    {%- set implementation = adapter.dispatch('iso_date_part') if adapter is defined
+        else duckdb__iso_date_part -%}
+    {{ implementation(datepart, date_expression) }}
 {%- endmacro %}
 
-{% macro duckdb__iso_day_of_week(date_expression) -%}
-    isodow({{ date_expression }})
+{% macro duckdb__iso_date_part(datepart, date_expression) -%}
+    extract({{ datepart }} from {{ date_expression }})
 {%- endmacro %}
 
-{% macro postgres__iso_day_of_week(date_expression) -%}
-    cast(extract(isodow from {{ date_expression }}) as integer)
-{%- endmacro %}
-
-
-{% macro iso_year(date_expression) -%}
-    {#- The ISO-8601 week-numbering year. -#}
-    {%- if adapter is defined -%}
-        {{ adapter.dispatch('iso_year')(date_expression) }}
-    {%- else -%}
-        {{ duckdb__iso_year(date_expression) }}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro duckdb__iso_year(date_expression) -%}
-    isoyear({{ date_expression }})
-{%- endmacro %}
-
-{% macro postgres__iso_year(date_expression) -%}
-    cast(extract(isoyear from {{ date_expression }}) as integer)
-{%- endmacro %}
-
-
-{% macro iso_week(date_expression) -%}
-    {#- The ISO-8601 week number, 1 to 53. -#}
-    {%- if adapter is defined -%}
-        {{ adapter.dispatch('iso_week')(date_expression) }}
-    {%- else -%}
-        {{ duckdb__iso_week(date_expression) }}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro duckdb__iso_week(date_expression) -%}
-    weekofyear({{ date_expression }})
-{%- endmacro %}
-
-{% macro postgres__iso_week(date_expression) -%}
-    cast(extract(week from {{ date_expression }}) as integer)
+{% macro postgres__iso_date_part(datepart, date_expression) -%}
+    cast(extract({{ datepart }} from {{ date_expression }}) as integer)
 {%- endmacro %}
 
 
 {% macro integer_division(numerator, denominator) -%}
     {#- Integer division truncated toward zero, for exact integers as wide as 38 digits:
         DuckDB's HUGEINT `//`, PostgreSQL's numeric div(). -#}
-    {%- if adapter is defined -%}
-        {{ adapter.dispatch('integer_division')(numerator, denominator) }}
-    {%- else -%}
-        {{ duckdb__integer_division(numerator, denominator) }}
-    {%- endif -%}
+    {%- set implementation = adapter.dispatch('integer_division') if adapter is defined
+        else duckdb__integer_division -%}
+    {{ implementation(numerator, denominator) }}
 {%- endmacro %}
 
 {% macro duckdb__integer_division(numerator, denominator) -%}
@@ -115,11 +74,9 @@
 
 {% macro exact_integer_type() -%}
     {#- The exact integer type wide enough for scaled money (HUGEINT / numeric(38, 0)). -#}
-    {%- if adapter is defined -%}
-        {{ adapter.dispatch('exact_integer_type')() }}
-    {%- else -%}
-        {{ duckdb__exact_integer_type() }}
-    {%- endif -%}
+    {%- set implementation = adapter.dispatch('exact_integer_type') if adapter is defined
+        else duckdb__exact_integer_type -%}
+    {{ implementation() }}
 {%- endmacro %}
 
 {% macro duckdb__exact_integer_type() -%}

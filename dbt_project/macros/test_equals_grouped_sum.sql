@@ -12,30 +12,21 @@
     (a column, e.g. the month) keeps only compared rows whose value of it occurs in the
     filtered model, so the model's window decides what is compared. -#}
     {%- set keys = group_by | join(', ') %}
-    {%- set on_model = [] %}
-    {%- set on_compared = [] %}
-    {%- for key in group_by %}
-        {%- set same = 'all_groups.' ~ key ~ ' is not distinct from ' %}
-        {%- set _ = on_model.append(same ~ 'model_values.' ~ key) %}
-        {%- set _ = on_compared.append(same ~ 'compared_values.' ~ key) %}
-    {%- endfor %}
 
 with
 
-model_values as (
-    select
-        {{ keys }},
-        sum({{ column_name }}) as model_value,
-        count(*) filter (where {{ column_name }} is null) > 0 as is_model_unknown
-    from {{ model }}
-    group by {{ keys }}
-),
+summed_rows as (
 
-compared_values as (
     select
         {{ keys }},
-        sum({{ compare_column }}) as compared_value,
-        count(*) filter (where {{ compare_column }} is null) > 0 as is_compared_unknown
+        true as is_model,
+        {{ column_name }} as summed_value
+    from {{ model }}
+    union all
+    select
+        {{ keys }},
+        false as is_model,
+        {{ compare_column }} as summed_value
     from {{ compare_model }}
     where
         {{ compare_where }}
@@ -44,31 +35,22 @@ compared_values as (
                 select {{ within_model_values_of }} from {{ model }}
             )
     {%- endif %}
-    group by {{ keys }}
+
 ),
 
-{#- Every group on either side, then both sides joined to it: PostgreSQL cannot run a full
-    outer join on `is not distinct from` keys. #}
-all_groups as (
-    select {{ keys }} from model_values
-    union
-    select {{ keys }} from compared_values
-),
-
+{#- Both sides grouped together, so every group of either side is there once (unknown, null,
+    keys too: PostgreSQL cannot full outer join on `is not distinct from`). #}
 differences as (
+
     select
-        {% for key in group_by -%}
-    all_groups.{{ key }},
-        {% endfor -%}
-        model_values.model_value,
-        compared_values.compared_value,
-        coalesce(model_values.is_model_unknown, false) as is_model_unknown,
-        coalesce(compared_values.is_compared_unknown, false) as is_compared_unknown
-    from all_groups
-    left outer join model_values
-        on {{ on_model | join(' and ') }}
-    left outer join compared_values
-        on {{ on_compared | join(' and ') }}
+        {{ keys }},
+        sum(summed_value) filter (where is_model) as model_value,
+        sum(summed_value) filter (where not is_model) as compared_value,
+        count(*) filter (where is_model and summed_value is null) > 0 as is_model_unknown,
+        count(*) filter (where not is_model and summed_value is null) > 0 as is_compared_unknown
+    from summed_rows
+    group by {{ keys }}
+
 )
 
 select * from differences

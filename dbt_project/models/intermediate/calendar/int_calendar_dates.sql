@@ -72,12 +72,12 @@ final as (
 
     select
         calendar_date,
-        {{ iso_year('calendar_date') }} as iso_year,
-        {{ iso_week('calendar_date') }} as iso_week,
-        {{ iso_day_of_week('calendar_date') }} as iso_day_of_week,
+        {{ iso_date_part('isoyear', 'calendar_date') }} as iso_year,
+        {{ iso_date_part('week', 'calendar_date') }} as iso_week,
+        {{ iso_date_part('isodow', 'calendar_date') }} as iso_day_of_week,
         cast(date_trunc('week', calendar_date) as date) as week_start_date,
         cast(date_trunc('month', calendar_date) as date) as month_start_date,
-        {{ iso_day_of_week('calendar_date') }} <= 5 as is_weekday
+        {{ iso_date_part('isodow', 'calendar_date') }} <= 5 as is_weekday
     from days
 
 )

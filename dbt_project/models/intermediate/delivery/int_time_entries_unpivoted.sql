@@ -109,7 +109,7 @@ timecard_days as (
         + cast(
             (
                 weekdays.iso_day_of_week
-                - {{ iso_day_of_week('timecards_joined.week_start_date') }}
+                - {{ iso_date_part('isodow', 'timecards_joined.week_start_date') }}
                 + 7
             ) % 7
             as integer

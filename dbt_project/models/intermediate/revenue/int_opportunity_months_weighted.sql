@@ -54,9 +54,12 @@ weighted as (
         {{ divide_to_cents('cast(amount as decimal(38, 2)) * probability_percent', '100') }}
             as weighted_amount,
         cast(
-            greatest(
-                cast(date_trunc('month', close_date) as date), {{ as_of_month_start() }}
-            ) + interval '1 month' as date
+            {{ dbt.dateadd(
+                'month',
+                1,
+                "greatest(cast(date_trunc('month', close_date) as date), "
+                ~ as_of_month_start() ~ ")"
+            ) }} as date
         ) as first_delivery_month_start_date
     from open_opportunities
 
