@@ -31,34 +31,27 @@ opportunities as (
 
 ),
 
-first_dates as (
+bound_dates as (
 
-    select {{ first_actual_month_start() }} as first_date
-    union all
-    select {{ as_of_month_start() }} as first_date
-    union all
-    select min(start_date) as first_date
+    -- The earliest and the latest date each source needs the spine to hold (null: none),
+    -- then the reporting window's and the as-of month.
+    select
+        min(start_date) as first_date,
+        max(end_date) filter (where billing_type = 'retainer') as last_date
     from projects
-    union all
-    select first_week_start_date as first_date
-    from first_timecard_week
-    union all
-    select min(actual_date) as first_date
-    from milestones
-
-),
-
-last_dates as (
-
-    select {{ last_forecast_month_start() }} as last_date
-    union all
-    select {{ as_of_month_start() }} as last_date
-    union all
-    select max(end_date) as last_date
-    from projects
-    where billing_type = 'retainer'
     union all
     select
+        first_week_start_date as first_date,
+        cast(null as date) as last_date
+    from first_timecard_week
+    union all
+    select
+        min(actual_date) as first_date,
+        cast(null as date) as last_date
+    from milestones
+    union all
+    select
+        cast(null as date) as first_date,
         max(
             {{ dbt.dateadd(
                 'month',
@@ -69,16 +62,23 @@ last_dates as (
         ) as last_date
     from opportunities
     where not is_closed and not is_deleted
+    union all
+    select
+        {{ first_actual_month_start() }} as first_date,
+        {{ last_forecast_month_start() }} as last_date
+    union all
+    select
+        {{ as_of_month_start() }} as first_date,
+        {{ as_of_month_start() }} as last_date
 
 ),
 
 bounds as (
 
     select
-        cast(date_trunc('month', (select min(first_dates.first_date) from first_dates)) as date)
-            as first_month_start_date,
-        cast(date_trunc('month', (select max(last_dates.last_date) from last_dates)) as date)
-            as last_month_start_date
+        cast(date_trunc('month', min(first_date)) as date) as first_month_start_date,
+        cast(date_trunc('month', max(last_date)) as date) as last_month_start_date
+    from bound_dates
 
 ),
 
