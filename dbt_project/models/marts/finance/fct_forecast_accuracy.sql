@@ -17,21 +17,19 @@ versions as (
 
 ),
 
-actual_cells as (
+compared_cells as (
 
-    select
-        legal_entity_code,
-        practice,
-        month_start_date,
-        billing_type,
-        revenue
-    from versions
-    where as_of_date = {{ as_of_date() }} and not is_forecast
+    -- This run's actual months and what earlier versions forecast.
+    select * from versions
+    where
+        (as_of_date = {{ as_of_date() }} and not is_forecast)
+        or (as_of_date < {{ as_of_date() }} and is_forecast)
 
 ),
 
-forecast_cells as (
+cell_totals as (
 
+    -- By billing type, and `all`: every billing type and the weighted pipeline.
     select
         as_of_date,
         legal_entity_code,
@@ -39,8 +37,32 @@ forecast_cells as (
         month_start_date,
         billing_type,
         revenue
-    from versions
-    where as_of_date < {{ as_of_date() }} and is_forecast
+    from compared_cells
+    where billing_type <> 'pipeline'
+    union all
+    select
+        as_of_date,
+        legal_entity_code,
+        practice,
+        month_start_date,
+        'all' as billing_type,
+        {{ strict_sum('revenue') }} as revenue
+    from compared_cells
+    group by as_of_date, legal_entity_code, practice, month_start_date
+
+),
+
+actual_totals as (
+
+    select * from cell_totals
+    where as_of_date = {{ as_of_date() }}
+
+),
+
+forecast_totals as (
+
+    select * from cell_totals
+    where as_of_date < {{ as_of_date() }}
 
 ),
 
@@ -48,17 +70,17 @@ version_months as (
 
     -- Each earlier version and closed month it forecast 1-12 months ahead.
     select distinct
-        forecast_cells.as_of_date,
-        forecast_cells.month_start_date,
+        forecast_totals.as_of_date,
+        forecast_totals.month_start_date,
         {{ dbt.datediff(
-            "cast(date_trunc('month', forecast_cells.as_of_date) as date)",
-            'forecast_cells.month_start_date',
+            "cast(date_trunc('month', forecast_totals.as_of_date) as date)",
+            'forecast_totals.month_start_date',
             'month'
         ) }} as horizon_months
-    from forecast_cells
+    from forecast_totals
     where
-        forecast_cells.month_start_date
-        in (select actual_cells.month_start_date from actual_cells)
+        forecast_totals.month_start_date
+        in (select actual_totals.month_start_date from actual_totals)
 
 ),
 
@@ -75,23 +97,23 @@ cells as (
         horizon_version_months.as_of_date,
         horizon_version_months.month_start_date,
         horizon_version_months.horizon_months,
-        forecast_cells.legal_entity_code,
-        forecast_cells.practice
+        forecast_totals.legal_entity_code,
+        forecast_totals.practice
     from horizon_version_months
-    inner join forecast_cells
+    inner join forecast_totals
         on
-            horizon_version_months.as_of_date = forecast_cells.as_of_date
-            and horizon_version_months.month_start_date = forecast_cells.month_start_date
+            horizon_version_months.as_of_date = forecast_totals.as_of_date
+            and horizon_version_months.month_start_date = forecast_totals.month_start_date
     union
     select
         horizon_version_months.as_of_date,
         horizon_version_months.month_start_date,
         horizon_version_months.horizon_months,
-        actual_cells.legal_entity_code,
-        actual_cells.practice
+        actual_totals.legal_entity_code,
+        actual_totals.practice
     from horizon_version_months
-    inner join actual_cells
-        on horizon_version_months.month_start_date = actual_cells.month_start_date
+    inner join actual_totals
+        on horizon_version_months.month_start_date = actual_totals.month_start_date
 
 ),
 
@@ -101,52 +123,6 @@ billing_types as (
     from (
         values ('time_and_materials'), ('fixed_fee'), ('milestone'), ('retainer'), ('all')
     ) as billing_type_values (billing_type)
-
-),
-
-forecast_totals as (
-
-    -- By billing type, and `all`: every billing type and the weighted pipeline.
-    select
-        as_of_date,
-        legal_entity_code,
-        practice,
-        month_start_date,
-        billing_type,
-        revenue
-    from forecast_cells
-    where billing_type <> 'pipeline'
-    union all
-    select
-        as_of_date,
-        legal_entity_code,
-        practice,
-        month_start_date,
-        'all' as billing_type,
-        {{ strict_sum('revenue') }} as revenue
-    from forecast_cells
-    group by as_of_date, legal_entity_code, practice, month_start_date
-
-),
-
-actual_totals as (
-
-    select
-        legal_entity_code,
-        practice,
-        month_start_date,
-        billing_type,
-        revenue
-    from actual_cells
-    union all
-    select
-        legal_entity_code,
-        practice,
-        month_start_date,
-        'all' as billing_type,
-        {{ strict_sum('revenue') }} as revenue
-    from actual_cells
-    group by legal_entity_code, practice, month_start_date
 
 ),
 

@@ -62,19 +62,16 @@ pair_months as (
 
 ),
 
-from_lines_all as (
+pair_lines as (
 
-    select version_lines.*
+    -- Both versions' lines, each flagged with the version(s) it belongs to.
+    select
+        version_lines.*,
+        version_lines.as_of_date = pair_months.from_as_of_date as is_from_version,
+        version_lines.as_of_date = pair_months.to_as_of_date as is_to_version
     from version_lines
-    inner join pair_months on version_lines.as_of_date = pair_months.from_as_of_date
-
-),
-
-to_lines_all as (
-
-    select version_lines.*
-    from version_lines
-    inner join pair_months on version_lines.as_of_date = pair_months.to_as_of_date
+    inner join pair_months
+        on version_lines.as_of_date in (pair_months.from_as_of_date, pair_months.to_as_of_date)
 
 ),
 
@@ -123,93 +120,60 @@ cells as (
 
 -- What each record is in the pair: an opportunity open in both, lost, won or new; a project
 -- in both, gone or new.
-from_records as (
+record_versions as (
 
-    select distinct
+    select
         record_type,
-        record_id
-    from from_lines_all
-
-),
-
-to_records as (
-
-    select distinct
-        record_type,
-        record_id
-    from to_lines_all
+        record_id,
+        count(*) filter (where is_from_version) > 0 as is_in_from_version,
+        count(*) filter (where is_to_version) > 0 as is_in_to_version
+    from pair_lines
+    group by record_type, record_id
 
 ),
 
 won_opportunities as (
 
     select distinct crm_opportunity_id
-    from to_lines_all
-    where record_type = 'project' and crm_opportunity_id is not null
+    from pair_lines
+    where is_to_version and record_type = 'project' and crm_opportunity_id is not null
 
 ),
 
 records as (
 
     select
-        coalesce(from_records.record_type, to_records.record_type) as record_type,
-        coalesce(from_records.record_id, to_records.record_id) as record_id,
+        record_type,
+        record_id,
         case
-            when from_records.record_id is not null and to_records.record_id is not null
-                then 'in_both'
-            when to_records.record_id is not null then 'new'
+            when is_in_from_version and is_in_to_version then 'in_both'
+            when is_in_to_version then 'new'
             when
-                from_records.record_type = 'opportunity'
-                and from_records.record_id in (
+                record_type = 'opportunity'
+                and record_id in (
                     select won_opportunities.crm_opportunity_id from won_opportunities
                 )
                 then 'won'
-            when from_records.record_type = 'opportunity' then 'lost'
+            when record_type = 'opportunity' then 'lost'
             else 'gone'
         end as record_status
-    from from_records
-    full outer join to_records
-        on
-            from_records.record_type = to_records.record_type
-            and from_records.record_id = to_records.record_id
+    from record_versions
 
 ),
 
 -- The earlier version's rate of each currency and month (the later version's where the
 -- earlier one has none: no FX effect then).
-from_rates as (
-
-    select
-        currency_code,
-        month_start_date,
-        max(fx_average_rate) as fx_average_rate
-    from from_lines_all
-    group by currency_code, month_start_date
-
-),
-
-to_rates as (
-
-    select
-        currency_code,
-        month_start_date,
-        max(fx_average_rate) as fx_average_rate
-    from to_lines_all
-    group by currency_code, month_start_date
-
-),
-
 fx_rates as (
 
     select
-        coalesce(from_rates.currency_code, to_rates.currency_code) as currency_code,
-        coalesce(from_rates.month_start_date, to_rates.month_start_date) as month_start_date,
-        coalesce(from_rates.fx_average_rate, to_rates.fx_average_rate) as from_fx_average_rate
-    from from_rates
-    full outer join to_rates
-        on
-            from_rates.currency_code = to_rates.currency_code
-            and from_rates.month_start_date = to_rates.month_start_date
+        currency_code,
+        month_start_date,
+        coalesce(
+            max(fx_average_rate) filter (where is_from_version),
+            max(fx_average_rate) filter (where is_to_version)
+        ) as from_fx_average_rate
+    from pair_lines
+    group by currency_code, month_start_date
 
 ),
 
@@ -219,8 +183,8 @@ later_deal_terms as (
         record_id,
         max(opportunity_amount) as opportunity_amount,
         max(probability_percent) as probability_percent
-    from to_lines_all
-    where record_type = 'opportunity'
+    from pair_lines
+    where is_to_version and record_type = 'opportunity'
     group by record_id
 
 ),
@@ -255,15 +219,43 @@ later_schedule_at_earlier_rates as (
 
 ),
 
+compared_lines as (
+
+    -- The lines the drivers walk: both versions' lines in the months forecast in both
+    -- versions, with their record's status and the earlier version's rate of their
+    -- currency and month.
+    select
+        pair_lines.*,
+        records.record_status,
+        pair_lines.record_type = 'opportunity' and records.record_status = 'in_both'
+            as is_open_deal_in_both,
+        fx_rates.from_fx_average_rate
+    from pair_lines
+    cross join pair_months
+    inner join records
+        on
+            pair_lines.record_type = records.record_type
+            and pair_lines.record_id = records.record_id
+    left outer join fx_rates
+        on
+            pair_lines.currency_code = fx_rates.currency_code
+            and pair_lines.month_start_date = fx_rates.month_start_date
+    where
+        pair_lines.month_start_date >= pair_months.to_month_start_date
+        and pair_lines.month_start_date in (
+            select shared_months.month_start_date from shared_months
+        )
+
+),
+
 from_lines as (
 
-    -- The earlier version's lines in the months forecast in both versions.
+    -- The earlier version's lines, with the later version's terms of their deal.
     select
-        from_lines_all.*,
-        records.record_status,
-        coalesce(from_lines_all.fx_average_rate, fx_rates.from_fx_average_rate) as from_rate,
+        compared_lines.*,
+        coalesce(compared_lines.fx_average_rate, compared_lines.from_fx_average_rate) as from_rate,
         {{ divide_to_cents(
-            'cast(from_lines_all.opportunity_amount as decimal(38, 2))'
+            'cast(compared_lines.opportunity_amount as decimal(38, 2))'
             ~ ' * later_deal_terms.probability_percent',
             '100'
         ) }} as weighted_at_later_probability,
@@ -272,107 +264,69 @@ from_lines as (
             ~ ' * later_deal_terms.probability_percent',
             '100'
         ) }} as weighted_at_later_terms,
-        from_lines_all.month_start_date = {{ dbt.dateadd(
+        compared_lines.month_start_date = {{ dbt.dateadd(
             'month',
-            'from_lines_all.delivery_months - 1',
-            'from_lines_all.first_delivery_month_start_date'
+            'compared_lines.delivery_months - 1',
+            'compared_lines.first_delivery_month_start_date'
         ) }} as is_last_delivery_month
-    from from_lines_all
-    cross join pair_months
-    inner join records
-        on
-            from_lines_all.record_type = records.record_type
-            and from_lines_all.record_id = records.record_id
-    left outer join fx_rates
-        on
-            from_lines_all.currency_code = fx_rates.currency_code
-            and from_lines_all.month_start_date = fx_rates.month_start_date
+    from compared_lines
     left outer join later_deal_terms
         on
-            from_lines_all.record_type = 'opportunity'
-            and from_lines_all.record_id = later_deal_terms.record_id
-    where
-        from_lines_all.month_start_date >= pair_months.to_month_start_date
-        and from_lines_all.month_start_date in (
-            select shared_months.month_start_date from shared_months
-        )
+            compared_lines.record_type = 'opportunity'
+            and compared_lines.record_id = later_deal_terms.record_id
+    where compared_lines.is_from_version
 
 ),
 
 to_lines as (
 
-    -- The later version's lines in the months forecast in both versions.
+    -- The later version's lines, a time-and-materials project-month also at the earlier
+    -- version's bill rates.
     select
-        to_lines_all.*,
-        records.record_status,
-        coalesce(fx_rates.from_fx_average_rate, to_lines_all.fx_average_rate) as from_rate,
+        compared_lines.*,
+        coalesce(compared_lines.from_fx_average_rate, compared_lines.fx_average_rate) as from_rate,
         case
-            when to_lines_all.billing_type = 'time_and_materials'
-                then coalesce(later_schedule_at_earlier_rates.revenue, to_lines_all.revenue)
-            else to_lines_all.revenue
+            when compared_lines.billing_type = 'time_and_materials'
+                then coalesce(later_schedule_at_earlier_rates.revenue, compared_lines.revenue)
+            else compared_lines.revenue
         end as revenue_at_earlier_rates
-    from to_lines_all
-    cross join pair_months
-    inner join records
-        on
-            to_lines_all.record_type = records.record_type
-            and to_lines_all.record_id = records.record_id
-    left outer join fx_rates
-        on
-            to_lines_all.currency_code = fx_rates.currency_code
-            and to_lines_all.month_start_date = fx_rates.month_start_date
+    from compared_lines
     left outer join later_schedule_at_earlier_rates
         on
-            to_lines_all.record_type = 'project'
-            and to_lines_all.record_id = later_schedule_at_earlier_rates.project_id
-            and to_lines_all.month_start_date = later_schedule_at_earlier_rates.month_start_date
-    where
-        to_lines_all.month_start_date >= pair_months.to_month_start_date
-        and to_lines_all.month_start_date in (
-            select shared_months.month_start_date from shared_months
-        )
+            compared_lines.record_type = 'project'
+            and compared_lines.record_id = later_schedule_at_earlier_rates.project_id
+            and compared_lines.month_start_date = later_schedule_at_earlier_rates.month_start_date
+    where compared_lines.is_to_version
 
 ),
 
 from_line_states as (
 
+    -- S1 and S2 value each open deal of both versions at the later version's terms: the
+    -- later probability, then the later amount too.
     select
         legal_entity_code,
         practice,
         month_start_date,
         revenue_reporting as state_0,
-        case
-            when record_type = 'opportunity' and record_status = 'in_both'
-                then {{ convert_to_cents(
-                    pipeline_month_amount(
-                        'weighted_at_later_probability', 'delivery_months', 'is_last_delivery_month'
-                    ),
-                    'from_rate'
-                ) }}
-            else revenue_reporting
-        end as state_1,
-        case
-            when record_type = 'opportunity' and record_status = 'in_both'
-                then {{ convert_to_cents(
-                    pipeline_month_amount(
-                        'weighted_at_later_terms', 'delivery_months', 'is_last_delivery_month'
-                    ),
-                    'from_rate'
-                ) }}
-            else revenue_reporting
-        end as state_2,
-        case
-            when record_type = 'opportunity' and record_status = 'in_both' then 0
-            else revenue_reporting
-        end as state_3,
+        {% for weighted_amount in ['weighted_at_later_probability', 'weighted_at_later_terms'] -%}
+            case
+                when is_open_deal_in_both
+                    then {{ convert_to_cents(
+                        pipeline_month_amount(
+                            weighted_amount, 'delivery_months', 'is_last_delivery_month'
+                        ),
+                        'from_rate'
+                    ) }}
+                else revenue_reporting
+            end as state_{{ loop.index }},
+        {% endfor -%}
+        case when is_open_deal_in_both then 0 else revenue_reporting end as state_3,
         case
             when record_type = 'opportunity' and record_status in ('in_both', 'lost') then 0
             else revenue_reporting
         end as state_4,
-        case
-            when record_type = 'opportunity' then 0
-            else revenue_reporting
-        end as state_5,
+        case when record_type = 'opportunity' then 0 else revenue_reporting end as state_5,
         0 as state_6,
         0 as state_7,
         0 as state_8
@@ -380,8 +334,25 @@ from_line_states as (
 
 ),
 
+to_line_amounts as (
+
+    -- The later version's lines at the earlier version's FX rates: as they are, and at the
+    -- earlier bill rates.
+    select
+        *,
+        record_status = 'new' or record_type = 'opportunity' as is_new_or_deal,
+        {{ convert_to_cents('revenue', 'from_rate') }} as revenue_at_earlier_fx,
+        {{ convert_to_cents('revenue_at_earlier_rates', 'from_rate') }}
+            as revenue_at_earlier_rates_and_fx
+    from to_lines
+
+),
+
 to_line_states as (
 
+    -- A later line comes in with its driver: an open deal of both versions at S3, new work
+    -- and all of the later version's deals at S5, a project of both versions at S6 at the
+    -- earlier bill rates, at its own at S7; at the later FX rates at S8.
     select
         legal_entity_code,
         practice,
@@ -389,29 +360,15 @@ to_line_states as (
         0 as state_0,
         0 as state_1,
         0 as state_2,
+        case when is_open_deal_in_both then revenue_at_earlier_fx else 0 end as state_3,
+        case when is_open_deal_in_both then revenue_at_earlier_fx else 0 end as state_4,
+        case when is_new_or_deal then revenue_at_earlier_fx else 0 end as state_5,
         case
-            when record_type = 'opportunity' and record_status = 'in_both'
-                then {{ convert_to_cents('revenue', 'from_rate') }}
-            else 0
-        end as state_3,
-        case
-            when record_type = 'opportunity' and record_status = 'in_both'
-                then {{ convert_to_cents('revenue', 'from_rate') }}
-            else 0
-        end as state_4,
-        case
-            when record_status = 'new' or record_type = 'opportunity'
-                then {{ convert_to_cents('revenue', 'from_rate') }}
-            else 0
-        end as state_5,
-        case
-            when record_status = 'new' or record_type = 'opportunity'
-                then {{ convert_to_cents('revenue', 'from_rate') }}
-            else {{ convert_to_cents('revenue_at_earlier_rates', 'from_rate') }}
+            when is_new_or_deal then revenue_at_earlier_fx else revenue_at_earlier_rates_and_fx
         end as state_6,
-        {{ convert_to_cents('revenue', 'from_rate') }} as state_7,
+        revenue_at_earlier_fx as state_7,
         revenue_reporting as state_8
-    from to_lines
+    from to_line_amounts
 
 ),
 
@@ -488,14 +445,7 @@ drivers as (
 
     -- Cells of months not forecast in both versions have no lines: every state is 0 there.
     select
-        from_as_of_date,
-        to_as_of_date,
-        legal_entity_code,
-        practice,
-        month_start_date,
-        month_status,
-        from_revenue,
-        to_revenue,
+        *,
         from_revenue is null or to_revenue is null or has_unknown_state as is_unknown,
         case
             when month_status = 'actual' then to_revenue - from_revenue else 0
