@@ -104,3 +104,24 @@
     percentile_cont(0.9) within group (order by {{ days_column }}) as p90_days,
     max({{ days_column }}) as max_days
 {%- endmacro %}
+
+{% macro days_distribution_columns(aggregates, measured_count, on_time_prefix, days_prefix) -%}
+    {#- The select-list columns a mart publishes of the days_distribution() aggregates of the
+        joined relation `aggregates` (null where it has no row): <on_time_prefix>_on_time_count
+        (0 then), <on_time_prefix>_on_time_share (of the count column measured_count, to 4
+        decimals; null when it is 0) and <days_prefix>_average_days, _median_days, _p90_days
+        (DECIMAL(9,2)) and _max_days (INTEGER). -#}
+    cast(coalesce({{ aggregates }}.on_time_count, 0) as integer)
+        as {{ on_time_prefix }}_on_time_count,
+    cast(
+        round(
+            cast({{ aggregates }}.on_time_count as decimal(18, 6))
+            / nullif({{ aggregates }}.{{ measured_count }}, 0),
+            4
+        ) as decimal(7, 4)
+    ) as {{ on_time_prefix }}_on_time_share,
+    cast({{ aggregates }}.average_days as decimal(9, 2)) as {{ days_prefix }}_average_days,
+    cast({{ aggregates }}.median_days as decimal(9, 2)) as {{ days_prefix }}_median_days,
+    cast({{ aggregates }}.p90_days as decimal(9, 2)) as {{ days_prefix }}_p90_days,
+    cast({{ aggregates }}.max_days as integer) as {{ days_prefix }}_max_days
+{%- endmacro %}

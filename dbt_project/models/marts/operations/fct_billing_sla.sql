@@ -136,25 +136,15 @@ final as (
         practice_months.month_start_date,
         practice_months.practice,
 
-        -- numerics: time-and-materials time, period close -> invoice
+        -- numerics: time-and-materials time, period close -> invoice (time_invoices_on_time_count
+        -- and _share, time_to_invoice_average_days, _median, _p90 and _max_days)
         cast(coalesce(time_by_practice.invoice_count, 0) as integer) as time_invoice_count,
-        cast(coalesce(time_by_practice.on_time_count, 0) as integer)
-            as time_invoices_on_time_count,
-        cast(
-            round(
-                cast(time_by_practice.on_time_count as decimal(18, 6))
-                / nullif(time_by_practice.invoice_count, 0),
-                4
-            ) as decimal(7, 4)
-        ) as time_invoices_on_time_share,
-        cast(time_by_practice.average_days as decimal(9, 2))
-            as time_to_invoice_average_days,
-        cast(time_by_practice.median_days as decimal(9, 2))
-            as time_to_invoice_median_days,
-        cast(time_by_practice.p90_days as decimal(9, 2)) as time_to_invoice_p90_days,
-        cast(time_by_practice.max_days as integer) as time_to_invoice_max_days,
+        {{ days_distribution_columns(
+            'time_by_practice', 'invoice_count', 'time_invoices', 'time_to_invoice'
+        ) }},
 
-        -- numerics: milestones, completion -> first invoice
+        -- numerics: milestones, completion -> first invoice (milestones_invoiced_on_time_count
+        -- and _share, milestone_to_invoice_average_days, _median, _p90 and _max_days)
         cast(coalesce(milestones_by_practice.completed_count, 0) as integer)
             as milestones_completed_count,
         cast(coalesce(milestones_by_practice.invoiced_count, 0) as integer)
@@ -163,22 +153,9 @@ final as (
             coalesce(milestones_by_practice.completed_count, 0)
             - coalesce(milestones_by_practice.invoiced_count, 0) as integer
         ) as milestones_not_invoiced_count,
-        cast(coalesce(milestones_by_practice.on_time_count, 0) as integer)
-            as milestones_invoiced_on_time_count,
-        cast(
-            round(
-                cast(milestones_by_practice.on_time_count as decimal(18, 6))
-                / nullif(milestones_by_practice.invoiced_count, 0),
-                4
-            ) as decimal(7, 4)
-        ) as milestones_invoiced_on_time_share,
-        cast(milestones_by_practice.average_days as decimal(9, 2))
-            as milestone_to_invoice_average_days,
-        cast(milestones_by_practice.median_days as decimal(9, 2))
-            as milestone_to_invoice_median_days,
-        cast(milestones_by_practice.p90_days as decimal(9, 2))
-            as milestone_to_invoice_p90_days,
-        cast(milestones_by_practice.max_days as integer) as milestone_to_invoice_max_days
+        {{ days_distribution_columns(
+            'milestones_by_practice', 'invoiced_count', 'milestones_invoiced', 'milestone_to_invoice'
+        ) }}
 
     from practice_months
     left outer join time_by_practice
