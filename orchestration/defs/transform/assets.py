@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -186,21 +187,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # reverse sync's own gate blocks on them (and records why). A model that fails to build does fail it.
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
     args = dbt_build_args(full_refresh)
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    keys_by_id = {spec.metadata["dagster_dbt/unique_id"]: spec.key for spec in context.assets_def.specs}
-    current = changes.fingerprint(manifest, {})
-    cut = changes.cutoffs(manifest, keys_by_id)
-    with warehouse.connect() as con:
-        # The raw tables, the loader's log (two operational marts read it: every file loaded), the
-        # as-of date every model may read (AS_OF_DATE, or today: a new day moves it) and the rows of
-        # the cutoff views (a view not read is a change: its readers are built).
-        versions = {
-            **table_versions(con, RAW_TABLES),
-            LOADED_FILES: load_log_version(con),
-            changes.AS_OF: settings.effective_as_of_date(),
-            **changes.cutoff_versions(con, cut, context.run_id),
-        }
-        built = changes.read_state(con)
     rebuild = (
         "the run rebuilds everything (tag dbt/full_refresh: nightly_full)"
         if full_refresh
@@ -208,14 +194,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         if context.run.tags.get(changes.REBUILD_TAG, "").lower() == "all"
         else None
     )
-    selected = [k for k in context.selected_asset_keys if k in set(keys_by_id.values())]
-    readers = {
-        **changes.log_readers(manifest, keys_by_id, [LOADED_FILES]),
-        changes.AS_OF: list(keys_by_id.values()),
-        **{c.input: list(c.readers) for c in cut},
-    }
-    graph = changes.cut_graph(dbt_models, cut)  # the whole project, without the cutoff views' edges
-    plan = changes.plan(selected, graph, built, versions, current, rebuild, readers)
+    keys_by_id = {spec.metadata["dagster_dbt/unique_id"]: spec.key for spec in context.assets_def.specs}
+    with warehouse.connect() as con:
+        planned = plan_builds(con, context.selected_asset_keys, context.run_id, rebuild, keys_by_id)
+    manifest, plan, versions, cut, built = planned.manifest, planned.plan, planned.versions, planned.cut, planned.built
+    selected = plan.selected
     context.log.info(plan.summary())
     if not rebuild:  # a run that rebuilds everything does not ask the cutoff views
         for line in changes.cutoff_summary([c for c in cut if set(c.readers) & set(selected)], built, versions):
@@ -268,7 +251,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         # The rows the build read of each cutoff view (a view built for the first time had none before it).
         versions.update(changes.cutoff_versions(con, cut, context.run_id))
         kept, forgotten = changes.record(
-            con, run_results.get("results", []), keys_by_id, manifest, current, versions, context.run_id
+            con, run_results.get("results", []), keys_by_id, manifest, planned.fingerprint, versions, context.run_id
         )
     context.log.info(f"recorded {kept} clean model build(s); {forgotten} to build again next run (failed or tested)")
     failed_models = model_build_errors(run_results)
@@ -277,6 +260,58 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
 
 
 RAW_TABLES = [f"{o.schema}.{o.name}" for o in SOURCE_OBJECTS]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """Which selected models a build would build now, and what that answer read (changes.py)."""
+
+    plan: changes.BuildPlan
+    versions: dict[str, str]  # each input's version now: raw tables, the load log, the as-of date, cutoff views
+    cut: list[changes.Cutoff]
+    built: dict[dg.AssetKey, changes.Built]
+    readers: dict[str, list[dg.AssetKey]]  # the models reading each input that is not a raw table
+    fingerprint: str
+    manifest: dict[str, Any]
+
+
+def plan_builds(
+    con,
+    selected: Collection[dg.AssetKey],
+    run_id: str,
+    rebuild: str | None = None,
+    keys_by_id: Mapping[str, dg.AssetKey] | None = None,
+) -> Planned:
+    """The plan of the dbt step (changes.plan) for the models among `selected`, from the warehouse `con` now.
+
+    The dbt step makes it before dbt starts; the refresh schedules make it at their tick, to request
+    a run of only what has something to do (orchestration/defs/automation/pending.py).
+    `keys_by_id`: dbt unique id -> asset key (default: every model of the project).
+    """
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    if keys_by_id is None:
+        keys_by_id = {spec.metadata["dagster_dbt/unique_id"]: spec.key for spec in dbt_models.specs}
+    current = changes.fingerprint(manifest, {})
+    cut = changes.cutoffs(manifest, keys_by_id)
+    # The raw tables, the loader's log (two operational marts read it: every file loaded), the
+    # as-of date every model may read (AS_OF_DATE, or today: a new day moves it) and the rows of
+    # the cutoff views (a view not read is a change: its readers are built).
+    versions = {
+        **table_versions(con, RAW_TABLES),
+        LOADED_FILES: load_log_version(con),
+        changes.AS_OF: settings.effective_as_of_date(),
+        **changes.cutoff_versions(con, cut, run_id),
+    }
+    built = changes.read_state(con)
+    models = set(keys_by_id.values())
+    readers = {
+        **changes.log_readers(manifest, keys_by_id, [LOADED_FILES]),
+        changes.AS_OF: list(models),
+        **{c.input: list(c.readers) for c in cut},
+    }
+    graph = changes.cut_graph(dbt_models, cut)  # the whole project, without the cutoff views' edges
+    plan = changes.plan([k for k in selected if k in models], graph, built, versions, current, rebuild, readers)
+    return Planned(plan, versions, cut, built, readers, current, manifest)
 
 
 def _in_order(
