@@ -4,9 +4,11 @@ Runs, in this order, on the same landing files:
   limit     the same work as plain SQL in one DuckDB connection (bench/limit.py)
   peer      pandas read_csv/read_json + DataFrame.to_sql, ingest only (bench/peer.py)
   pipeline  one Dagster run of the full job, as `make demo` runs it
-  noop      the pipeline again, nothing changed: the fixed overhead
-  intraday  after a later export changing 1% of the timecards: the intraday job if the definitions
-            have one, else the full pipeline (the results file says which)
+  noop      nothing new since: the intraday_refresh schedule's tick, as the daemon makes it, and the
+            run it requests if any (bench/tick.py): what an hourly refresh costs when nothing came
+  noop_all  nothing new since: a run of everything anyway (`--select '*'`), the run's fixed overhead
+  intraday  after a later export changing 1% of the timecards: the intraday_refresh tick and the run
+            it requests (only what reads the changed export)
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from bench import pipeline, report
 from bench.measure import Measurement, run_measured, wait_for_calm
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-RUNS = ("limit", "peer", "pipeline", "noop", "intraday")
-NEEDS_PIPELINE = ("noop", "intraday")
+RUNS = ("limit", "peer", "pipeline", "noop", "noop_all", "intraday")
+NEEDS_PIPELINE = ("noop", "noop_all", "intraday")
 MARKER = ".bench-work"  # only a folder the benchmark made is ever emptied by it
 AS_OF = "2026-06-30"
 
@@ -54,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown run(s): {', '.join(sorted(unknown))}")
     if any(r in args.runs for r in NEEDS_PIPELINE) and "pipeline" not in args.runs:
-        parser.error("noop and intraday run after the pipeline run: add 'pipeline' to --runs")
+        parser.error("noop, noop_all and intraday run after the pipeline run: add 'pipeline' to --runs")
     args.work_dir = (args.work_dir or REPO_ROOT / "data" / "bench" / args.scale).resolve()
     return args
 
@@ -159,15 +161,29 @@ class Bench:
         with pipeline.planning_server(self.work, port):
             self._pipeline_run("pipeline", pipeline.FULL_COMMAND, env)
             if "noop" in self.args.runs:
-                self._pipeline_run("noop", pipeline.FULL_COMMAND, env)
+                self._pipeline_run("noop", self._tick("noop"), env, report=self.work / "noop_tick.json")
+            if "noop_all" in self.args.runs:
+                self._pipeline_run("noop_all", pipeline.FULL_COMMAND, env)
             if "intraday" in self.args.runs:
                 change = pipeline.write_timecard_change(self.work / "landing", self.args.as_of)
-                command, used = pipeline.intraday_command(env)
-                self._pipeline_run("intraday", command, env, {"change": change, "job_used": used})
+                out = self.work / "intraday_tick.json"
+                self._pipeline_run("intraday", self._tick("intraday"), env, {"change": change}, out)
 
-    def _pipeline_run(self, name: str, command: list[str], env: dict[str, str], extra: dict | None = None) -> None:
+    def _tick(self, name: str) -> list[str]:
+        return self.python("bench.tick", pipeline.INTRADAY_JOB, "--report", self.work / f"{name}_tick.json")
+
+    def _pipeline_run(
+        self, name: str, command: list[str], env: dict[str, str], extra: dict | None = None, report: Path | None = None
+    ) -> None:
+        home = self.work / "dagster_home"
+        before = pipeline.latest_run_id(home)
         measurement = self.measure(name, command, env)
-        measurement.details = {**(extra or {}), "dagster": pipeline.run_summary(self.work / "dagster_home")}
+        tick = json.loads(report.read_text()) if report is not None and report.exists() else None
+        measurement.details = {
+            **(extra or {}),
+            **({"tick": tick} if tick is not None else {}),
+            "dagster": pipeline.run_summary(home, after=before),
+        }
         self.runs[name] = measurement
 
     def context(self, rows_by_file: dict[str, int]) -> dict:

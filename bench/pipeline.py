@@ -1,8 +1,9 @@
 """Runs (a), (d) and (e): the Dagster pipeline exactly as `make demo` runs it, and what it did.
 
 The command and environment are the Makefile's (`dagster asset materialize -m orchestration.definitions
---select '*'`, the local planning server started beside it). After each run the Dagster instance's
-event log and dbt's run_results.json say where the time went: per step, and per dbt node.
+--select '*'`, the local planning server started beside it); the no-op and the intraday run are the
+intraday_refresh schedule's tick and the run it requests (bench/tick.py). After each run the Dagster
+instance's event log and dbt's run_results.json say where the time went: per step, and per dbt node.
 """
 
 from __future__ import annotations
@@ -98,21 +99,6 @@ def planning_server(work: Path, port: int) -> Iterator[None]:
         subprocess.run([*control, "stop", *args], check=False, cwd=REPO_ROOT)
 
 
-def job_names(env: Mapping[str, str]) -> list[str]:
-    """Jobs the definitions declare (read in a child process: importing them takes seconds)."""
-    code = "import json; from orchestration.definitions import defs; print(json.dumps([j.name for j in defs.jobs]))"
-    out = subprocess.run([sys.executable, "-c", code], env=dict(env), cwd=REPO_ROOT, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else []
-
-
-def intraday_command(env: Mapping[str, str]) -> tuple[list[str], str]:
-    """The intraday job when the definitions have one (issue 6), else the full pipeline; and which."""
-    if INTRADAY_JOB in job_names(env):
-        command = [str(BIN / "dagster"), "job", "execute", "-m", "orchestration.definitions", "-j", INTRADAY_JOB]
-        return command, INTRADAY_JOB
-    return FULL_COMMAND, "full pipeline (no intraday_refresh job in the definitions)"
-
-
 # --- the 1% timecard change ----------------------------------------------------------------------
 
 
@@ -166,15 +152,32 @@ def _step_group(step_key: str) -> str:
     return "other"
 
 
-def run_summary(dagster_home: Path) -> dict:
-    """The latest run of the instance: status, seconds per step group, ingest rows, dbt node timings."""
+def latest_run_id(dagster_home: Path) -> str | None:
+    """The instance's latest run, if any."""
+    import dagster as dg
+
+    if not (dagster_home / "dagster.yaml").exists():
+        return None
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    try:
+        runs = instance.get_runs(limit=1)
+        return runs[0].run_id if runs else None
+    finally:
+        instance.dispose()
+
+
+def run_summary(dagster_home: Path, after: str | None = None) -> dict:
+    """The latest run of the instance: status, seconds per step group, ingest rows, dbt node timings.
+
+    `after`: the latest run before the measured command; when it still is, the command created none.
+    """
     import dagster as dg
 
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     try:
         runs = instance.get_runs(limit=1)
-        if not runs:
-            return {"status": "no run recorded"}
+        if not runs or (after is not None and runs[0].run_id == after):
+            return {"status": "no run created"}
         run, events = runs[0], instance.all_logs(runs[0].run_id)
     finally:
         instance.dispose()
