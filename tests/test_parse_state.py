@@ -95,8 +95,13 @@ def test_the_second_run_as_of_a_date_parses_only_what_changed(tmp_path: Path, mo
 def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
     small_landing, tmp_path: Path, monkeypatch
 ) -> None:
-    """Two runs of the pipeline's dbt step as of a date: the second one's dbt parses only what changed."""
+    """Two runs of the pipeline's dbt step as of a date: the second one's dbt parses only what changed.
+
+    And the step builds no dbt adapter in its own process (transform/assets.py, PipelineDbtCli): dbt runs
+    in its process only.
+    """
     import dagster as dg
+    import dbt.adapters.factory
     import duckdb
 
     from orchestration.contract import SOURCE_OBJECTS
@@ -113,6 +118,8 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
     monkeypatch.setenv("AS_OF_DATE", "2026-10-05")
     currencies = next(key for key in dbt_models.keys if key.path[-1] == "stg_erp__currencies")
     resources = {"dbt": dbt_resource(), "warehouse": DuckDBWarehouse(database=str(tmp_path / "warehouse.duckdb"))}
+    registered = []  # dagster-dbt registers the adapter it builds
+    monkeypatch.setattr(dbt.adapters.factory, "register_adapter", lambda *args, **kw: registered.append(args))
     logs = []
     for _ in range(2):
         run = dg.materialize([dbt_models], selection=[currencies], resources=resources, tags=REBUILD)
@@ -122,6 +129,7 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
         logs.append("".join(log.read_text() for log in folder.glob("dbt.log*")))
     assert "Unable to do partial parsing" in logs[0]  # as of a date: the prepared state does not fit
     assert "Unable to do partial parsing" not in logs[1]
+    assert registered == []
 
 
 @pytest.mark.unit

@@ -21,9 +21,22 @@ from orchestration.lib.warehouse import WRITER_POOL, Warehouse
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 
 
+class PipelineDbtCli(DbtCliResource):
+    """dagster-dbt's dbt CLI resource, without the dbt adapter it opens in this process before each command.
+
+    dagster-dbt 0.29 builds that adapter (importing dbt's adapter stack, loading the project and the
+    profile) only for `fetch_row_counts()` and `fetch_column_metadata()`, which the pipeline does not
+    call: the marts' row counts and previews come from insights.py. Building it cost 1-3 s of every
+    dbt step (docs/performance.md). dbt itself runs as before, in its own process.
+    """
+
+    def _initialize_dbt_core_adapter(self, args):  # dagster-dbt checks for None before using it
+        return None
+
+
 def dbt_resource() -> DbtCliResource:
     """The venv's dbt, whether or not the venv is on PATH."""
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=settings.dbt_executable())
+    return PipelineDbtCli(project_dir=dbt_project, dbt_executable=settings.dbt_executable())
 
 
 if DagsterDbtProjectPreparer().using_dagster_dev():  # `make ui`: the manifest follows the models as they change
