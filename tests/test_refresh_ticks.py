@@ -8,20 +8,31 @@ Kind: demo.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
 from orchestration.defs.automation.jobs import TICK_TAG
 from orchestration.defs.automation.pending import pending
 from orchestration.defs.transform.assets import dbt_models
 from orchestration.lib.warehouse import DuckDBWarehouse
+from tests.conftest import AS_OF
 from tests.helpers import materialize
-from tests.test_change_aware import LOAD_LOG_READER, TIMECARDS, _one_timecard
+from tests.test_change_aware import LOAD_LOG_READER, TIMECARDS, WORKSPACE, _one_timecard
 
 INTRADAY_RAW = {dg.AssetKey(["raw_psa", name]) for name in ("timecard_header", "milestone", "assignment")}
 MILESTONES = dg.AssetKey(["raw_psa", "milestone"])
+# What the UI's "Test schedule" asks the code server, as the daemon's tick does.
+DRY_RUN = """
+mutation($selector: ScheduleSelector!, $timestamp: Float) {
+  scheduleDryRun(selectorData: $selector, timestamp: $timestamp) {
+    ... on DryRunInstigationTick { evaluationResult { skipReason runRequests { runKey } error { message } } }
+    ... on PythonError { message }
+  }
+}"""
 
 
 def _defs():
@@ -75,11 +86,17 @@ def test_the_intraday_tick_runs_only_what_has_something_to_do_and_nothing_when_n
     checked = {entry.dagster_event.event_specific_data.asset_key for entry in planned}
     assert checked & INTRADAY_RAW and checked <= selected  # no event for a check of an asset left out
 
-    # Nothing new since: no run, and the tick says what it looked at.
+    # Nothing new since: no run, and the tick says what it looked at, also in the UI (its code server).
     idle = _tick(instance, warehouse)
     assert idle.run_requests == []
     assert idle.skip_message.startswith("Nothing to do, so no run: no new landing file for raw_psa.assignment, ")
     assert "dbt models has an input changed since its last build" in idle.skip_message
+    selector = {"repositoryLocationName": "psa_pipeline", "repositoryName": "__repository__"}
+    with define_out_of_process_context(str(WORKSPACE), None, instance) as context:
+        tick = datetime.combine(AS_OF, time(9), tzinfo=UTC).timestamp()  # a working-hours tick of the demo's day
+        variables = {"selector": {**selector, "scheduleName": "intraday_refresh"}, "timestamp": tick}
+        shown = execute_dagster_graphql(context, DRY_RUN, variables).data["scheduleDryRun"]
+    assert shown["evaluationResult"] == {"skipReason": idle.skip_message, "runRequests": [], "error": None}
 
     # One timecard in a later export: that export and what reads it, not the milestones or assignments.
     _one_timecard(landing)
