@@ -173,6 +173,7 @@ query StaleStatus($keys: [AssetKeyInput!]) {
 """
 # The incremental models: their increments follow timecards (and the valued one's, assignments too).
 INCREMENTAL = (
+    dg.AssetKey(["marts", "fct_time_entries"]),
     dg.AssetKey(["intermediate", "int_time_entries_unpivoted"]),
     dg.AssetKey(["intermediate", "int_time_entries_valued"]),
 )

@@ -77,12 +77,28 @@ def _write_changes(landing: Path) -> dict[str, str]:
         f"update cards set {', '.join(f'{d} = 0' for d in days)}, pse__Total_Hours__c = 0 where Id = ?", [zeroed]
     )
     con.execute("update cards set pse__Status__c = 'Rejected' where Id = ?", [rejected])
+    # The original of one of the demo's duplicate cards moved a week later: the copy it left behind
+    # is no longer a duplicate (a card of that resource, project and week found from its old rows).
+    copies = json.loads((landing / MANIFEST).read_text())["defects"]["duplicate_timecard"]
+    copy, original = con.execute(
+        "select copy.Id, min(original.Id) from cards as copy inner join cards as original"
+        " on original.pse__Resource__c = copy.pse__Resource__c and original.pse__Project__c = copy.pse__Project__c"
+        " and original.pse__Start_Date__c = copy.pse__Start_Date__c and original.Id < copy.Id"
+        f" and original.Id not in ({', '.join('?' * len(approved))})"
+        f" where copy.Id in ({', '.join('?' * len(copies))}) group by copy.Id order by copy.Id limit 1",
+        [*approved, *copies],
+    ).fetchall()[0]
+    con.execute(
+        "update cards set pse__Start_Date__c = cast(cast(pse__Start_Date__c as date) + 7 as varchar),"
+        " pse__End_Date__c = cast(cast(pse__End_Date__c as date) + 7 as varchar) where Id = ?",
+        [original],
+    )
     # A card identical to an existing one but with a lower Id: the existing card becomes the duplicate.
     con.execute("insert into cards select * replace ('a2T0000000000AAAAA' as Id) from cards where Id = ?", [twin])
     con.execute(
-        f"copy (select * from cards where Id in (?, ?, ?, ?, ?, 'a2T0000000000AAAAA')) to "
+        f"copy (select * from cards where Id in (?, ?, ?, ?, ?, ?, 'a2T0000000000AAAAA')) to "
         f"'{landing / 'psa' / 'pse__Timecard_Header__c.2026-11-20.csv'}' (header, quote '\"')",
-        [edited, deleted, moved, zeroed, rejected],
+        [edited, deleted, moved, zeroed, rejected, original],
     )
     assignments_file = landing / "psa" / "pse__Assignment__c.csv"
     con.execute(f"create table assignments as select * from read_csv('{assignments_file}', all_varchar = true)")
@@ -94,7 +110,16 @@ def _write_changes(landing: Path) -> dict[str, str]:
         [assignment],
     )
     con.close()
-    return {"twin": twin, "deleted": deleted, "repriced_assignment": assignment}
+    return {
+        "twin": twin,
+        "deleted": deleted,
+        "edited": edited,
+        "moved": moved,
+        "rejected": rejected,
+        "redated": original,
+        "copy_left_behind": copy,
+        "repriced_assignment": assignment,
+    }
 
 
 def _rows(warehouse: Path, table: str, bookkeeping: tuple[str, ...] = ("refreshed_at",)) -> Counter:
@@ -132,11 +157,25 @@ def test_incremental_time_entries_equal_a_full_rebuild(small_landing, tmp_path: 
             " where timecard_id in (?, ?)",
             [keys["twin"], "a2T0000000000AAAAA"],
         ).fetchall()
+        left_behind = con.execute(
+            "select distinct is_duplicate from intermediate.int_time_entries_unpivoted where timecard_id = ?",
+            [keys["copy_left_behind"]],
+        ).fetchall()
+        cards = {card for (card,) in con.execute(
+            "select distinct timecard_id from intermediate.int_time_entries_unpivoted where refreshed_at ="
+            " (select max(refreshed_at) from intermediate.int_time_entries_unpivoted)"
+        ).fetchall()}  # fmt: skip
         gone = con.execute(
             "select count(*) from intermediate.int_time_entries_unpivoted where timecard_id = ?", [keys["deleted"]]
         )
         assert gone.fetchall() == [(0,)]
-    assert 0 < touched < total * 0.2  # only the touched resource-project pairs were rebuilt
+    # Only the changed cards with hours left were rebuilt, with the cards of their resource, project
+    # and week, before and after the change: the twin, which the new card made a duplicate, and the
+    # copy the re-dated card left behind. No other card of those resources and projects.
+    changed = {keys["edited"], keys["moved"], keys["rejected"], keys["redated"], "a2T0000000000AAAAA"}
+    assert cards == changed | {keys["twin"], keys["copy_left_behind"]}
+    assert left_behind == [(False,)]
+    assert 0 < touched < total * 0.01
     assert sorted(twin_flags) == [("a2T0000000000AAAAA", False), (keys["twin"], True)]
 
 

@@ -1,27 +1,33 @@
 {#-
     Incremental builds of the time-entry chain (intraday runs), exact by construction:
 
-    - int_time_entries_unpivoted: before the build, the (resource, project) pairs of every
-      timecard loaded since the last build, in both its new and its previous version, go to a
-      temp table and their rows are deleted; the model then rebuilds every live timecard of
-      those pairs. Duplicate flags compare cards of one resource, project and week, so they are
-      recomputed whole. Deleted cards, cards edited to zero hours and cards moved to another
-      project leave nothing behind.
-      The rows of other pairs that the as-of date moved past (either way) since their build get
-      is_after_as_of_date and is_actual recomputed in place (and refreshed_at, so the pricing
-      increment below sees them).
+    - int_time_entries_unpivoted: before the build, the timecards to rebuild go to a temp table
+      and their rows are deleted; the model then rebuilds those of them that are live. They are
+      every timecard loaded since the last build, and every card of the same resource, project
+      and week as one of those, in its new version and in its previous one (its rows in the
+      model bound the week it was in). Duplicate flags compare only cards of one resource,
+      project and week, so they are recomputed whole, and no other card's flags can change.
+      Deleted cards, cards edited to zero hours and cards moved to another project or week
+      leave nothing behind.
+      The rows of other cards that the as-of date moved past (either way) since their build get
+      is_after_as_of_date and is_actual recomputed in place (and refreshed_at, so the increments
+      below see them).
     - int_time_entries_valued: the timecards whose time entries were rebuilt since its last build,
       whose source row changed, whose assignment (bill rate) changed, or that have entries dated
       between the as-of date it was last priced at and today's, are deleted and priced again.
+    - marts.fct_time_entries (the published copy of int_time_entries_unpivoted): the timecards
+      with a row rebuilt or updated since its last build, or whose source row changed, are
+      deleted and copied again.
 
-    marts.fct_time_entries is a plain table copied from int_time_entries_unpivoted on every run.
     Dimensions (projects, resources, rate cards) change with the nightly run, which builds with
-    --full-refresh (run tag dbt/full_refresh), as do fixes to past as-of dates.
+    --full-refresh (run tag dbt/full_refresh), as do fixes to past as-of dates; any other run
+    builds these models whole when such an input changed (DBT_REBUILD_WHOLE, rebuilt_whole below).
 -#}
 
-{% macro pair_key(relation_alias=none) -%}
-    {%- set prefix = relation_alias ~ '.' if relation_alias else '' -%}
-    coalesce({{ prefix }}resource_id, '') || '|' || coalesce({{ prefix }}project_id, '')
+{% macro same_resource_and_project(left, right) -%}
+    {#- Null-safe, and an equality a hash join can use (on PostgreSQL too). -#}
+    coalesce({{ left }}.resource_id, '') = coalesce({{ right }}.resource_id, '')
+    and coalesce({{ left }}.project_id, '') = coalesce({{ right }}.project_id, '')
 {%- endmacro %}
 
 
@@ -34,22 +40,51 @@
             from {{ this }}
         ),
 
+        timecards as (
+            select timecard_id, resource_id, project_id, week_start_date, loaded_at
+            from {{ ref('stg_psa__timecard_headers') }}
+        ),
+
         changed as (
-            select timecards.timecard_id, timecards.resource_id, timecards.project_id
-            from {{ ref('stg_psa__timecard_headers') }} as timecards
+            select timecards.*
+            from timecards
             where timecards.loaded_at > (select watermark.loaded_at from watermark)
+        ),
+
+        -- A changed card's previous version: its rows lie in its week, so the week started
+        -- at most six days before the last of them and at the latest on the first.
+        previous as (
+            select
+                entries.resource_id,
+                entries.project_id,
+                max(entries.entry_date) - 6 as earliest_week_start_date,
+                min(entries.entry_date) as latest_week_start_date
+            from {{ this }} as entries
+            inner join changed on entries.timecard_id = changed.timecard_id
+            group by entries.timecard_id, entries.resource_id, entries.project_id
         )
 
-        select {{ pair_key('changed') }} as pair_key from changed
+        select changed.timecard_id from changed
         union
-        select {{ pair_key('previous') }}
-        from {{ this }} as previous
-        inner join changed on previous.timecard_id = changed.timecard_id;
+        select timecards.timecard_id
+        from timecards
+        inner join changed
+            on
+                {{ same_resource_and_project('timecards', 'changed') }}
+                and timecards.week_start_date is not distinct from changed.week_start_date
+        union
+        select timecards.timecard_id
+        from timecards
+        inner join previous
+            on
+                {{ same_resource_and_project('timecards', 'previous') }}
+                and timecards.week_start_date
+                between previous.earliest_week_start_date and previous.latest_week_start_date;
 
         delete from {{ this }}
-        where {{ pair_key() }} in (select touched.pair_key from time_entries__touched as touched);
+        where timecard_id in (select touched.timecard_id from time_entries__touched as touched);
 
-        -- Rows of other pairs whose as-of flags no longer match this run's as-of date: the
+        -- Rows of other cards whose as-of flags no longer match this run's as-of date: the
         -- date moved past them since they were built (a later intraday run, or a past as-of
         -- date reproduced).
 
@@ -67,9 +102,9 @@
 {% endmacro %}
 
 
-{% macro time_entries_in_touched_pairs() %}
+{% macro time_entries_in_touched_cards() %}
     {%- if is_incremental() -%}
-        and {{ pair_key() }} in (select touched.pair_key from time_entries__touched as touched)
+        and timecard_id in (select touched.timecard_id from time_entries__touched as touched)
     {%- endif -%}
 {% endmacro %}
 
@@ -129,3 +164,33 @@
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}
+
+
+{% macro published_entries_prepare_increment() %}
+    {% if is_incremental() %}
+        drop table if exists fct_time_entries__touched;
+        create temporary table fct_time_entries__touched as
+        with watermark as (
+            select coalesce(max(refreshed_at), cast('1900-01-01' as timestamp)) as refreshed_at
+            from {{ this }}
+        )
+
+        select entries.timecard_id
+        from {{ ref('int_time_entries_unpivoted') }} as entries
+        where entries.refreshed_at > (select watermark.refreshed_at from watermark)
+        union
+        select timecards.timecard_id
+        from {{ ref('stg_psa__timecard_headers') }} as timecards
+        where timecards.loaded_at > (select watermark.refreshed_at from watermark);
+
+        delete from {{ this }}
+        where timecard_id in (select touched.timecard_id from fct_time_entries__touched as touched);
+    {% endif %}
+{% endmacro %}
+
+
+{% macro published_entries_in_touched_cards() %}
+    {%- if is_incremental() -%}
+        where timecard_id in (select touched.timecard_id from fct_time_entries__touched as touched)
+    {%- endif -%}
+{% endmacro %}

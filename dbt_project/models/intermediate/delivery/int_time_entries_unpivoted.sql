@@ -3,10 +3,10 @@
 -- as-of date is an actual: is_actual); defects are flagged, not dropped, so the exceptions
 -- model can list them. Time dated after the as-of date is flagged (is_after_as_of_date):
 -- approved or not, it is not an actual yet.
--- Incremental (intraday): only the resource-project pairs whose timecards changed are rebuilt,
--- and the as-of flags of rows the as-of date moved past are updated in place; see
--- macros/incremental_time_entries.sql. The nightly run rebuilds it whole. Published as
--- marts.fct_time_entries.
+-- Incremental (intraday): only the timecards that changed, and the cards of the same resource,
+-- project and week (their duplicate flags compare them), are rebuilt, and the as-of flags of
+-- rows the as-of date moved past are updated in place; see macros/incremental_time_entries.sql.
+-- The nightly run rebuilds it whole. Published as marts.fct_time_entries.
 -- meta incremental_inputs: what its increments follow (the as-of date too). After any other
 -- change (a rate card, a project, an FX rate) the pipeline's dbt step names it in
 -- DBT_REBUILD_WHOLE: it is built whole.
@@ -44,7 +44,7 @@ resources as (
 live_timecards as (
 
     select * from timecards
-    where not is_deleted {{ time_entries_in_touched_pairs() }}
+    where not is_deleted {{ time_entries_in_touched_cards() }}
 
 ),
 
