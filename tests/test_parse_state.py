@@ -5,6 +5,7 @@ Kind: unit (the key), integration (dbt parses twice with the kept state in betwe
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -97,12 +98,14 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
 ) -> None:
     """Two runs of the pipeline's dbt step as of a date: the second one's dbt parses only what changed.
 
-    And the step builds no dbt adapter in its own process (transform/assets.py, PipelineDbtCli): dbt runs
-    in its process only.
+    And the step builds no dbt adapter in its own process and runs no `dbt --version` (transform/assets.py,
+    PipelineDbtCli): dbt runs in its process only, once per step.
     """
     import dagster as dg
+    import dagster_dbt.core.resource
     import dbt.adapters.factory
     import duckdb
+    from packaging import version
 
     from orchestration.contract import SOURCE_OBJECTS
     from orchestration.defs.ingest.loader import load_object
@@ -120,6 +123,9 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
     resources = {"dbt": dbt_resource(), "warehouse": DuckDBWarehouse(database=str(tmp_path / "warehouse.duckdb"))}
     registered = []  # dagster-dbt registers the adapter it builds
     monkeypatch.setattr(dbt.adapters.factory, "register_adapter", lambda *args, **kw: registered.append(args))
+    asked = []  # and asks `dbt --version`, unless told (this answer would do for it)
+    answer = b"Core: 0.0.0"
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", lambda *args, **kw: asked.append(args) or answer)
     logs = []
     for _ in range(2):
         run = dg.materialize([dbt_models], selection=[currencies], resources=resources, tags=REBUILD)
@@ -130,6 +136,8 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
     assert "Unable to do partial parsing" in logs[0]  # as of a date: the prepared state does not fit
     assert "Unable to do partial parsing" not in logs[1]
     assert registered == []
+    assert asked == []
+    assert resources["dbt"]._cli_version == version.parse(importlib.metadata.version("dbt-core"))
 
 
 @pytest.mark.unit

@@ -1,14 +1,18 @@
 """The dbt project as Dagster assets, one `dbt build` per run, grouped by source system."""
 
 import datetime as dt
+import importlib.metadata
 import json
+import sys
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtProjectPreparer, DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging import version
 
 from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.loader import LOADED_FILES, load_log_version, table_versions
@@ -22,16 +26,27 @@ dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=sett
 
 
 class PipelineDbtCli(DbtCliResource):
-    """dagster-dbt's dbt CLI resource, without the dbt adapter it opens in this process before each command.
+    """dagster-dbt's dbt CLI resource, without the two things it does in this process before each dbt step.
 
-    dagster-dbt 0.29 builds that adapter (importing dbt's adapter stack, loading the project and the
-    profile) only for `fetch_row_counts()` and `fetch_column_metadata()`, which the pipeline does not
-    call: the marts' row counts and previews come from insights.py. Building it cost 1-3 s of every
-    dbt step (docs/performance.md). dbt itself runs as before, in its own process.
+    - dagster-dbt 0.29 builds a dbt adapter (importing dbt's adapter stack, loading the project and the
+      profile) only for `fetch_row_counts()` and `fetch_column_metadata()`, which the pipeline does not
+      call: the marts' row counts and previews come from insights.py. It cost 1-3 s of every dbt step.
+    - It runs `dbt --version` in a subprocess to learn the version (dbt-core or the Fusion engine),
+      which imports dbt: about 2 s. The venv's dbt is the dbt-core package installed beside this
+      Python, whose version its metadata gives; any other executable is still asked.
+
+    dbt itself runs as before, in its own process (docs/performance.md).
     """
 
     def _initialize_dbt_core_adapter(self, args):  # dagster-dbt checks for None before using it
         return None
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        beside_python = Path(sys.executable).parent / "dbt"
+        if beside_python.exists() and Path(self.dbt_executable).resolve() == beside_python.resolve():
+            return version.parse(importlib.metadata.version("dbt-core"))
+        return super()._cli_version
 
 
 def dbt_resource() -> DbtCliResource:
