@@ -169,20 +169,22 @@ def test_an_incremental_model_is_built_whole_after_a_change_its_increments_do_no
     increments = changes.increments(manifest, keys_by_id)
     valued = dg.AssetKey(["intermediate", "int_time_entries_valued"])
     unpivoted = dg.AssetKey(["intermediate", "int_time_entries_unpivoted"])
+    published = dg.AssetKey(["marts", "fct_time_entries"])  # the copy of the unpivoted entries
     assert increments == {
         valued: ["raw_psa.timecard_header", "raw_psa.assignment", changes.AS_OF],
         unpivoted: ["raw_psa.timecard_header", changes.AS_OF],
+        published: ["raw_psa.timecard_header", changes.AS_OF],
     }
     rate_cards = "raw_hris.rate_card"
     timecard = changes.plan(MODELS, [dbt_models], _all_built(), {**NOW, TIMECARDS: "4:101:x"}, "f1")
-    assert {valued, unpivoted} <= timecard.build and timecard.whole(increments) == []  # the intraday case
+    assert {valued, unpivoted, published} <= timecard.build and timecard.whole(increments) == []  # intraday
     assignments = {**NOW, TIMECARDS: "4:101:x", "raw_psa.assignment": "2:9:y"}
     assert changes.plan(MODELS, [dbt_models], _all_built(), assignments, "f1").whole(increments) == []
     # A new bill rate on the rate card re-prices every entry: the valued entries are built whole.
     rates = changes.plan(MODELS, [dbt_models], _all_built(), {**NOW, TIMECARDS: "4:101:x", rate_cards: "2:3:z"}, "f1")
     assert {valued, unpivoted} <= rates.build and rates.whole(increments) == [valued]
     code = changes.plan(MODELS, [dbt_models], _all_built(), NOW, "f2")  # a deploy: nothing to follow
-    assert code.whole(increments) == [unpivoted, valued]
+    assert code.whole(increments) == [unpivoted, valued, published]
 
 
 def test_a_new_as_of_date_builds_every_model_and_the_time_entries_follow_it_incrementally() -> None:
