@@ -109,6 +109,21 @@
 {% endmacro %}
 
 
+{% macro timecards_changed_since(since, also_entries_where=none) -%}
+    {#- The timecards with a row of int_time_entries_unpivoted rebuilt or updated after `since`
+        (a SQL timestamp), or whose source row was loaded after it (a deleted or zeroed card has
+        no rows left there); with `also_entries_where`, those with an entry meeting it too. -#}
+    {%- set also = ' or (' ~ also_entries_where ~ ')' if also_entries_where else '' %}
+    select entries.timecard_id
+    from {{ ref('int_time_entries_unpivoted') }} as entries
+    where entries.refreshed_at > {{ since }}{{ also }}
+    union
+    select timecards.timecard_id
+    from {{ ref('stg_psa__timecard_headers') }} as timecards
+    where timecards.loaded_at > {{ since }}
+{%- endmacro %}
+
+
 {% macro valued_entries_prepare_increment() %}
     {% if is_incremental() %}
         drop table if exists int_time_entries_valued__touched;
@@ -120,18 +135,11 @@
             from {{ this }}
         )
 
-        select entries.timecard_id
-        from {{ ref('int_time_entries_unpivoted') }} as entries
-        where
-            entries.refreshed_at > (select watermark.refreshed_at from watermark)
-            or (
-                entries.entry_date > (select watermark.priced_as_of_date from watermark)
-                and entries.entry_date <= {{ as_of_date() }}
-            )
-        union
-        select timecards.timecard_id
-        from {{ ref('stg_psa__timecard_headers') }} as timecards
-        where timecards.loaded_at > (select watermark.refreshed_at from watermark)
+        {{ timecards_changed_since(
+            '(select watermark.refreshed_at from watermark)',
+            also_entries_where='entries.entry_date > (select watermark.priced_as_of_date from watermark)'
+            ~ ' and entries.entry_date <= ' ~ as_of_date(),
+        ) }}
         union
         select entries.timecard_id
         from {{ ref('int_time_entries_unpivoted') }} as entries
@@ -175,13 +183,7 @@
             from {{ this }}
         )
 
-        select entries.timecard_id
-        from {{ ref('int_time_entries_unpivoted') }} as entries
-        where entries.refreshed_at > (select watermark.refreshed_at from watermark)
-        union
-        select timecards.timecard_id
-        from {{ ref('stg_psa__timecard_headers') }} as timecards
-        where timecards.loaded_at > (select watermark.refreshed_at from watermark);
+        {{ timecards_changed_since('(select watermark.refreshed_at from watermark)') }};
 
         delete from {{ this }}
         where timecard_id in (select touched.timecard_id from fct_time_entries__touched as touched);
