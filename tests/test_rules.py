@@ -159,7 +159,7 @@ def test_changing_a_business_key_changes_its_check_everywhere() -> None:
     before = get("hris", "holiday")
     key = Unique("one_holiday_per_country_date", ("Country", "Date", "Holiday_Name"), "One holiday per name.")
     new = assert_only_check_changed(before, replace(before, unique=(key,)), "one_holiday_per_country_date")
-    assert 'partition by "Country", "Date", "Holiday_Name"' in new["gx"].expectations[0].query
+    assert 'group by "Country", "Date", "Holiday_Name" having count(*) > 1' in new["gx"].expectations[0].query
     assert new["dbt"]["arguments"]["combination_of_columns"] == ['"Country"', '"Date"', '"Holiday_Name"']
     assert "Unique: `Country`, `Date`, `Holiday_Name` (`one_holiday_per_country_date`, WARN)." in new["landing_docs"]
 

@@ -426,25 +426,21 @@ def _reference_check(obj: SourceObject, check: RuleCheck, rule: Ref) -> CheckSpe
     )
 
 
-def _unique_check(obj: SourceObject, rule: BusinessKey, dialect: str) -> CheckSpec:
-    """SQL rather than GX's compound-unique, so the sample names the rows (their keys), not the values."""
+def _unique_check(obj: SourceObject, rule: BusinessKey) -> CheckSpec:
+    """SQL rather than GX's compound-unique, so the sample names the rows (their keys), not the values.
+
+    The repeated values are found by grouping, then their rows by a join: the same SQL on DuckDB and
+    PostgreSQL, and on the large demo's timecards (1.7 M rows) half the time of a window count.
+    """
     columns = ", ".join(q(c) for c in rule.fields)
     extra = ", ".join(q(c) for c in rule.fields if c not in obj.primary_key)
     selected = f"{_key_select(obj, BATCH)}{', ' + extra if extra else ''}"
     not_null = " and ".join(f"{q(c)} is not null" for c in rule.fields)
-    if dialect == POSTGRES:  # no qualify: filter the window in a subquery
-        keys = ", ".join(q(k) for k in obj.primary_key)
-        query = (
-            f"select {keys}{', ' + extra if extra else ''} from ("
-            f"select {selected}, count(*) over (partition by {columns}) as repeats from {BATCH} where {not_null}"
-            f") as counted where repeats > 1 order by {columns}, {keys}"
-        )
-    else:
-        query = (
-            f"select {selected} from {BATCH} where {not_null} "
-            f"qualify count(*) over (partition by {columns}) > 1 "
-            f"order by {columns}, {_key_select(obj, BATCH)}"
-        )
+    query = (
+        f"select {selected} from {BATCH} join ("
+        f"select {columns} from {BATCH} where {not_null} group by {columns} having count(*) > 1"
+        f") as repeated using ({columns}) order by {columns}, {_key_select(obj, BATCH)}"
+    )
     return CheckSpec(rule.name, "keys", rule.severity, rule.description, (UnexpectedRows(query),))
 
 
@@ -459,7 +455,7 @@ def rule_check(obj: SourceObject, check: RuleCheck, dialect: str = DUCKDB) -> Ch
         return _range_check(check, rule)
     if isinstance(rule, Ref):
         return _reference_check(obj, check, rule)
-    return _unique_check(obj, rule, dialect)
+    return _unique_check(obj, rule)
 
 
 def _consistency_check(obj: SourceObject, rule: RowRule | SqlRule, dialect: str) -> CheckSpec:
