@@ -307,6 +307,15 @@ CASES = [
         expect=[(TOTALS, BASE_TOTALS)],
     ),
     Case(
+        # The quarantine quotes the number as the file wrote it, not as a double prints (1e-06).
+        "json_number_below_the_contract_scale",
+        TRANSACTION,
+        jsonl(js(transaction(5003, "PLACEHOLDER"))).replace(b'"PLACEHOLDER"', b"0.000001"),
+        quarantined=[(1, "foreigntotal", "lossless", r"'0\.000001' has more than 2 decimal places")],
+        rows_in=1,
+        expect=[(TOTALS, BASE_TOTALS)],
+    ),
+    Case(
         "json_number_beyond_double_precision",
         TRANSACTION,
         b'{"id": 5003, "tranid": "x", "type": "CustInvc", "trandate": "2025-01-01", "duedate": null, "entity": 1, '
