@@ -81,8 +81,7 @@
                 and timecards.week_start_date
                 between previous.earliest_week_start_date and previous.latest_week_start_date;
 
-        delete from {{ this }}
-        where timecard_id in (select touched.timecard_id from time_entries__touched as touched);
+        {{ delete_touched_timecards('time_entries__touched') }};
 
         -- Rows of other cards whose as-of flags no longer match this run's as-of date: the
         -- date moved past them since they were built (a later intraday run, or a past as-of
@@ -102,11 +101,20 @@
 {% endmacro %}
 
 
-{% macro time_entries_in_touched_cards() %}
+{% macro in_touched_timecards(touched, keyword='and') %}
+    {#- In an increment, the model's filter to the timecards its pre-hook put in temp table
+        `touched` (`keyword`: 'and' after a where clause, 'where' without one). -#}
     {%- if is_incremental() -%}
-        and timecard_id in (select touched.timecard_id from time_entries__touched as touched)
+        {{ keyword }} timecard_id in (select touched.timecard_id from {{ touched }} as touched)
     {%- endif -%}
 {% endmacro %}
+
+
+{% macro delete_touched_timecards(touched) -%}
+    {#- The pre-hook's delete of the rows of the timecards in temp table `touched`. -#}
+    delete from {{ this }}
+    where timecard_id in (select touched.timecard_id from {{ touched }} as touched)
+{%- endmacro %}
 
 
 {% macro timecards_changed_since(since, also_entries_where=none) -%}
@@ -147,18 +155,8 @@
             on entries.assignment_id = assignments.assignment_id
         where assignments.loaded_at > (select watermark.refreshed_at from watermark);
 
-        delete from {{ this }}
-        where timecard_id in (select touched.timecard_id from int_time_entries_valued__touched as touched);
+        {{ delete_touched_timecards('int_time_entries_valued__touched') }};
     {% endif %}
-{% endmacro %}
-
-
-{% macro valued_entries_in_touched_timecards() %}
-    {%- if is_incremental() -%}
-        and timecard_id in (
-            select touched.timecard_id from int_time_entries_valued__touched as touched
-        )
-    {%- endif -%}
 {% endmacro %}
 
 
@@ -185,14 +183,6 @@
 
         {{ timecards_changed_since('(select watermark.refreshed_at from watermark)') }};
 
-        delete from {{ this }}
-        where timecard_id in (select touched.timecard_id from fct_time_entries__touched as touched);
+        {{ delete_touched_timecards('fct_time_entries__touched') }};
     {% endif %}
-{% endmacro %}
-
-
-{% macro published_entries_in_touched_cards() %}
-    {%- if is_incremental() -%}
-        where timecard_id in (select touched.timecard_id from fct_time_entries__touched as touched)
-    {%- endif -%}
 {% endmacro %}

@@ -44,7 +44,7 @@ resources as (
 live_timecards as (
 
     select * from timecards
-    where not is_deleted {{ time_entries_in_touched_cards() }}
+    where not is_deleted {{ in_touched_timecards('time_entries__touched') }}
 
 ),
 

@@ -67,7 +67,7 @@ actual_time_entries as (
         and not has_unknown_project
         and not is_duplicate
         and entry_date <= {{ as_of_date() }}
-        {{ valued_entries_in_touched_timecards() }}
+        {{ in_touched_timecards('int_time_entries_valued__touched') }}
 
 ),
 

@@ -19,4 +19,4 @@
 -- depends_on: {{ ref('stg_psa__timecard_headers') }} (read by the incremental pre-hook)
 
 select * from {{ ref('int_time_entries_unpivoted') }}
-{{ published_entries_in_touched_cards() }}
+{{ in_touched_timecards('fct_time_entries__touched', 'where') }}
