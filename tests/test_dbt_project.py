@@ -38,9 +38,12 @@ class DbtRun:
     outcomes: dict[str, tuple[str, int | None]]  # unique_id -> (status, failures)
 
 
-def run_dbt(args: list[str], database: Path, work_dir: Path) -> DbtRun:
-    """Run the dbt CLI in its own process, so its DuckDB connection is closed afterwards."""
-    env = {**os.environ, "DUCKDB_DATABASE": str(database), "DO_NOT_TRACK": "1"}
+def run_dbt(args: list[str], database: Path, work_dir: Path, env: dict[str, str] | None = None) -> DbtRun:
+    """Run the dbt CLI in its own process, so its DuckDB connection is closed afterwards.
+
+    `env`: more variables for dbt's process (WAREHOUSE=postgres and POSTGRES_* build on PostgreSQL).
+    """
+    env = {**os.environ, "DUCKDB_DATABASE": str(database), "DO_NOT_TRACK": "1", **(env or {})}
     target = work_dir / "target"
     completed = subprocess.run(
         [

@@ -1,9 +1,10 @@
 """The intraday build is incremental and exact: after timecard and assignment changes, the
 incremental time-entry models equal a full rebuild row for row, and only the touched rows moved.
 
-The builds of a test share one dbt target folder and the warehouse's path (the incremental result is
-copied aside before the full rebuild runs in its place), so dbt re-uses its parse of the project
-whenever neither the variables nor the profile changed.
+Each test runs on DuckDB and on PostgreSQL (WAREHOUSE=postgres: the loader's PostgreSQL target and
+dbt's postgres profile; skipped when no server answers). The builds of a test share one dbt target
+folder and warehouse: the incremental result is read before the full rebuild runs in its place, and
+dbt re-uses its parse of the project whenever neither the variables nor the profile changed.
 
 Kind: integration (dbt runs on a warehouse of its own).
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +25,9 @@ import pytest
 from demo.firm import MANIFEST
 from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.loader import load_object
+from orchestration.defs.ingest.postgres_target import ingest_session
+from orchestration.lib.postgres import connect_raw
+from orchestration.lib.warehouse import PostgresWarehouse
 from tests.conftest import AS_OF
 from tests.test_dbt_project import run_dbt
 
@@ -35,16 +41,83 @@ TABLES = {
 NEWER = "2026-11-20T00:00:00.000Z"
 
 
-def _load(warehouse: Path, landing: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        for obj in SOURCE_OBJECTS:
-            load_object(con, obj, landing)
+@dataclass(frozen=True)
+class Built:
+    """A warehouse the tests load and build: a DuckDB file, or a PostgreSQL database (`postgres`)."""
+
+    path: Path  # the DuckDB file (on PostgreSQL: unused by the build, but dbt's profile names it)
+    postgres: dict | None = None
+
+    def env(self) -> dict[str, str]:
+        if self.postgres is None:
+            return {"WAREHOUSE": "duckdb"}
+        pg = self.postgres
+        return {
+            "WAREHOUSE": "postgres",
+            "POSTGRES_HOST": pg["host"],
+            "POSTGRES_PORT": str(pg["port"]),
+            "POSTGRES_USER": pg["user"],
+            "POSTGRES_PASSWORD": pg.get("password") or "",
+            "POSTGRES_DB": pg["database"],
+        }
+
+    def load(self, landing: Path) -> None:
+        """Every landing file not loaded yet, through the loader (on PostgreSQL, its PostgreSQL target)."""
+        if self.postgres is None:
+            with duckdb.connect(str(self.path)) as con:
+                for obj in SOURCE_OBJECTS:
+                    load_object(con, obj, landing)
+            return
+        pg = self.postgres
+        warehouse = PostgresWarehouse(
+            host=pg["host"],
+            port=pg["port"],
+            user=pg["user"],
+            password=pg.get("password") or "",
+            database=pg["database"],
+        )
+        with ingest_session(warehouse) as (con, target):
+            for obj in SOURCE_OBJECTS:
+                load_object(con, obj, landing, target=target)
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        """Rows of a query with `%s` parameters (DuckDB's `?` otherwise)."""
+        if self.postgres is None:
+            with duckdb.connect(str(self.path), read_only=True) as con:
+                return con.execute(sql.replace("%s", "?"), params or []).fetchall()
+        con = connect_raw(**self.postgres, autocommit=True)
+        try:
+            with con.cursor() as cur:
+                cur.execute(sql, params or None)
+                return cur.fetchall()
+        finally:
+            con.close()
+
+    def rows(self, table: str, bookkeeping: tuple[str, ...] = ("refreshed_at",)) -> Counter:
+        """The table's rows as a multiset: a row an increment wrote twice is a difference."""
+        schema, name = table.split(".")
+        columns = [c for (c,) in self.query(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
+            " order by ordinal_position",
+            [schema, name],
+        ) if c not in bookkeeping]  # fmt: skip
+        return Counter(self.query(f"select {', '.join(columns)} from {table}"))
 
 
-def _build(warehouse: Path, work: Path, *extra: str, as_of=AS_OF) -> None:
+@pytest.fixture(params=["duckdb", "postgres"])
+def built(request, tmp_path: Path) -> Iterator[Built]:
+    if request.param == "duckdb":
+        yield Built(tmp_path / "warehouse.duckdb")
+        return
+    database = request.getfixturevalue("postgres_database")  # skips when no PostgreSQL server answers
+    name = request.node.originalname.split("_")[-1]  # rebuild, date: a database of the test's own
+    yield Built(tmp_path / "unused.duckdb", database(f"incremental_{name}"))
+
+
+def _build(warehouse: Built, work: Path, *extra: str, as_of=AS_OF) -> None:
     models = ["+int_time_entries_valued", "+fct_time_entries"]
     args = ["run", "--select", *models, "--vars", json.dumps({"as_of_date": as_of.isoformat()})]
-    done = run_dbt([*args, *extra], warehouse, work)
+    done = run_dbt([*args, *extra], warehouse.path, work, env=warehouse.env())
     assert done.returncode == 0, done.output[-3000:]
 
 
@@ -122,53 +195,44 @@ def _write_changes(landing: Path) -> dict[str, str]:
     }
 
 
-def _rows(warehouse: Path, table: str, bookkeeping: tuple[str, ...] = ("refreshed_at",)) -> Counter:
-    """The table's rows as a multiset: a row an increment wrote twice is a difference."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return Counter(con.execute(f"select * exclude ({', '.join(bookkeeping)}) from {table}").fetchall())
-
-
-def test_incremental_time_entries_equal_a_full_rebuild(small_landing, tmp_path: Path) -> None:
+def test_incremental_time_entries_equal_a_full_rebuild(built: Built, small_landing, tmp_path: Path) -> None:
     source, _ = small_landing
     landing = tmp_path / "landing"
     shutil.copytree(source, landing)
-    warehouse, dbt_work = tmp_path / "warehouse.duckdb", tmp_path / "dbt"
-    _load(warehouse, landing)
-    _build(warehouse, dbt_work)
-    before = {model: _rows(warehouse, table) for model, table in TABLES.items()}
+    dbt_work = tmp_path / "dbt"
+    built.load(landing)
+    _build(built, dbt_work)
+    before = {model: built.rows(table) for model, table in TABLES.items()}
 
     keys = _write_changes(landing)
-    _load(warehouse, landing)
-    _build(warehouse, dbt_work)  # an intraday run: incremental
-    incremental_result = Path(shutil.copy(warehouse, tmp_path / "incremental.duckdb"))
-    _build(warehouse, dbt_work, "--full-refresh")  # what the nightly run does
+    built.load(landing)
+    _build(built, dbt_work)  # an intraday run: incremental
+    incremental = {model: built.rows(table) for model, table in TABLES.items()}
+    unpivoted = "intermediate.int_time_entries_unpivoted"
+    latest = f"(select max(refreshed_at) from {unpivoted})"
+    ((total, touched),) = built.query(
+        f"select count(*), count(case when refreshed_at = {latest} then 1 end) from {unpivoted}"
+    )
+    twin_flags = built.query(
+        f"select distinct timecard_id, is_duplicate from {unpivoted} where timecard_id in (%s, %s)",
+        [keys["twin"], "a2T0000000000AAAAA"],
+    )
+    left_behind = built.query(
+        f"select distinct is_duplicate from {unpivoted} where timecard_id = %s", [keys["copy_left_behind"]]
+    )
+    cards = {
+        card for (card,) in built.query(f"select distinct timecard_id from {unpivoted} where refreshed_at = {latest}")
+    }
+    gone = built.query(f"select count(*) from {unpivoted} where timecard_id = %s", [keys["deleted"]])
+    _build(built, dbt_work, "--full-refresh")  # what the nightly run does
 
     for model, table in TABLES.items():
-        incremental, full = _rows(incremental_result, table), _rows(warehouse, table)
-        assert incremental == full, f"{model}: {len(incremental - full)} extra, {len(full - incremental)} missing"
-        assert incremental != before[model]  # the changes did reach the model
-    with duckdb.connect(str(incremental_result), read_only=True) as con:
-        total, touched = con.execute(
-            "select count(*), count(*) filter (where refreshed_at = (select max(refreshed_at) from"
-            " intermediate.int_time_entries_unpivoted)) from intermediate.int_time_entries_unpivoted"
-        ).fetchall()[0]
-        twin_flags = con.execute(
-            "select distinct timecard_id, is_duplicate from intermediate.int_time_entries_unpivoted"
-            " where timecard_id in (?, ?)",
-            [keys["twin"], "a2T0000000000AAAAA"],
-        ).fetchall()
-        left_behind = con.execute(
-            "select distinct is_duplicate from intermediate.int_time_entries_unpivoted where timecard_id = ?",
-            [keys["copy_left_behind"]],
-        ).fetchall()
-        cards = {card for (card,) in con.execute(
-            "select distinct timecard_id from intermediate.int_time_entries_unpivoted where refreshed_at ="
-            " (select max(refreshed_at) from intermediate.int_time_entries_unpivoted)"
-        ).fetchall()}  # fmt: skip
-        gone = con.execute(
-            "select count(*) from intermediate.int_time_entries_unpivoted where timecard_id = ?", [keys["deleted"]]
+        full = built.rows(table)
+        assert incremental[model] == full, (
+            f"{model}: {len(incremental[model] - full)} extra, {len(full - incremental[model])} missing"
         )
-        assert gone.fetchall() == [(0,)]
+        assert incremental[model] != before[model]  # the changes did reach the model
+    assert gone == [(0,)]
     # Only the changed cards with hours left were rebuilt, with the cards of their resource, project
     # and week, before and after the change: the twin, which the new card made a duplicate, and the
     # copy the re-dated card left behind. No other card of those resources and projects.
@@ -179,41 +243,40 @@ def test_incremental_time_entries_equal_a_full_rebuild(small_landing, tmp_path: 
     assert sorted(twin_flags) == [("a2T0000000000AAAAA", False), (keys["twin"], True)]
 
 
-def test_incremental_time_entries_follow_a_later_as_of_date(small_landing, tmp_path: Path) -> None:
+def test_incremental_time_entries_follow_a_later_as_of_date(built: Built, small_landing, tmp_path: Path) -> None:
     """An intraday run two days later, with no new files: the demo's time approved in advance for the
     days the as-of date moved past becomes actual time and is priced, exactly as in a full rebuild."""
     landing, _ = small_landing
     (future_card,) = json.loads((landing / MANIFEST).read_text())["defects"]["approved_future_time"]
     later = AS_OF + timedelta(days=2)
-    warehouse, dbt_work = tmp_path / "warehouse.duckdb", tmp_path / "dbt"
-    _load(warehouse, landing)
-    _build(warehouse, dbt_work)
+    dbt_work = tmp_path / "dbt"
+    built.load(landing)
+    _build(built, dbt_work)
     flags = (
         "select entry_date, is_after_as_of_date, is_actual from intermediate.int_time_entries_unpivoted"
         f" where timecard_id = '{future_card}' order by entry_date"
     )
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        before = con.execute(flags).fetchall()
+    before = built.query(flags)
     assert before and all(day > AS_OF and after and not actual for day, after, actual in before)
 
-    _build(warehouse, dbt_work, as_of=later)  # an intraday run on a later day
-    incremental_result = Path(shutil.copy(warehouse, tmp_path / "incremental.duckdb"))
-    _build(warehouse, dbt_work, "--full-refresh", as_of=later)
-
+    _build(built, dbt_work, as_of=later)  # an intraday run on a later day
     # priced_as_of_date is the valued model's watermark: rows not re-priced keep the earlier date.
     bookkeeping = {
         "int_time_entries_unpivoted": ("refreshed_at",),
         "int_time_entries_valued": ("refreshed_at", "priced_as_of_date"),
         "fct_time_entries": ("refreshed_at",),
     }
+    incremental = {model: built.rows(table, bookkeeping[model]) for model, table in TABLES.items()}
+    after = built.query(flags)
+    priced = built.query(
+        f"select entry_date from intermediate.int_time_entries_valued where timecard_id = '{future_card}'"
+    )
+    _build(built, dbt_work, "--full-refresh", as_of=later)
+
     for model, table in TABLES.items():
-        incremental = _rows(incremental_result, table, bookkeeping[model])
-        full = _rows(warehouse, table, bookkeeping[model])
-        assert incremental == full, f"{model}: {len(incremental - full)} extra, {len(full - incremental)} missing"
-    with duckdb.connect(str(incremental_result), read_only=True) as con:
-        after = con.execute(flags).fetchall()
-        priced = con.execute(
-            f"select entry_date from intermediate.int_time_entries_valued where timecard_id = '{future_card}'"
-        ).fetchall()
+        full = built.rows(table, bookkeeping[model])
+        assert incremental[model] == full, (
+            f"{model}: {len(incremental[model] - full)} extra, {len(full - incremental[model])} missing"
+        )
     assert after == [(day, day > later, day <= later) for day, _, _ in before]
     assert sorted(day for (day,) in priced) == [day for day, _, _ in before if day <= later] != []
