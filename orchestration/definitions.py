@@ -1,10 +1,10 @@
-"""Entry point: merges the per-domain definitions; nothing else lives here."""
+"""Entry point: merges the per-domain definitions (and says how their processes end); nothing else lives here."""
 
 import dagster as dg
 
 from orchestration.defs import automation, ingest, publish, quality, reverse_sync, transform
 from orchestration.defs.reverse_sync.gate import PipelineGraph
-from orchestration.lib import settings
+from orchestration.lib import process, settings
 from orchestration.lib.warehouse import warehouse_resource
 
 
@@ -30,3 +30,4 @@ def build_definitions(ingest_source: str) -> dg.Definitions:
 
 
 defs = build_definitions(settings.ingest_source())
+process.skip_final_collection()  # a run's process ends without a last walk over its heap (lib/process.py)
