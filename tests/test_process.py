@@ -25,11 +25,13 @@ CHILD = textwrap.dedent(
         node = {"i": i}
         node["self"] = node
         cycles.append(node)
+    handlers = atexit._ncallbacks()
     process.skip_final_collection()
     process.skip_final_collection()  # once per process, however often the definitions load
+    registered = atexit._ncallbacks() - handlers
     before = gc.get_freeze_count()
     atexit._run_exitfuncs()  # what the interpreter runs at exit, before its last collection
-    print(before, gc.get_freeze_count())
+    print(registered, before, gc.get_freeze_count())
     """
 )
 
@@ -38,7 +40,8 @@ def test_the_heap_is_frozen_at_exit_so_the_last_collection_skips_it() -> None:
     child = subprocess.run(
         [sys.executable, "-c", CHILD], capture_output=True, text=True, check=True, cwd=settings.REPO_ROOT
     )
-    before, after = map(int, child.stdout.split())
+    registered, before, after = map(int, child.stdout.split())
+    assert registered == 1
     assert before == 0  # nothing frozen while the process works: its garbage is still collected
     assert after > 1000  # at exit every object alive, the cycles among them, is out of the collector's reach
 
