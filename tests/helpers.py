@@ -12,7 +12,8 @@ import duckdb
 from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.files import LandingConfig
 from orchestration.defs.transform.changes import REBUILD_TAG
-from orchestration.lib.warehouse import DuckDBWarehouse
+from orchestration.lib.postgres import connect_raw
+from orchestration.lib.warehouse import DuckDBWarehouse, PostgresWarehouse
 
 REBUILD = {REBUILD_TAG: "all"}  # build every selected dbt model, changed inputs or not
 # The models that read timecards only through the calendars (which read the first timecard week through
@@ -119,6 +120,42 @@ def count_rows(warehouse: Path, relation: str) -> int:
 def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+def pg_query(config: dict, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of a query (`%s` parameters) on the PostgreSQL database `config` names (host, port, user, password,
+    database: the `postgres_database` fixture's dict)."""
+    con = connect_raw(**config, autocommit=True)
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql, params or None)
+            return cur.fetchall()
+    finally:
+        con.close()
+
+
+def pg_env(config: dict) -> dict[str, str]:
+    """The environment that points the pipeline and dbt's profile at the PostgreSQL database of `config`."""
+    return {
+        "WAREHOUSE": "postgres",
+        "POSTGRES_HOST": config["host"],
+        "POSTGRES_PORT": str(config["port"]),
+        "POSTGRES_USER": config["user"],
+        "POSTGRES_PASSWORD": config.get("password") or "",
+        "POSTGRES_DB": config["database"],
+    }
+
+
+def pg_warehouse(config: dict, memory_limit: str = "1GB") -> PostgresWarehouse:
+    """The warehouse resource on the PostgreSQL database of `config`."""
+    return PostgresWarehouse(
+        host=config["host"],
+        port=int(config["port"]),
+        user=config["user"],
+        password=config.get("password") or "",
+        database=config["database"],
+        memory_limit=memory_limit,
+    )
 
 
 def failures(result: dg.ExecuteInProcessResult | RecordedRun) -> list[str]:

@@ -24,15 +24,15 @@ import pytest
 from demo.servers.netsuite import demo_key_pair
 from orchestration.contract import objects_for
 from orchestration.defs.ingest.api.assets import ApiTuning, build_api_assets
-from orchestration.lib.postgres import connect_raw
-from orchestration.lib.warehouse import PostgresWarehouse
 from tests.api_servers import Servers, api_servers, write_child_config
+from tests.helpers import pg_query, pg_warehouse
 from tests.test_connectors import SECRET, failure_message, metadata
 from tests.test_connectors_integrity import QUARANTINED_AMOUNTS, source_keys
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).parents[1]
+MERGED_OPPORTUNITY_LOADS = "select count(*) from api_crm._merged_loads where object_name = 'opportunity'"
 
 
 @pytest.fixture
@@ -51,39 +51,18 @@ def database(postgres_database, request) -> dict:
     return postgres_database(f"api_{request.node.name.split('[')[-1].strip(']')[:20]}".lower().replace("-", "_"))
 
 
-def _pg(config: dict, sql: str, params: list | None = None) -> list[tuple]:
-    con = connect_raw(**config, autocommit=True)
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        con.close()
-
-
-def _warehouse(config: dict) -> PostgresWarehouse:
-    return PostgresWarehouse(
-        host=config["host"],
-        port=int(config["port"]),
-        user=config["user"],
-        password=config["password"] or "",
-        database=config["database"],
-        memory_limit="1GB",
-    )
-
-
 def run(servers: Servers, config: dict, system: str, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    resources = {**servers.resources, "warehouse": _warehouse(config)}
+    resources = {**servers.resources, "warehouse": pg_warehouse(config)}
     return dg.materialize([build_api_assets(system)], resources=resources, raise_on_error=raise_on_error)
 
 
 def assert_every_source_record_reached_raw_or_quarantine(servers: Servers, config: dict, system: str) -> None:
     for obj in objects_for(system):
         key = " || '|' || ".join(f"coalesce(\"{k}\"::varchar, '')" for k in obj.primary_key)
-        raw = {r[0] for r in _pg(config, f"select {key} from {obj.schema}.{obj.name}")}
+        raw = {r[0] for r in pg_query(config, f"select {key} from {obj.schema}.{obj.name}")}
         quarantined = {
             r[0]
-            for r in _pg(
+            for r in pg_query(
                 config,
                 "select record_key from ingest_meta.quarantine where table_name = %s",
                 [f"{obj.schema}.{obj.name}"],
@@ -112,11 +91,10 @@ def test_a_sigkill_between_extract_and_merge_loses_nothing_on_postgres(
         timeout=600,
     )
     assert child.returncode == -signal.SIGKILL, child.stderr[-3000:]
-    assert _pg(database, f"select count(*) from api_{system}._dlt_loads where status = 0")[0][0] >= 1
-    assert _pg(database, "select count(*) from information_schema.tables where table_schema = %s", [f"raw_{system}"])[
-        0
-    ][0] in (0, None) or all(
-        _pg(database, f"select count(*) from {o.schema}.{o.name}")[0][0] == 0 for o in objects_for(system)
+    assert pg_query(database, f"select count(*) from api_{system}._dlt_loads where status = 0")[0][0] >= 1
+    tables = "select count(*) from information_schema.tables where table_schema = %s"
+    assert pg_query(database, tables, [f"raw_{system}"])[0][0] in (0, None) or all(
+        pg_query(database, f"select count(*) from {o.schema}.{o.name}")[0][0] == 0 for o in objects_for(system)
     )
     again = metadata(run(servers, database, system))
     assert sum(m["rows_from_earlier_loads"] for m in again.values()) > 0
@@ -131,7 +109,7 @@ def test_a_refused_merge_is_loaded_once_the_share_is_raised_on_postgres(
 ) -> None:
     servers.resources["api_tuning"] = ApiTuning(max_concurrency=3, max_retry_delay_seconds=5, lookback_seconds=0)
     run(servers, database, "crm")
-    ids = [r[0] for r in _pg(database, 'select "Id" from raw_crm.opportunity order by "Id" limit 15')]
+    ids = [r[0] for r in pg_query(database, 'select "Id" from raw_crm.opportunity order by "Id" limit 15')]
     bad, good = ids[:12], ids[12:]
     for opportunity in bad:  # twelve records break the contract, three others change validly: over the 10% share
         update = {"object": "Opportunity", "key": {"Id": opportunity}, "set": {"Amount": "n/a"}}
@@ -141,16 +119,16 @@ def test_a_refused_merge_is_loaded_once_the_share_is_raised_on_postgres(
         servers.admin("crm", "records/update", update)
     refused = run(servers, database, "crm", raise_on_error=False)
     assert not refused.success and "crm API Opportunity" in failure_message(refused)
-    merged = _pg(database, "select count(*) from api_crm._merged_loads where object_name = 'opportunity'")[0][0]
+    merged = pg_query(database, MERGED_OPPORTUNITY_LOADS)[0][0]
     monkeypatch.setenv("INGEST_MAX_QUARANTINE_SHARE", "1")
     after = metadata(run(servers, database, "crm"))["opportunity"]
     assert (after["rows_read"], after["rows_quarantined"], after["rows_from_earlier_loads"]) == (15, 12, 15)
-    assert _pg(database, QUARANTINED_AMOUNTS) == [(i, "Amount", "n/a") for i in sorted(bad)]
-    renamed = _pg(
+    assert pg_query(database, QUARANTINED_AMOUNTS) == [(i, "Amount", "n/a") for i in sorted(bad)]
+    renamed = pg_query(
         database, 'select "Id" from raw_crm.opportunity where "Name" = %s order by 1', ["Renamed on postgres"]
     )
     assert renamed == [(i,) for i in sorted(good)]
-    assert _pg(database, "select count(*) from api_crm._merged_loads where object_name = 'opportunity'")[0][0] > merged
+    assert pg_query(database, MERGED_OPPORTUNITY_LOADS)[0][0] > merged
     assert_every_source_record_reached_raw_or_quarantine(servers, database, "crm")
 
 
@@ -162,10 +140,10 @@ def test_a_record_deleted_at_the_source_is_flagged_in_the_landing_table_on_postg
 ) -> None:
     run(servers, database, system)
     obj = next(o for o in objects_for(system) if o.file_stem == name)
-    value = str(_pg(database, f'select "{key}" from {obj.schema}.{obj.name} order by 1 limit 1')[0][0])
+    value = str(pg_query(database, f'select "{key}" from {obj.schema}.{obj.name} order by 1 limit 1')[0][0])
     servers.admin(system, "records/delete", {"object": name, "key": {key: value}})
     assert metadata(run(servers, database, system))[obj.name]["rows_deleted_at_source"] == 1
-    flagged = _pg(
+    flagged = pg_query(
         database, f'select "{key}"::varchar from api_{system}."{obj.name}" where _source_deleted_at is not null'
     )
     assert flagged == [(value,)]

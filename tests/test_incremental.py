@@ -26,9 +26,8 @@ from demo.firm import MANIFEST
 from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.loader import load_object
 from orchestration.defs.ingest.postgres_target import ingest_session
-from orchestration.lib.postgres import connect_raw
-from orchestration.lib.warehouse import PostgresWarehouse
 from tests.conftest import AS_OF
+from tests.helpers import pg_env, pg_query, pg_warehouse
 from tests.test_dbt_project import run_dbt
 
 pytestmark = pytest.mark.integration
@@ -51,15 +50,7 @@ class Built:
     def env(self) -> dict[str, str]:
         if self.postgres is None:
             return {"WAREHOUSE": "duckdb"}
-        pg = self.postgres
-        return {
-            "WAREHOUSE": "postgres",
-            "POSTGRES_HOST": pg["host"],
-            "POSTGRES_PORT": str(pg["port"]),
-            "POSTGRES_USER": pg["user"],
-            "POSTGRES_PASSWORD": pg.get("password") or "",
-            "POSTGRES_DB": pg["database"],
-        }
+        return pg_env(self.postgres)
 
     def load(self, landing: Path) -> None:
         """Every landing file not loaded yet, through the loader (on PostgreSQL, its PostgreSQL target)."""
@@ -68,15 +59,7 @@ class Built:
                 for obj in SOURCE_OBJECTS:
                     load_object(con, obj, landing)
             return
-        pg = self.postgres
-        warehouse = PostgresWarehouse(
-            host=pg["host"],
-            port=pg["port"],
-            user=pg["user"],
-            password=pg.get("password") or "",
-            database=pg["database"],
-        )
-        with ingest_session(warehouse) as (con, target):
+        with ingest_session(pg_warehouse(self.postgres)) as (con, target):
             for obj in SOURCE_OBJECTS:
                 load_object(con, obj, landing, target=target)
 
@@ -85,13 +68,7 @@ class Built:
         if self.postgres is None:
             with duckdb.connect(str(self.path), read_only=True) as con:
                 return con.execute(sql.replace("%s", "?"), params or []).fetchall()
-        con = connect_raw(**self.postgres, autocommit=True)
-        try:
-            with con.cursor() as cur:
-                cur.execute(sql, params or None)
-                return cur.fetchall()
-        finally:
-            con.close()
+        return pg_query(self.postgres, sql, params)
 
     def rows(self, table: str, bookkeeping: tuple[str, ...] = ("refreshed_at",)) -> Counter:
         """The table's rows as a multiset: a row an increment wrote twice is a difference."""

@@ -26,7 +26,7 @@ from orchestration.contract import SOURCE_OBJECTS
 from orchestration.lib.postgres import connect_raw
 from orchestration.lib.warehouse import PostgresWarehouse
 from tests.conftest import ANAPLAN_ENV, AS_OF
-from tests.helpers import failures, materialization_metadata, materialize, query
+from tests.helpers import failures, materialization_metadata, materialize, pg_env, pg_query, query
 
 pytestmark = [pytest.mark.demo, pytest.mark.xdist_group("postgres_demo")]
 
@@ -68,8 +68,7 @@ def _run_demo(config: dict, landing, folder):
         pytest.MonkeyPatch.context() as mp,
     ):
         env = {**ANAPLAN_ENV, "ANAPLAN_API_URL": server.url, "ANAPLAN_AUTH_URL": server.url}
-        env |= {"WAREHOUSE": "postgres", "POSTGRES_HOST": config["host"], "POSTGRES_PORT": str(config["port"])}
-        env |= {"POSTGRES_USER": config["user"], "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": config["database"]}
+        env |= pg_env(config)  # the role's password among them
         env |= {"AS_OF_DATE": AS_OF.isoformat()}
         for name, value in env.items():
             mp.setenv(name, value)  # dbt's profile reads the same variables
@@ -96,22 +95,13 @@ def _admin(config: dict, *statements: str | tuple[str, list]) -> None:
         con.close()
 
 
-def _pg(config: dict, sql: str) -> list[tuple]:
-    con = connect_raw(**config, autocommit=True)
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        con.close()
-
-
 def test_the_whole_demo_runs_on_postgres(postgres_run) -> None:
     result, config, _, _ = postgres_run
     assert result.success, failures(result)
-    owners = _pg(config, "select distinct tableowner from pg_tables where schemaname in ('raw_crm', 'marts', 'sync')")
+    schemas = "('raw_crm', 'marts', 'sync')"
+    owners = pg_query(config, f"select distinct tableowner from pg_tables where schemaname in {schemas}")
     assert owners == [(config["user"],)]  # the pipeline and dbt connected as the configured role
-    published = _pg(config, "select run_id from reader.published")
+    published = pg_query(config, "select run_id from reader.published")
     assert published == [(result.run_id,)]  # the marts were published for BI tools after the gate
 
 
@@ -121,7 +111,7 @@ def test_marts_equal_the_duckdb_build_to_the_cent(postgres_run, demo_build, rela
     columns = [r[0] for r in query(demo_build[0], f"describe {relation}")]
     order = ", ".join([COMPARED[relation], *columns])
     sql = f"select {', '.join(columns)} from {relation} order by {order}"
-    on_duckdb, on_postgres = query(demo_build[0], sql), _pg(config, sql)
+    on_duckdb, on_postgres = query(demo_build[0], sql), pg_query(config, sql)
     assert len(on_postgres) == len(on_duckdb) > 0
     for duck_row, pg_row in zip(on_duckdb, on_postgres, strict=True):
         assert pg_row == duck_row  # Decimal == Decimal: every amount to the cent, every hour and rate exactly
@@ -149,7 +139,7 @@ def test_every_landed_row_is_loaded_or_quarantined(postgres_run, demo_build) -> 
         meta = on_postgres[f"{obj.schema}/{obj.name}"]
         assert meta["rows_read"] == meta["rows_loaded"] + meta["rows_quarantined"] and meta["rows_accounted"]
         assert {k: meta[k] for k in counted} == {k: on_duckdb[f"{obj.schema}/{obj.name}"][k] for k in counted}
-    quarantined = _pg(config, "select table_name, record_key, field, value, reason from ingest_meta.quarantine")
+    quarantined = pg_query(config, "select table_name, record_key, field, value, reason from ingest_meta.quarantine")
     assert quarantined == [
         query(demo_build[0], "select table_name, record_key, field, value, reason from ingest_meta.quarantine")[0]
     ]
@@ -157,10 +147,10 @@ def test_every_landed_row_is_loaded_or_quarantined(postgres_run, demo_build) -> 
 
 def test_the_sync_sends_the_same_forecast(postgres_run, demo_build) -> None:
     result, config, cells_db, _ = postgres_run
-    (status, created, failing) = _pg(
+    (status, created, failing) = pg_query(
         config, "select status, rows_created, failing_checks from reverse_sync.sync_runs order by finished_at"
     )[-1]
-    rows = _pg(config, "select count(*) from sync.sync_planning__forecast_inputs")[0][0]
+    rows = pg_query(config, "select count(*) from sync.sync_planning__forecast_inputs")[0][0]
     assert (status, created, failing) == ("success", rows, "")
     cells = {
         (c["Legal Entity"], c["Practice"], c["Month"], c["Line Item"], c["Version"]): Decimal(str(c["Value"]))
@@ -181,7 +171,7 @@ def test_the_password_is_never_logged_or_stored(postgres_run) -> None:
     assert PASSWORD not in logs and "CANARY" not in logs
     metadata = repr(materialization_metadata(result))  # every value spelled out, table previews' rows too
     assert PASSWORD not in metadata
-    stored = _pg(
+    stored = pg_query(
         config,
         "select count(*) from reverse_sync.sync_runs where message like '%CANARY%' or failing_checks like '%CANARY%'",
     )
