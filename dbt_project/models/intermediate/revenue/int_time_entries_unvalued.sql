@@ -13,7 +13,9 @@ time_entries as (
 
 ),
 
-valued_time_entries as (
+-- Not materialized: read once, but the cost-rate check's correlated subquery would
+-- otherwise make DuckDB keep a copy of every valued entry before filtering it.
+valued_time_entries as not materialized (
 
     select * from {{ ref('int_time_entries_valued') }}
 
@@ -39,13 +41,23 @@ scheduled_hours as (
 
 approved_time_entries as (
 
+    -- Only the approved entries a branch below lists. Four branches read this, so the
+    -- warehouse computes it once and keeps it (DuckDB and PostgreSQL materialize a CTE
+    -- read more than once): it holds those few rows, not every approved entry.
     select
         time_entries.*,
         projects.currency_code
     from time_entries
     left outer join projects
         on time_entries.project_id = projects.project_id
-    where time_entries.is_approved
+    where
+        time_entries.is_approved
+        and (
+            time_entries.has_unknown_project
+            or time_entries.has_invalid_hours
+            or time_entries.is_duplicate
+            or time_entries.entry_date > {{ as_of_date() }}
+        )
 
 ),
 
@@ -109,6 +121,29 @@ time_entry_exceptions as (
 
 ),
 
+valued_time_entries_flagged as (
+
+    select
+        valued_time_entries.*,
+        not exists (
+            select 1
+            from worker_cost_rates
+            where
+                worker_cost_rates.worker_id = valued_time_entries.worker_id
+                and {{ valid_on('worker_cost_rates', 'valued_time_entries.entry_date') }}
+        ) as is_missing_cost_rate
+    from valued_time_entries
+
+),
+
+unvalued_time_entries as (
+
+    -- Only the entries missing a rate, for the same reason as approved_time_entries.
+    select * from valued_time_entries_flagged
+    where is_missing_bill_rate or is_missing_standard_rate or is_missing_cost_rate
+
+),
+
 valued_time_entry_gaps as (
 
     select
@@ -119,7 +154,7 @@ valued_time_entry_gaps as (
         'pse__Assignment__c' as source_object,
         coalesce(assignment_id, timecard_id) as exception_source_id,
         *
-    from valued_time_entries
+    from unvalued_time_entries
     where is_missing_bill_rate
 
     union all
@@ -133,29 +168,21 @@ valued_time_entry_gaps as (
         'Rate_Card' as source_object,
         coalesce(role_code, resource_id) as exception_source_id,
         *
-    from valued_time_entries
+    from unvalued_time_entries
     where is_missing_standard_rate
 
     union all
 
     select
         'missing_cost_rate' as reason_code,
-        'No loaded cost rate of worker ' || coalesce(valued_time_entries.worker_id, '(none)')
+        'No loaded cost rate of worker ' || coalesce(worker_id, '(none)')
         || ' valid on the day' as reason_text,
         'hris' as source_system,
         'Worker_Cost_Rates' as source_object,
-        coalesce(valued_time_entries.worker_id, valued_time_entries.resource_id)
-            as exception_source_id,
-        valued_time_entries.*
-    from valued_time_entries
-    where
-        not exists (
-            select 1
-            from worker_cost_rates
-            where
-                worker_cost_rates.worker_id = valued_time_entries.worker_id
-                and {{ valid_on('worker_cost_rates', 'valued_time_entries.entry_date') }}
-        )
+        coalesce(worker_id, resource_id) as exception_source_id,
+        *
+    from unvalued_time_entries
+    where is_missing_cost_rate
 
 ),
 
