@@ -1,10 +1,10 @@
-"""Entry point: merges the per-domain definitions (and says how their processes end); nothing else lives here."""
+"""Entry point: merges the per-domain definitions (and sets how their processes store events and end)."""
 
 import dagster as dg
 
 from orchestration.defs import automation, ingest, publish, quality, reverse_sync, transform
 from orchestration.defs.reverse_sync.gate import PipelineGraph
-from orchestration.lib import process, settings
+from orchestration.lib import dagster_sqlite, process, settings
 from orchestration.lib.warehouse import warehouse_resource
 
 
@@ -31,3 +31,4 @@ def build_definitions(ingest_source: str) -> dg.Definitions:
 
 defs = build_definitions(settings.ingest_source())
 process.skip_final_collection()  # a run's process ends without a last walk over its heap (lib/process.py)
+dagster_sqlite.keep_connections()  # a local instance's events written on kept connections (lib/dagster_sqlite.py)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from types import ModuleType
-from unittest import mock
 
 import dagster as dg
 import duckdb
@@ -94,15 +92,6 @@ class RecordedRun:
             for e in self.all_events
             if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
         ]
-
-
-def local_instance(home: Path) -> dg.DagsterInstance:
-    """The instance in `home` as the UI and the daemon open it, with DAGSTER_HOME naming it.
-
-    deploy/dagster.local.yaml places its SQLite files under DAGSTER_HOME (`base_dir: {env: DAGSTER_HOME}`).
-    """
-    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(home)}):
-        return dg.DagsterInstance.from_config(str(home))
 
 
 def materialization_metadata(result: dg.ExecuteInProcessResult | RecordedRun) -> dict[str, dict]:

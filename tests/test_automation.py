@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 
 from orchestration.defs.automation.alerts import AlertError, post_alert
-from tests.helpers import count_rows, local_instance, materialize
+from tests.helpers import count_rows, materialize
 
 REPO = Path(__file__).parents[1]
 TIMECARDS = dg.AssetKey(["raw_psa", "timecard_header"])
@@ -57,7 +57,7 @@ def test_schedules_and_sensors_switch_on_from_the_cli(tmp_path: Path) -> None:
     for command in (["schedule", "start", "nightly_full"], ["sensor", "start", "landing_files"]):
         done = subprocess.run([*dagster, *command, *module], env=env, capture_output=True, text=True, cwd=REPO)
         assert done.returncode == 0, done.stderr[-2000:]
-    with local_instance(home) as instance:  # what the UI and the daemon read
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # what the UI and the daemon read
         states = {(s.instigator_type.value, s.name): s.status.value for s in instance.all_instigator_state()}
     assert states == {("SCHEDULE", "nightly_full"): "RUNNING", ("SENSOR", "landing_files"): "RUNNING"}
 

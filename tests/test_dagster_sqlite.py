@@ -1,29 +1,52 @@
-"""The local instance's SQLite storage (orchestration/lib/dagster_sqlite.py): Dagster's files, connections kept.
+"""Dagster's SQLite storage with its connections kept (orchestration/lib/dagster_sqlite.py).
 
-A run on an instance configured by deploy/dagster.local.yaml is read back by an instance with Dagster's
-own SQLite storage on the same folder (what the UI shows comes from those files), while the run
-process built one engine per database file for hundreds of events. A wiped event log is written
-again to a file a reader sees, and the engines kept stay bounded.
+A run on the local instance (deploy/dagster.local.yaml), in a process that loaded the definitions,
+is read back by a process with Dagster's storage as it ships (what the UI shows comes from those
+files), while the run's process built one engine per database file for hundreds of events. A wiped
+event log is written again to a file a reader sees, the engines kept stay bounded, and a forked
+child leaves its parent's connections alone.
 
-Kind: unit (in-process runs on a temporary instance, no warehouse).
+Kind: unit (in-process runs on temporary instances, child processes without the pipeline).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
+import orchestration.definitions  # noqa: F401  # what every pipeline process does: keep_connections()
 from orchestration.lib import dagster_sqlite
 
 pytestmark = pytest.mark.unit
 
 LOCAL_YAML = Path(__file__).parents[1] / "deploy" / "dagster.local.yaml"
 CHECKS = 40
+
+# A process with Dagster's storage as it ships (no definitions loaded): the run's events as it reads them.
+READ_BACK = """
+import json, sys
+import dagster as dg
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+assert SqliteEventLogStorage._connect.__module__.startswith("dagster."), "storage not as Dagster ships it"
+with dg.DagsterInstance.from_config(sys.argv[1]) as instance:
+    run_id = sys.argv[2]
+    run = instance.get_run_by_id(run_id)
+    events = instance.all_logs(run_id)
+    checks = {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data.passed
+              for e in events if e.dagster_event and e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+    latest = instance.get_latest_materialization_event(dg.AssetKey("ledger"))
+    print(json.dumps({"status": run.status.value if run else None, "events": len(events), "checks": checks,
+                      "messages": [e.message for e in events], "latest": latest.run_id if latest else None}))
+"""
 
 
 @dg.asset(check_specs=[dg.AssetCheckSpec(f"rule_{i}", asset="ledger") for i in range(CHECKS)])
@@ -33,66 +56,59 @@ def ledger():
         yield dg.AssetCheckResult(check_name=f"rule_{i}", passed=i != 7, metadata={"rule": i})
 
 
-def _home(tmp_path: Path, name: str, config: str | None = None) -> Path:
-    home = tmp_path / name
-    home.mkdir(exist_ok=True)
-    if config is None:
-        shutil.copy(LOCAL_YAML, home / "dagster.yaml")
-    else:
-        (home / "dagster.yaml").write_text(config)
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch) -> Path:
+    """DAGSTER_HOME as `make demo` and `make ui` set it up: deploy/dagster.local.yaml copied in."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(LOCAL_YAML, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 
 
-def _stock_reader(home: Path) -> dg.DagsterInstance:
-    """An instance with Dagster's own SQLite storage on `home`'s files, as another process would open it."""
-    config = f"storage:\n  sqlite:\n    base_dir: {home}\ntelemetry:\n  enabled: false\n"
-    return dg.DagsterInstance.from_config(str(_home(home.parent, f"{home.name}_reader", config)))
+def _read_back(home: Path, run_id: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", READ_BACK, str(home), run_id], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _evaluations(instance: dg.DagsterInstance, run_id: str) -> dict[str, bool]:
-    events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    return {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data.passed for e in events}
-
-
-def test_a_run_on_the_local_instance_is_in_dagsters_files_with_one_engine_per_file(tmp_path, monkeypatch) -> None:
-    home = _home(tmp_path, "dagster_home")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+def test_a_run_is_in_dagsters_own_files_written_on_one_engine_per_file(home) -> None:
+    assert SqliteEventLogStorage._connect.__module__ == dagster_sqlite.__name__  # the definitions applied it
     with dg.DagsterInstance.get() as instance:
-        assert isinstance(instance.event_log_storage, dagster_sqlite.EventLogStorage)
-        assert isinstance(instance.run_storage, dagster_sqlite.RunStorage)
-        assert isinstance(instance.schedule_storage, dagster_sqlite.ScheduleStorage)
         result = dg.materialize([ledger], instance=instance, raise_on_error=False)
         events = len(instance.all_logs(result.run_id))
         assert events > 2 * CHECKS
-        # Hundreds of units of work, one engine each for the run's own event log and the index.
-        assert instance.event_log_storage.engines.created == 2
-        assert instance.run_storage.engines.created == 1
+        # Hundreds of units of work: one engine for the run's own event log and one for the index.
+        assert dagster_sqlite.engines_of(instance.event_log_storage).created == 2
+        assert dagster_sqlite.engines_of(instance.run_storage).created == 1
     assert (home / "history" / "runs" / f"{result.run_id}.db").exists()  # where Dagster's default puts it
 
-    with _stock_reader(home) as reader:
-        assert type(reader.event_log_storage).__module__.startswith("dagster.")
-        run = reader.get_run_by_id(result.run_id)
-        assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
-        assert len(reader.all_logs(result.run_id)) == events
-        evaluations = _evaluations(reader, result.run_id)
-        assert len(evaluations) == CHECKS and [name for name, ok in evaluations.items() if not ok] == ["rule_7"]
-        latest = reader.get_latest_materialization_event(dg.AssetKey("ledger"))
-        assert latest is not None and latest.run_id == result.run_id
+    seen = _read_back(home, result.run_id)
+    assert seen["status"] == "SUCCESS" and seen["events"] == events
+    assert len(seen["checks"]) == CHECKS and [name for name, ok in seen["checks"].items() if not ok] == ["rule_7"]
+    assert seen["latest"] == result.run_id
 
 
-def test_after_a_wipe_a_run_log_is_written_to_a_file_readers_see(tmp_path, monkeypatch) -> None:
+def test_after_a_wipe_a_run_log_is_written_to_a_file_readers_see(home) -> None:
     """wipe() deletes the event log files: a kept connection would go on writing to the deleted one."""
-    home = _home(tmp_path, "dagster_home")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         result = dg.materialize([ledger], instance=instance, raise_on_error=False)
         run = instance.get_run_by_id(result.run_id)
         instance.event_log_storage.wipe()
         assert not (home / "history" / "runs" / f"{result.run_id}.db").exists()
         instance.report_engine_event("written after the wipe", run)
-    with _stock_reader(home) as reader:
-        messages = [e.message for e in reader.all_logs(result.run_id)]
-    assert messages == ["written after the wipe"]
+    assert _read_back(home, result.run_id)["messages"] == ["written after the wipe"]
+
+
+def test_disposing_an_instance_closes_the_connections_it_kept(home) -> None:
+    instance = dg.DagsterInstance.get()
+    dg.materialize([ledger], instance=instance)
+    kept = dagster_sqlite.engines_of(instance.event_log_storage)
+    assert len(kept) == 2
+    instance.dispose()
+    assert len(kept) == 0 and len(dagster_sqlite.engines_of(instance.run_storage)) == 0
 
 
 def test_the_engines_kept_are_the_most_recently_used_and_no_more(tmp_path) -> None:

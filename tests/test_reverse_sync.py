@@ -31,7 +31,7 @@ from demo.servers.anaplan.server import start_server
 from orchestration.defs.reverse_sync.anaplan import anaplan_resource
 from orchestration.defs.reverse_sync.state import SyncTarget
 from orchestration.lib.warehouse import WRITER_POOL
-from tests.helpers import REBUILD, local_instance, materialization_metadata, materialize, query
+from tests.helpers import REBUILD, materialization_metadata, materialize, query
 from tests.test_sync_recovery import recover
 from tests.waiting import release_stalled_tasks, wait_until, wait_until_idle
 
@@ -427,7 +427,7 @@ def test_sigkill_mid_sync_then_recovery_and_the_next_run_converges(
     """
     warehouse, db = demo_build[0], planning_server[1]
     url = planning_server[0].url
-    pool = local_instance(pool_home)
+    pool = dg.DagsterInstance.from_config(str(pool_home))
     try:
         # undone by a sync on the demo instance, never the pool instance: a failed test must not hang
         with _shifted_under_faults(warehouse, demo_instance, url, "Strategy", "5.00") as changed:

@@ -29,7 +29,6 @@ import pytest
 
 from orchestration.defs.automation import recovery
 from orchestration.lib.warehouse import WRITER_POOL
-from tests.helpers import local_instance
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -110,7 +109,7 @@ def recover_command(home: Path, *args: str) -> str:
 def test_the_recovery_command_frees_the_slot_of_a_killed_run_and_the_next_run_completes(home, tmp_path) -> None:
     process, pid = hold_slot(home, tmp_path)
     try:
-        instance = local_instance(home)
+        instance = dg.DagsterInstance.from_config(str(home))
         run = only_run(instance)
         assert slot_holders(instance) == [(run.run_id, "slot_holder")]
         assert recover(home).strip() == "nothing to recover: no dead run, no finished run holding pool slots"
@@ -143,7 +142,7 @@ def test_run_monitoring_frees_the_slot_of_a_run_marked_failed(home, tmp_path, mo
 
     process, _pid = hold_slot(home, tmp_path)
     kill(process)
-    instance = local_instance(home)
+    instance = dg.DagsterInstance.from_config(str(home))
     run = only_run(instance)
     instance.report_run_failed(run, "marked failed by an operator")
     assert slot_holders(instance) == [(run.run_id, "slot_holder")]  # marking it failed frees nothing
@@ -167,7 +166,7 @@ def test_run_monitoring_frees_the_slot_of_a_run_marked_failed(home, tmp_path, mo
 def test_a_run_named_by_the_operator_is_marked_failed_even_if_its_process_is_unknown(home, tmp_path) -> None:
     process, _pid = hold_slot(home, tmp_path)
     kill(process)
-    instance = local_instance(home)
+    instance = dg.DagsterInstance.from_config(str(home))
     run = only_run(instance)
     assert recover(home, "--run-id", run.run_id).splitlines() == [
         f"marked failed: {run.run_id} (named with --run-id)",

@@ -1,4 +1,4 @@
-"""Dagster's SQLite instance storage, its connections kept open (the local instance's `storage`).
+"""Dagster's SQLite instance storage with its connections kept open, in the processes that run the pipeline.
 
 Dagster's SQLite storages (runs, the per-run event logs and their index, schedules and ticks) build
 a new SQLAlchemy engine without a connection pool for every unit of work, open a SQLite connection,
@@ -8,27 +8,29 @@ the opening and closing, not the writing. A new engine compiles every statement 
 compiled statements is empty), and closing the last connection to a database in WAL mode (every
 one of Dagster's is) checkpoints the log into the file and removes it.
 
-The storages here are Dagster's own with one change: each keeps an engine per database file, with
-SQLAlchemy's default pool for a SQLite file (`QueuePool`), so connections stay open between units
-of work and statements compile once per process. A unit of work is still one transaction,
-committed or rolled back before its connection goes back to the pool, so other processes (the UI,
-the daemon, other runs) see the same files, locks and commits as before; an open connection between
-transactions holds no lock. The write-ahead log is checkpointed as SQLite does by default (every
-1,000 pages) and when the process closes its connections.
+`keep_connections()` changes one thing in those storages, for the process that calls it: each
+storage keeps an engine per database file, with SQLAlchemy's default pool for a SQLite file
+(`QueuePool`), so connections stay open between units of work and statements compile once per
+process. A unit of work is still one transaction, committed or rolled back before its connection
+goes back to the pool, so other processes (the UI, the daemon, other runs) see the same files, locks
+and commits as before; a connection open between transactions holds no lock. The write-ahead log
+is checkpointed as SQLite does by default (every 1,000 pages) and when the connections close.
+
+Every process that loads the definitions calls it (`orchestration/definitions.py`): a run's worker,
+`dagster asset materialize` (`make demo`), the benchmark's ticks. The instance configuration is
+Dagster's own (deploy/dagster.local.yaml names no storage), so any process, with or without this,
+opens the same files under the same DAGSTER_HOME. The production instance stores in PostgreSQL
+(deploy/dagster.yaml), whose storage keeps a pool of connections already; nothing changes there.
 
 Bounds and edges:
-- a run's event log is a file of its own, so the event log storage keeps the engines of the `KEEP`
-  files used last and closes the others' connections: a UI that reads thousands of runs holds no
-  more than that open;
+- a run's event log is a file of its own, so an event log storage keeps the engines of the `KEEP`
+  files used last and closes the others' connections;
 - `wipe()` deletes event log files: their connections are closed first, so nothing writes to a
-  deleted file afterwards;
+  deleted file afterwards; `dispose()` closes them all;
 - a process forked after connections were opened does not use its parent's (os.register_at_fork).
 
-Measured on 914 events of one run (docs/performance.md): 14.3 ms of CPU per event with Dagster's
-storage, 3.4-4.5 ms with this one.
-
-deploy/dagster.local.yaml selects it (`storage: custom:`). The production instance stores in
-PostgreSQL (deploy/dagster.yaml), whose storage keeps a pool of connections already.
+The methods replaced are Dagster 1.13's (pinned in requirements.txt); tests/test_dagster_sqlite.py
+checks that what they write is what Dagster's own storage reads.
 """
 
 from __future__ import annotations
@@ -48,17 +50,11 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sql import create_engine
-from dagster._core.storage.sqlite_storage import (
-    DagsterSqliteStorage,
-    _event_logs_directory,
-    _runs_directory,
-    _schedule_directory,
-)
-from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
 
-KEEP = 16  # engines kept per storage: the index, the runs in progress and the runs the UI shows
+KEEP = 16  # engines kept per event log storage: the index, the runs in progress and the runs read last
 _ALL: weakref.WeakSet[Engines] = weakref.WeakSet()
+_applied = False
 
 
 class Engines:
@@ -105,6 +101,18 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def engines_of(storage: Any) -> Engines:
+    """The engines a storage object keeps (made on first use)."""
+    kept = storage.__dict__.get("_kept_engines")
+    if kept is None:
+        if isinstance(storage, SqliteEventLogStorage):
+            kept = Engines(connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        else:
+            kept = Engines(keep=1)
+        kept = storage.__dict__.setdefault("_kept_engines", kept)
+    return kept
+
+
 @contextmanager
 def _unit_of_work(engine: Engine) -> Iterator[Connection]:
     """One transaction on a pooled connection, as Dagster's SQLite storages open one on a new connection."""
@@ -112,76 +120,63 @@ def _unit_of_work(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-class EventLogStorage(SqliteEventLogStorage):
-    """Dagster's per-run SQLite event logs and their index, each file's engine and connection kept."""
-
-    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
-        self.engines = Engines(connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
-        super().__init__(base_dir, inst_data=inst_data)
-
-    @contextmanager
-    def _connect(self, shard: str) -> Iterator[Connection]:  # Dagster's own, with the shard's engine kept
-        with self._db_lock:
-            engine = self.engines.get(self.conn_string_for_shard(shard))
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with _unit_of_work(engine) as conn:
-                yield conn
-
-    def wipe(self) -> None:
-        with self._db_lock:  # no unit of work in progress; the files' connections closed before they go
-            self.engines.dispose()
-        super().wipe()
-
-    def dispose(self) -> None:
-        super().dispose()
-        self.engines.dispose()
-
-
-class _OneFileKept:
-    """A storage in one SQLite file (`_conn_string`: Dagster's runs and schedules), its engine and connections kept."""
-
-    _conn_string: str
-
-    def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None) -> None:
-        self.engines = Engines(keep=1)
-        super().__init__(conn_string, inst_data)  # type: ignore[call-arg]  # the Dagster storage after this in the MRO
-
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        with _unit_of_work(self.engines.get(self._conn_string)) as conn:
+@contextmanager
+def _event_log_connect(self: SqliteEventLogStorage, shard: str) -> Iterator[Connection]:
+    # Dagster's SqliteEventLogStorage._connect, with the shard's engine kept.
+    with self._db_lock:
+        engine = engines_of(self).get(self.conn_string_for_shard(shard))
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        with _unit_of_work(engine) as conn:
             yield conn
 
-    def dispose(self) -> None:
-        super().dispose()  # type: ignore[misc]
-        self.engines.dispose()
+
+@contextmanager
+def _one_file_connect(self: SqliteRunStorage | SqliteScheduleStorage) -> Iterator[Connection]:
+    # Dagster's SqliteRunStorage.connect and SqliteScheduleStorage.connect, with the file's engine kept.
+    with _unit_of_work(engines_of(self).get(self._conn_string)) as conn:
+        yield conn
 
 
-class RunStorage(_OneFileKept, SqliteRunStorage):
-    """Dagster's SQLite run storage (`runs.db`), its engine and connections kept."""
+def _closing_first(method):
+    """`method` of a storage, after closing the connections the storage keeps (a wipe deletes files)."""
+
+    def closing_first(self, *args, **kwargs):
+        lock = getattr(self, "_db_lock", None)  # the event log's: no unit of work in progress meanwhile
+        if lock is not None:
+            with lock:
+                engines_of(self).dispose()
+        else:
+            engines_of(self).dispose()
+        return method(self, *args, **kwargs)
+
+    closing_first.__wrapped__ = method
+    return closing_first
 
 
-class ScheduleStorage(_OneFileKept, SqliteScheduleStorage):
-    """Dagster's SQLite schedule and sensor storage (`schedules.db`, the ticks), its engine and connections kept."""
+def _closing_after(method):
+    """`method` of a storage (its dispose), then closing the connections the storage keeps."""
+
+    def closing_after(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            engines_of(self).dispose()
+
+    closing_after.__wrapped__ = method
+    return closing_after
 
 
-class SqliteStorage(DagsterSqliteStorage):
-    """Dagster's SQLite storage under `base_dir` (the files where Dagster's default puts them), connections kept.
-
-    deploy/dagster.local.yaml: `storage: {custom: {module: orchestration.lib.dagster_sqlite, class:
-    SqliteStorage, config: {base_dir: {env: DAGSTER_HOME}}}}`.
-    """
-
-    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
-        # Dagster's __init__ without the three stock storages it would build (and migrate) first.
-        self.base_dir = base_dir
-        self._run_storage = RunStorage.from_local(_runs_directory(base_dir))
-        self._event_log_storage = EventLogStorage(_event_logs_directory(base_dir))
-        self._schedule_storage = ScheduleStorage.from_local(_schedule_directory(base_dir))
-        self._inst_data = inst_data
-        super(DagsterSqliteStorage, self).__init__()
-
-    @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> SqliteStorage:
-        return cls.from_local(inst_data=inst_data, **config_value)
+def keep_connections() -> None:
+    """Make Dagster's SQLite storages keep their engines and connections in this process (once per process)."""
+    global _applied
+    if _applied:
+        return
+    SqliteEventLogStorage._connect = _event_log_connect
+    SqliteEventLogStorage.wipe = _closing_first(SqliteEventLogStorage.wipe)
+    for storage_class in (SqliteEventLogStorage, SqliteRunStorage, SqliteScheduleStorage):
+        storage_class.dispose = _closing_after(storage_class.dispose)
+    SqliteRunStorage.connect = _one_file_connect
+    SqliteScheduleStorage.connect = _one_file_connect
+    _applied = True
