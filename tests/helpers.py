@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 from types import ModuleType
 
@@ -31,6 +32,7 @@ THROUGH_THE_CALENDARS_ONLY = {
     "int_opportunity_months_weighted",
     "fct_revenue_forecast_version_assignments",
 }
+LOCAL_YAML = Path(__file__).parents[1] / "deploy" / "dagster.local.yaml"
 RAW_ASSETS = dg.AssetSelection.assets(*[dg.AssetKey([o.schema, o.name]) for o in SOURCE_OBJECTS])
 
 
@@ -92,6 +94,14 @@ class RecordedRun:
             for e in self.all_events
             if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
         ]
+
+
+def local_dagster_home(folder: Path) -> Path:
+    """`folder`/dagster_home as `make demo` and `make ui` set DAGSTER_HOME up: deploy/dagster.local.yaml copied in."""
+    home = folder / "dagster_home"
+    home.mkdir()
+    shutil.copy(LOCAL_YAML, home / "dagster.yaml")
+    return home
 
 
 def materialization_metadata(result: dg.ExecuteInProcessResult | RecordedRun) -> dict[str, dict]:

@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 
 from orchestration.defs.automation.alerts import AlertError, post_alert
-from tests.helpers import count_rows, materialize
+from tests.helpers import count_rows, local_dagster_home, materialize
 
 REPO = Path(__file__).parents[1]
 TIMECARDS = dg.AssetKey(["raw_psa", "timecard_header"])
@@ -48,9 +48,7 @@ def test_schedules_and_sensors_are_defined_switched_off_in_the_firm_time_zone() 
 
 def test_schedules_and_sensors_switch_on_from_the_cli(tmp_path: Path) -> None:
     """What the UI's toggles do, through the same instance storage."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
+    home = local_dagster_home(tmp_path)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     dagster = [str(Path(sys.executable).parent / "dagster")]
     module = ["-m", "orchestration.definitions"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -25,10 +24,10 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 
 import orchestration.definitions  # noqa: F401  # what every pipeline process does: keep_connections()
 from orchestration.lib import dagster_sqlite
+from tests.helpers import local_dagster_home
 
 pytestmark = pytest.mark.unit
 
-LOCAL_YAML = Path(__file__).parents[1] / "deploy" / "dagster.local.yaml"
 CHECKS = 40
 
 # A process with Dagster's storage as it ships (no definitions loaded): the run's events as it reads them.
@@ -58,10 +57,8 @@ def ledger():
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch) -> Path:
-    """DAGSTER_HOME as `make demo` and `make ui` set it up: deploy/dagster.local.yaml copied in."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(LOCAL_YAML, home / "dagster.yaml")
+    """A DAGSTER_HOME as `make demo` and `make ui` set it up, this process's."""
+    home = local_dagster_home(tmp_path)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 

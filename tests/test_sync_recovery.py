@@ -18,7 +18,6 @@ import datetime
 import io
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,12 +28,12 @@ import pytest
 
 from orchestration.defs.automation import recovery
 from orchestration.lib.warehouse import WRITER_POOL
+from tests.helpers import local_dagster_home
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).parents[1]
-LOCAL_YAML = REPO / "deploy" / "dagster.local.yaml"
 
 
 @dg.asset(pool=WRITER_POOL)
@@ -44,11 +43,7 @@ def next_warehouse_step() -> dg.MaterializeResult:
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    """DAGSTER_HOME as `make demo` and `make ui` set it up: deploy/dagster.local.yaml copied in."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(LOCAL_YAML, home / "dagster.yaml")
-    return home
+    return local_dagster_home(tmp_path)
 
 
 def hold_slot(home: Path, tmp_path: Path) -> tuple[subprocess.Popen, int]:

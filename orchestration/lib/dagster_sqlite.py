@@ -35,6 +35,7 @@ checks that what they write is what Dagster's own storage reads.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import weakref
@@ -139,33 +140,29 @@ def _one_file_connect(self: SqliteRunStorage | SqliteScheduleStorage) -> Iterato
         yield conn
 
 
-def _closing_first(method):
-    """`method` of a storage, after closing the connections the storage keeps (a wipe deletes files)."""
+def _closed_before_wipe(wipe):
+    """The event log's wipe (it deletes files), after closing the connections it keeps to them."""
 
-    def closing_first(self, *args, **kwargs):
-        lock = getattr(self, "_db_lock", None)  # the event log's: no unit of work in progress meanwhile
-        if lock is not None:
-            with lock:
-                engines_of(self).dispose()
-        else:
+    @functools.wraps(wipe)
+    def closed_before_wipe(self: SqliteEventLogStorage) -> None:
+        with self._db_lock:  # no unit of work in progress while they close
             engines_of(self).dispose()
-        return method(self, *args, **kwargs)
+        wipe(self)
 
-    closing_first.__wrapped__ = method
-    return closing_first
+    return closed_before_wipe
 
 
-def _closing_after(method):
-    """`method` of a storage (its dispose), then closing the connections the storage keeps."""
+def _closed_after_dispose(dispose):
+    """A storage's dispose, then closing the connections it keeps."""
 
-    def closing_after(self, *args, **kwargs):
+    @functools.wraps(dispose)
+    def closed_after_dispose(self) -> None:
         try:
-            return method(self, *args, **kwargs)
+            dispose(self)
         finally:
             engines_of(self).dispose()
 
-    closing_after.__wrapped__ = method
-    return closing_after
+    return closed_after_dispose
 
 
 def keep_connections() -> None:
@@ -174,9 +171,9 @@ def keep_connections() -> None:
     if _applied:
         return
     SqliteEventLogStorage._connect = _event_log_connect
-    SqliteEventLogStorage.wipe = _closing_first(SqliteEventLogStorage.wipe)
+    SqliteEventLogStorage.wipe = _closed_before_wipe(SqliteEventLogStorage.wipe)
     for storage_class in (SqliteEventLogStorage, SqliteRunStorage, SqliteScheduleStorage):
-        storage_class.dispose = _closing_after(storage_class.dispose)
+        storage_class.dispose = _closed_after_dispose(storage_class.dispose)
     SqliteRunStorage.connect = _one_file_connect
     SqliteScheduleStorage.connect = _one_file_connect
     _applied = True
