@@ -174,8 +174,7 @@ DOCS_DIR  := dbt_project/target/docs
 
 .PHONY: docs
 docs: $(MANIFEST)
-	cd dbt_project && ../$(BIN)/dbt docs generate --static --profiles-dir . --target-path target/docs \
-	  $(if $(AS_OF_DATE),--vars '{as_of_date: $(AS_OF_DATE)}')
+	cd dbt_project && ../$(BIN)/dbt docs generate --static --profiles-dir . --target-path target/docs
 	@echo "Model docs: $(CURDIR)/$(DOCS_DIR)/static_index.html, or http://127.0.0.1:$(DOCS_PORT) (Ctrl+C stops)"
 	cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --target-path target/docs --host 127.0.0.1 \
 	  --port $(DOCS_PORT) --no-browser

@@ -96,7 +96,8 @@ def _load(warehouse: Path, landing: Path) -> None:
 
 
 def _build(warehouse: Path, work: Path, as_of: date, *extra: str) -> None:
-    done = run_dbt(["build", "--vars", json.dumps({"as_of_date": as_of.isoformat()}), *SELECT, *extra], warehouse, work)
+    # As the pipeline gives it: AS_OF_DATE in dbt's environment, so one parse serves every day.
+    done = run_dbt(["build", *SELECT, *extra], warehouse, work, env={"AS_OF_DATE": as_of.isoformat()})
     assert done.returncode == 0, done.output[-3000:]
 
 

@@ -93,8 +93,8 @@ def built(request, tmp_path: Path) -> Iterator[Built]:
 
 def _build(warehouse: Built, work: Path, *extra: str, as_of=AS_OF) -> None:
     models = ["+int_time_entries_valued", "+fct_time_entries"]
-    args = ["run", "--select", *models, "--vars", json.dumps({"as_of_date": as_of.isoformat()})]
-    done = run_dbt([*args, *extra], warehouse.path, work, env=warehouse.env())
+    args = ["run", "--select", *models]  # the as-of date as the pipeline gives it: in dbt's environment
+    done = run_dbt([*args, *extra], warehouse.path, work, env={**warehouse.env(), "AS_OF_DATE": as_of.isoformat()})
     assert done.returncode == 0, done.output[-3000:]
 
 

@@ -1,4 +1,4 @@
-"""dbt's partial parse stays valid from one run to the next, whatever the run's warehouse and --vars.
+"""dbt's partial parse stays valid from one run to the next, whatever the run's warehouse, --vars and as-of date.
 
 Kind: unit (the key), integration (dbt parses twice with the kept state in between).
 """
@@ -96,7 +96,7 @@ def test_the_second_run_as_of_a_date_parses_only_what_changed(tmp_path: Path, mo
 def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
     small_landing, tmp_path: Path, monkeypatch
 ) -> None:
-    """Two runs of the pipeline's dbt step as of a date: the second one's dbt parses only what changed.
+    """Two runs of the pipeline's dbt step, as of two days: the second one's dbt parses only what changed.
 
     And the step builds no dbt adapter in its own process and runs no `dbt --version` (transform/assets.py,
     PipelineDbtCli): dbt runs in its process only, once per step.
@@ -118,7 +118,6 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
             con, next(o for o in SOURCE_OBJECTS if o.schema == "raw_erp" and o.name == "currency"), small_landing[0]
         )
     monkeypatch.setenv("DUCKDB_DATABASE", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("AS_OF_DATE", "2026-10-05")
     currencies = next(key for key in dbt_models.keys if key.path[-1] == "stg_erp__currencies")
     resources = {"dbt": dbt_resource(), "warehouse": DuckDBWarehouse(database=str(tmp_path / "warehouse.duckdb"))}
     registered = []  # dagster-dbt registers the adapter it builds
@@ -127,13 +126,14 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
     answer = b"Core: 0.0.0"
     monkeypatch.setattr(dagster_dbt.core.resource, "check_output", lambda *args, **kw: asked.append(args) or answer)
     logs = []
-    for _ in range(2):
+    for as_of in ("2026-10-05", "2026-10-06"):  # a new day: dbt reads the date, it does not parse again
+        monkeypatch.setenv("AS_OF_DATE", as_of)
         run = dg.materialize([dbt_models], selection=[currencies], resources=resources, tags=REBUILD)
         assert run.success
         target = Path(dbt_project.project_dir) / dbt_project.target_path
         [folder] = target.glob(f"dbt_models-{run.run_id[:7]}-*")
         logs.append("".join(log.read_text() for log in folder.glob("dbt.log*")))
-    assert "Unable to do partial parsing" in logs[0]  # as of a date: the prepared state does not fit
+    assert "Unable to do partial parsing" in logs[0]  # another warehouse: the prepared state does not fit
     assert "Unable to do partial parsing" not in logs[1]
     assert registered == []
     assert asked == []

@@ -1,19 +1,28 @@
 {% macro as_of_date() -%}
-    {#- The run's as-of date as a DATE literal: var('as_of_date') (YYYY-MM-DD) or, unset,
-        today in the firm's time zone (FIRM_TIMEZONE, default UTC). A literal, not
-        current_date, so every model of one run sees the same day and a past run can be
-        reproduced exactly. A malformed var raises an error. -#}
+    {#- The run's as-of date as a DATE literal: var('as_of_date') (YYYY-MM-DD), else env var
+        AS_OF_DATE (the pipeline's setting, which dbt's process inherits), else today in the
+        firm's time zone (FIRM_TIMEZONE, default UTC). A literal, not current_date, so every
+        model of one run sees the same day and a past run can be reproduced exactly. A
+        malformed date raises an error.
+        The environment is read only when dbt executes (`execute`), never while it parses: dbt
+        would record the value in its partial parse and parse every model again for the next
+        run as of another day (a var passed with --vars makes it parse the whole project). -#}
     {%- set configured = var('as_of_date', none) -%}
-    {%- if modules is not defined -%}
-        {#- Only sqlfluff's jinja templater lacks dbt's `modules`; it needs valid SQL. -#}
+    {%- if modules is not defined or not execute -%}
+        {#- Parsing (the date is not needed), or sqlfluff's jinja templater (no dbt `modules`). -#}
         {%- set as_of = none -%}
-    {%- elif configured is none or (configured | string | trim) == '' -%}
-        {%- set firm_timezone = modules.pytz.timezone(env_var('FIRM_TIMEZONE', 'UTC')) -%}
-        {%- set as_of = modules.datetime.datetime.now(firm_timezone).date() -%}
     {%- else -%}
-        {%- set as_of = modules.datetime.datetime.strptime(
-            configured | string | trim, '%Y-%m-%d'
-        ).date() -%}
+        {%- if configured is none or (configured | string | trim) == '' -%}
+            {%- set configured = env_var('AS_OF_DATE', '') -%}
+        {%- endif -%}
+        {%- if (configured | string | trim) == '' -%}
+            {%- set firm_timezone = modules.pytz.timezone(env_var('FIRM_TIMEZONE', 'UTC')) -%}
+            {%- set as_of = modules.datetime.datetime.now(firm_timezone).date() -%}
+        {%- else -%}
+            {%- set as_of = modules.datetime.datetime.strptime(
+                configured | string | trim, '%Y-%m-%d'
+            ).date() -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if as_of is none %}current_date{% else %}date '{{ as_of.isoformat() }}'{% endif -%}
 {%- endmacro %}

@@ -167,12 +167,13 @@ def dbt_environment(extra: dict[str, str] | None = None) -> Iterator[None]:
 
     dbt runs as a subprocess and inherits the environment: the warehouse path and limits, the
     PostgreSQL settings (the password straight from the inherited environment, through dbt's
-    env_var, never from here), the firm's time zone, and telemetry off.
+    env_var, never from here), the firm's time zone, the as-of date, and telemetry off.
     """
     wanted = {
         "DUCKDB_DATABASE": duckdb_database(),
         **{name: setting(name) for name in ("WAREHOUSE", *POSTGRES_SETTINGS)},
         **{name: setting(name) for name in ("DUCKDB_THREADS", "DUCKDB_MEMORY_LIMIT", "FIRM_TIMEZONE")},
+        "AS_OF_DATE": as_of_date() or "",  # dbt's as_of_date(): empty is today in FIRM_TIMEZONE
         "DO_NOT_TRACK": os.environ.get("DO_NOT_TRACK") or "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": os.environ.get("DBT_SEND_ANONYMOUS_USAGE_STATS") or "false",
         **(extra or {}),

@@ -184,13 +184,12 @@ FULL_REFRESH_TAG = settings.FULL_REFRESH_TAG
 
 
 def dbt_build_args(full_refresh: bool = False) -> list[str]:
-    """`dbt build`, pinned to AS_OF_DATE when set so a past run can be reproduced.
+    """`dbt build`; runs tagged dbt/full_refresh=true (the nightly job) rebuild the incremental models whole.
 
-    Runs tagged dbt/full_refresh=true (the nightly job) rebuild the incremental models whole.
+    The as-of date reaches dbt as env var AS_OF_DATE (`settings.dbt_environment`), not as `--vars`:
+    dbt parses the whole project again whenever its command-line vars differ from its last parse's.
     """
-    as_of = settings.as_of_date()
-    args = ["build", "--vars", json.dumps({"as_of_date": as_of})] if as_of else ["build"]
-    return [*args, "--full-refresh"] if full_refresh else args
+    return ["build", "--full-refresh"] if full_refresh else ["build"]
 
 
 # The source tests (generated from the landing contract's rules) repeat what the raw layer's GX
@@ -245,7 +244,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     whole = sorted(names[k] for k in plan.whole(changes.increments(manifest, keys_by_id)))
     if whole and not full_refresh:
         context.log.info(f"built whole, their increments do not follow what changed: {', '.join(whole)}")
-    dbt_env = {"DBT_REBUILD_WHOLE": ",".join(whole)}
+    # The as-of day the plan recorded (AS_OF_DATE, or today when the plan was made), so a run across
+    # midnight builds every model for the day it planned.
+    dbt_env = {"DBT_REBUILD_WHOLE": ",".join(whole), "AS_OF_DATE": versions[changes.AS_OF]}
     if plan.skip:  # a test between a model built and one left out still runs (dbt's buildable mode)
         dbt_env["DBT_INDIRECT_SELECTION"] = "buildable"
     with settings.dbt_environment(dbt_env):  # dbt's process inherits it; this one's environment is left as it was

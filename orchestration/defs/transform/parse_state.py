@@ -3,8 +3,9 @@
 dagster-dbt gives every dbt invocation a fresh target folder and seeds it with the project's
 `target/partial_parse.msgpack` (the state `make manifest` wrote). dbt discards that state and parses
 the whole project again (about 7 s on two cores, at any data scale) when the run's profile (which
-warehouse) or its `--vars` (a run as of a date) differ from the ones the state was written with:
-such runs paid a full parse every time.
+warehouse) or its `--vars` differ from the ones the state was written with: such runs paid a full
+parse every time. (The pipeline passes no `--vars`: the as-of date reaches dbt as env var
+AS_OF_DATE, read only when dbt executes, so a run as of another day parses nothing again.)
 
 Here each run's state is kept after it, one per profile and vars (`target/partial_parse/<key>.msgpack`,
 the KEEP most recent), and the next run with the same profile and vars starts from it. dbt still
