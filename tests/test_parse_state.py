@@ -150,3 +150,56 @@ def test_a_state_that_cannot_be_kept_is_reported_not_raised(tmp_path: Path) -> N
     said = keep_state(not_a_folder, run, "key")
     assert said is not None and said.startswith("dbt's parse was not kept for the next run (")
     assert said.endswith("): it will parse the whole project")
+
+
+@pytest.mark.integration
+def test_a_deploy_prepares_the_parse_so_the_first_run_on_a_new_warehouse_parses_nothing_again(
+    small_landing, tmp_path: Path, monkeypatch
+) -> None:
+    """`python -m orchestration.defs.transform.parse_state` with the pipeline's settings, then its first dbt step."""
+    import dagster as dg
+    import duckdb
+
+    from orchestration.contract import SOURCE_OBJECTS
+    from orchestration.defs.ingest.loader import load_object
+    from orchestration.defs.transform.assets import dbt_models, dbt_project, dbt_resource
+    from orchestration.defs.transform.parse_state import main, prepare
+    from orchestration.lib.warehouse import DuckDBWarehouse
+    from tests.helpers import REBUILD
+
+    warehouse = tmp_path / "a-new-warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        load_object(
+            con, next(o for o in SOURCE_OBJECTS if o.schema == "raw_erp" and o.name == "currency"), small_landing[0]
+        )
+    monkeypatch.setenv("DUCKDB_DATABASE", str(warehouse))
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    monkeypatch.setenv("AS_OF_DATE", "2026-10-05")
+    project_target = Path(dbt_project.project_dir) / dbt_project.target_path
+    key, _, said = prepare()
+    assert "Unable to do partial parsing because profile has changed" in said  # make manifest's does not fit
+    assert (project_target / "partial_parse" / f"{key}.msgpack").exists()
+    assert not list(project_target.glob("prepare-*"))  # its own target folder is gone
+    # Again (the CLI): dbt starts from the state it kept.
+    main()
+    currencies = next(key for key in dbt_models.keys if key.path[-1] == "stg_erp__currencies")
+    resources = {"dbt": dbt_resource(), "warehouse": DuckDBWarehouse(database=str(warehouse))}
+    run = dg.materialize([dbt_models], selection=[currencies], resources=resources, tags=REBUILD)
+    assert run.success
+    [folder] = project_target.glob(f"dbt_models-{run.run_id[:7]}-*")
+    log = "".join(path.read_text() for path in folder.glob("dbt.log*"))
+    assert "Unable to do partial parsing" not in log
+
+
+@pytest.mark.integration
+def test_a_failed_parse_is_an_error_with_dbts_reason_and_keeps_nothing(tmp_path: Path, monkeypatch) -> None:
+    from orchestration.defs.transform.parse_state import prepare
+
+    failing = tmp_path / "dbt"  # a dbt that fails as dbt does when it cannot parse: its message, exit 2
+    failing.write_text("#!/bin/sh\necho 'Parsing Error in model broken (models/broken.sql)'\nexit 2\n")
+    failing.chmod(0o755)
+    monkeypatch.setattr(settings, "dbt_executable", lambda: str(failing))
+    monkeypatch.setenv("DUCKDB_DATABASE", str(tmp_path / "w.duckdb"))
+    with pytest.raises(RuntimeError, match=r"dbt parse failed \(exit 2\): Parsing Error in model broken"):
+        prepare(tmp_path / "target")
+    assert list((tmp_path / "target").iterdir()) == []  # no state kept, its target folder removed
