@@ -48,7 +48,9 @@ OPEN_CHART = """(() => {
   link.click();
   return true;
 })()"""
-CHART_SHOWN = "[...document.images].some(i => i.src.startsWith('data:image/png') && i.complete && i.naturalWidth > 0)"
+CHART_SHOWN = (
+    "[...document.images].some(i => i.src.startsWith('data:image/svg+xml') && i.complete && i.naturalWidth > 0)"
+)
 
 PAGES = {
     "graph": Page("/asset-groups", "reverse_sync"),

@@ -77,3 +77,25 @@ def test_dbt_outputs_lose_the_noise_and_state_their_build_time_in_seconds() -> N
     cleaned = without_noise(output)
     assert {key: value.value for key, value in cleaned.metadata.items()} == {"dbt_build_seconds": 0.24}
     assert cleaned.output_name == "marts__fct_x"
+
+
+def test_a_chart_stacks_positive_values_up_and_negative_ones_down_from_zero() -> None:
+    from xml.etree import ElementTree
+
+    from orchestration.defs.transform.insights import Chart, chart_svg, nice_ticks
+
+    # Ticks every 5 from -5 to 20: the values' range, zero included, in round steps.
+    assert nice_ticks(-5.0, 20.0) == [-5.0, 0.0, 5.0, 10.0, 15.0, 20.0]
+    assert nice_ticks(0.0, 1_234_567.0) == [0.0, 250_000.0, 500_000.0, 750_000.0, 1_000_000.0, 1_250_000.0]
+    rows = [("A", "revenue", Decimal("10")), ("A", "margin", Decimal("-5")), ("B", "revenue", Decimal("20"))]
+    svg = ElementTree.fromstring(chart_svg(rows, Chart("Revenue & margin", "", "USD")))
+    ns = "{http://www.w3.org/2000/svg}"
+    bars = [r for r in svg.iter(f"{ns}rect") if r.get("fill") != "#ffffff" and float(r.get("width")) > 12]
+    zero = next(float(line.get("y1")) for line in svg.iter(f"{ns}line") if line.get("stroke") == "#333333")
+    [(a_up, a_up_h), (a_down, a_down_h), (b_up, b_up_h)] = [(float(r.get("y")), float(r.get("height"))) for r in bars]
+    assert a_up + a_up_h == pytest.approx(zero) == b_up + b_up_h  # up from zero
+    assert a_down == pytest.approx(zero)  # and down from zero
+    assert (a_up_h / a_down_h, b_up_h / a_up_h) == (pytest.approx(2.0), pytest.approx(2.0))  # 10 : 5, 20 : 10
+    texts = [t.text for t in svg.iter(f"{ns}text")]
+    assert texts[0] == "Revenue & margin"  # escaped in the markup, whole in the text
+    assert {"A", "B", "revenue", "margin", "-5", "20", "USD"} <= set(texts)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from xml.etree import ElementTree
 
 import duckdb
 import pytest
 
+from orchestration.defs.transform.insights import CHARTS
 from tests.helpers import failures, materialization_metadata, query
 
 SECOND_RUN = pytest.mark.xdist_group("demo_sequence")  # with the demo's second run, on one worker
@@ -84,8 +86,16 @@ def test_marts_carry_row_count_preview_and_chart(demo_build) -> None:
     assert preview.records[0].data["total_forecast_revenue"] == f"{expected:,.2f}"  # e.g. 1,234,567.89
     chart = forecast["chart"]
     assert chart.startswith("**Revenue forecast by month and component**")
-    png = base64.b64decode(chart.split("base64,")[1].rstrip(")"))
-    assert png.startswith(b"\x89PNG") and len(png) > 5_000
+    assert "](data:image/svg+xml;base64," in chart
+    svg = ElementTree.fromstring(base64.b64decode(chart.split("base64,")[1].rstrip(")")))
+    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts[0] == "Revenue forecast by month and component" and "USD, reporting currency" in texts
+    legend = ["actual", "scheduled T&M", "scheduled fixed fee", "scheduled milestone", "scheduled retainer"]
+    assert texts[-6:] == [*legend, "weighted pipeline"]
+    # One bar segment per month and component with an amount, and a swatch per component in the legend.
+    segments = query(warehouse, f"select count(*) from ({CHARTS['fct_revenue_forecast'].sql}) as c where value <> 0")
+    filled = [r for r in svg.iter("{http://www.w3.org/2000/svg}rect") if r.get("fill") != "#ffffff"]
+    assert len(filled) == segments[0][0] + 6
     assert "chart" in metadata["marts/fct_utilization"] and "chart" in metadata["sync/sync_planning__forecast_inputs"]
     assert all("preview" in metadata[k] for k in metadata if k.startswith("marts/"))
 
