@@ -192,8 +192,8 @@ def test_a_deploy_prepares_the_parse_so_the_first_run_on_a_new_warehouse_parses_
 
 
 @pytest.mark.integration
-def test_a_failed_parse_is_an_error_with_dbts_reason_and_keeps_nothing(tmp_path: Path, monkeypatch) -> None:
-    from orchestration.defs.transform.parse_state import prepare
+def test_a_failed_parse_is_an_error_with_dbts_reason_and_keeps_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
+    from orchestration.defs.transform.parse_state import main, prepare
 
     failing = tmp_path / "dbt"  # a dbt that fails as dbt does when it cannot parse: its message, exit 2
     failing.write_text("#!/bin/sh\necho 'Parsing Error in model broken (models/broken.sql)'\nexit 2\n")
@@ -203,3 +203,6 @@ def test_a_failed_parse_is_an_error_with_dbts_reason_and_keeps_nothing(tmp_path:
     with pytest.raises(RuntimeError, match=r"dbt parse failed \(exit 2\): Parsing Error in model broken"):
         prepare(tmp_path / "target")
     assert list((tmp_path / "target").iterdir()) == []  # no state kept, its target folder removed
+    assert main() == 1  # the command says why, without a traceback
+    said = capsys.readouterr().err
+    assert "dbt's parse not prepared: dbt parse failed (exit 2): Parsing Error in model broken" in said

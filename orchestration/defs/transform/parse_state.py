@@ -92,8 +92,8 @@ def prepare(project_target: Path | None = None) -> tuple[str, float, str]:
     it for another warehouse (its profile names the database file, and dbt writes the database name
     into every node), so the first run there would parse the whole project. Run with the settings
     the pipeline will run with (`python -m orchestration.defs.transform.parse_state`). Returns the
-    state's key, the seconds dbt took and its last lines; a failed parse raises RuntimeError with dbt's
-    own message (dbt never logs a password).
+    state's key, the seconds dbt took and its output; a failed parse raises RuntimeError with the end of
+    dbt's own output (dbt never logs a password), and keeps nothing.
     """
     from orchestration.lib import settings  # the pipeline's settings; this module stays import-light otherwise
 
@@ -102,30 +102,34 @@ def prepare(project_target: Path | None = None) -> tuple[str, float, str]:
         key = state_key(["build"])
         target = project_target / f"prepare-{uuid.uuid4().hex[:7]}"
         target.mkdir(parents=True)
-        seed = _kept(project_target, key) if _kept(project_target, key).exists() else project_target / STATE_FILE
-        with contextlib.suppress(FileNotFoundError):
-            shutil.copy(seed, target / STATE_FILE)
-        started = time.perf_counter()
-        done = subprocess.run(
-            [settings.dbt_executable(), "parse", "--project-dir", str(settings.DBT_PROJECT_DIR),
-             "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target),
-             "--log-path", str(target)],
-            capture_output=True, text=True, check=False, env=os.environ,
-        )  # fmt: skip
-        seconds = time.perf_counter() - started
-    try:
-        if done.returncode != 0:
-            raise RuntimeError(f"dbt parse failed (exit {done.returncode}): {(done.stdout + done.stderr)[-3000:]}")
-        problem = keep_state(project_target, target, key)
-        if problem:
-            raise RuntimeError(problem)
-    finally:
-        shutil.rmtree(target, ignore_errors=True)
+        try:
+            seed = _kept(project_target, key) if _kept(project_target, key).exists() else project_target / STATE_FILE
+            with contextlib.suppress(FileNotFoundError):
+                shutil.copy(seed, target / STATE_FILE)
+            started = time.perf_counter()
+            done = subprocess.run(
+                [settings.dbt_executable(), "parse", "--project-dir", str(settings.DBT_PROJECT_DIR),
+                 "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target),
+                 "--log-path", str(target)],
+                capture_output=True, text=True, check=False, env=os.environ,
+            )  # fmt: skip
+            seconds = time.perf_counter() - started
+            if done.returncode != 0:
+                raise RuntimeError(f"dbt parse failed (exit {done.returncode}): {(done.stdout + done.stderr)[-3000:]}")
+            problem = keep_state(project_target, target, key)
+            if problem:
+                raise RuntimeError(problem)
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
     return key, seconds, done.stdout.strip()
 
 
 def main() -> int:
-    key, seconds, said = prepare()
+    try:
+        key, seconds, said = prepare()
+    except (RuntimeError, OSError) as err:
+        print(f"dbt's parse not prepared: {err}", file=sys.stderr)
+        return 1
     full = "a full parse" if "Unable to do partial parsing" in said else "a partial parse"
     print(f"dbt's parse prepared for this warehouse ({full}, {seconds:.1f} s): its runs start from state {key}")
     return 0
