@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import shutil
 from pathlib import Path
 from types import ModuleType
 
@@ -32,7 +31,6 @@ THROUGH_THE_CALENDARS_ONLY = {
     "int_opportunity_months_weighted",
     "fct_revenue_forecast_version_assignments",
 }
-LOCAL_YAML = Path(__file__).parents[1] / "deploy" / "dagster.local.yaml"
 RAW_ASSETS = dg.AssetSelection.assets(*[dg.AssetKey([o.schema, o.name]) for o in SOURCE_OBJECTS])
 
 
@@ -97,10 +95,11 @@ class RecordedRun:
 
 
 def local_dagster_home(folder: Path) -> Path:
-    """`folder`/dagster_home as `make demo` and `make ui` set DAGSTER_HOME up: deploy/dagster.local.yaml copied in."""
+    """`folder`/dagster_home as `make demo` and `make ui` set DAGSTER_HOME up (the benchmark's own set-up)."""
+    from bench.pipeline import prepare_instance
+
     home = folder / "dagster_home"
-    home.mkdir()
-    shutil.copy(LOCAL_YAML, home / "dagster.yaml")
+    prepare_instance(home)
     return home
 
 
