@@ -48,7 +48,7 @@ def test_a_changed_table_builds_exactly_the_models_downstream_of_it() -> None:
     assert dg.AssetKey(["staging", "stg_erp__currencies"]) in plan.skip
     assert list(plan.why) == [f"{TIMECARDS} changed since its last build"]
     assert sorted(plan.why[f"{TIMECARDS} changed since its last build"]) == sorted(k.path[-1] for k in downstream)
-    assert plan.only_data_changed  # the unit tests can stay out: the code did not change
+    assert plan.code_tested  # the unit tests can stay out: the code did not change
 
 
 def test_only_the_selected_models_are_built() -> None:
@@ -64,7 +64,7 @@ def test_a_model_without_a_record_or_built_by_other_code_is_built() -> None:
     forgotten = dg.AssetKey(["marts", "fct_backlog"])
     del built[forgotten]  # its last build failed, or a test on it did
     plan = changes.plan(MODELS, [dbt_models], built, NOW, "f1")
-    assert plan.build == {forgotten} and not plan.only_data_changed
+    assert plan.build == {forgotten} and not plan.code_tested
     assert changes.plan(MODELS, [dbt_models], _all_built(), NOW, "f2").build == set(MODELS)
     assert changes.plan(MODELS, [dbt_models], {}, NOW, "f1").build == set(MODELS)
     everything = changes.plan(MODELS, [dbt_models], _all_built(), NOW, "f1", rebuild_all="tag pipeline/rebuild: all")
@@ -95,6 +95,33 @@ def test_the_fingerprint_follows_the_code_and_the_vars_not_the_parse() -> None:
     assert changes.fingerprint(edited, {"as_of_date": "2026-06-30"}) != base
     macro = {**manifest, "macros": {"macro.p.m": {"macro_sql": "{% macro m() %}2{% endmacro %}"}}}
     assert changes.fingerprint(macro, {"as_of_date": "2026-06-30"}) != base
+
+
+def test_the_fingerprint_follows_the_dbt_and_engine_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upgrade of dbt, its adapter or DuckDB counts as new code: every model is built, the unit tests run."""
+    manifest = {"nodes": {}, "macros": {}, "metadata": {"adapter_type": "duckdb"}}
+    assert set(changes.engine(manifest)) == {"dbt-core", "dbt-duckdb", "duckdb"}
+    assert changes.engine({**manifest, "metadata": {"adapter_type": "postgres"}}) == {
+        "dbt-core": changes._installed("dbt-core"),
+        "dbt-postgres": changes._installed("dbt-postgres"),
+    }
+    base = changes.fingerprint(manifest, {})
+    real = changes._installed
+    monkeypatch.setattr(changes, "_installed", lambda p: "9.9.9" if p == "duckdb" else real(p))
+    assert changes.fingerprint(manifest, {}) != base
+
+
+def test_the_unit_tests_stay_out_of_a_rebuild_of_code_already_built_and_tested() -> None:
+    """The nightly rebuilds every model; each has a clean build of this code on record, so its unit tests passed."""
+    nightly = changes.plan(MODELS, [dbt_models], _all_built(), NOW, "f1", rebuild_all="tag dbt/full_refresh")
+    assert nightly.build == set(MODELS) and nightly.code_tested
+    new_code = changes.plan(MODELS, [dbt_models], _all_built(), NOW, "f2", rebuild_all="tag dbt/full_refresh")
+    assert new_code.build == set(MODELS) and not new_code.code_tested
+    built = _all_built()
+    del built[dg.AssetKey(["marts", "fct_backlog"])]  # its last build failed: not tested on record
+    assert not changes.plan(MODELS, [dbt_models], built, NOW, "f1", rebuild_all="tag dbt/full_refresh").code_tested
+    first = changes.plan(MODELS, [dbt_models], {}, NOW, "f1", rebuild_all="tag dbt/full_refresh")
+    assert not first.code_tested  # a new warehouse: nothing on record
 
 
 def test_only_clean_builds_are_recorded() -> None:
@@ -255,7 +282,7 @@ def test_a_moved_first_week_builds_the_calendars_and_everything_below_timecards(
     plan = _cut_plan(rows_now="r2")
     assert plan.build == _below(TIMECARDS)
     assert sorted(plan.why[f"{ROWS} changed since its last build"]) == sorted(THROUGH_THE_CALENDARS_ONLY)
-    assert plan.only_data_changed
+    assert plan.code_tested
 
 
 def test_a_cutoff_view_that_could_hold_stale_rows_is_refused() -> None:

@@ -235,8 +235,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         return
     names = {key: manifest["nodes"][uid]["name"] for uid, key in keys_by_id.items()}
     # dagster-dbt keeps the run's own selection; dbt leaves these out of it, with their tests. dbt's unit
-    # tests check formulas on fixed rows: when only data changed, they passed on this code before.
-    excluded = sorted(names[k] for k in plan.skip) + (["resource_type:unit_test"] if plan.only_data_changed else [])
+    # tests check formulas on fixed rows: they passed on this code before every clean build on record.
+    excluded = sorted(names[k] for k in plan.skip) + (["resource_type:unit_test"] if plan.code_tested else [])
+    if plan.code_tested:
+        context.log.info(
+            "dbt's unit tests left out: they check the formulas on fixed rows, and passed on this project's"
+            " code, dbt and engine before the last clean build of every model this run builds"
+        )
     if excluded:
         args += ["--exclude", " ".join(excluded)]
     project_target = Path(dbt_project.project_dir) / dbt_project.target_path  # dagster-dbt's own resolution

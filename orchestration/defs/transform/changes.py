@@ -13,6 +13,10 @@ A selected model is built when
   timecard week through one, so a timecard change builds them, and what lies only below them,
   when that week moved, not on every timecard.
 
+dbt's unit tests (formulas on fixed rows) run only when some model to build has no clean build of
+this very code on record (`BuildPlan.code_tested`): each such build passed them, and code that did
+not change passes them again, in the nightly rebuild of everything too.
+
 The record is table STATE_TABLE in the warehouse itself, so a new or restored warehouse starts with a
 full build, and it is written only after dbt finished. Which models lie downstream of a changed raw
 table is the asset graph's answer (`AssetSelection.downstream`), on the graph without the edges from
@@ -23,6 +27,7 @@ the cutoff views to their readers (`cut_graph`); dbt is told which selected mode
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import re
 from collections import defaultdict
@@ -47,9 +52,11 @@ MAX_CUTOFF_ROWS = 1000  # a cutoff view is a summary; a larger one counts as cha
 
 
 def fingerprint(manifest: Mapping[str, Any], vars_: Mapping[str, Any]) -> str:
-    """What a model's build depends on besides its data: every node's SQL and config, every macro, the vars.
+    """What a model's build depends on besides its data: every node's SQL and config, every macro, the vars,
+    and the dbt and adapter versions that run them (the SQL engine's too, for DuckDB).
 
-    Any change to the project rebuilds every model (dbt's state:modified+ would be finer; a deploy is rare).
+    Any change to the project rebuilds every model (dbt's state:modified+ would be finer; a deploy is rare),
+    and runs dbt's unit tests again (`BuildPlan.code_tested`).
     """
     nodes = {
         uid: [node.get("checksum", {}).get("checksum"), node.get("config")]
@@ -58,8 +65,22 @@ def fingerprint(manifest: Mapping[str, Any], vars_: Mapping[str, Any]) -> str:
     }
     unit_tests = {uid: node.get("checksum") for uid, node in manifest.get("unit_tests", {}).items()}
     macros = {uid: macro.get("macro_sql") for uid, macro in manifest.get("macros", {}).items()}
-    blob = json.dumps([nodes, unit_tests, macros, dict(vars_)], sort_keys=True, default=str)
+    blob = json.dumps([nodes, unit_tests, macros, dict(vars_), engine(manifest)], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def engine(manifest: Mapping[str, Any]) -> dict[str, str | None]:
+    """The versions of what runs the project's SQL: dbt-core, its adapter and, on DuckDB, the engine itself."""
+    adapter = (manifest.get("metadata") or {}).get("adapter_type") or "duckdb"
+    packages = ["dbt-core", f"dbt-{adapter}"] + (["duckdb"] if adapter == "duckdb" else [])
+    return {package: _installed(package) for package in packages}
+
+
+def _installed(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 @dataclass
@@ -77,11 +98,18 @@ class BuildPlan:
     build: set[dg.AssetKey] = field(default_factory=set)
     why: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # reason -> model names
     inputs: dict[dg.AssetKey, set[str | None]] = field(default_factory=dict)  # the changed inputs behind a build
+    # The selected models with a clean build of this very code on record in this warehouse (`fingerprint`).
+    tested: set[dg.AssetKey] = field(default_factory=set)
 
     @property
-    def only_data_changed(self) -> bool:
-        """Every model is built because a raw table changed: the code its unit tests ran on is unchanged."""
-        return bool(self.build) and all(reason.endswith(CHANGED) for reason in self.why)
+    def code_tested(self) -> bool:
+        """Every model to build has a clean build of this project's code, on this dbt and engine, on record.
+
+        dbt's unit tests check formulas on fixed rows, not data: each of them passed before such a build
+        (a model whose unit test fails is not built, so not recorded), and would pass again. A run that
+        rebuilds everything (the nightly) leaves them out too; a deploy's first run of new code runs them.
+        """
+        return bool(self.build) and self.build <= self.tested
 
     @property
     def skip(self) -> list[dg.AssetKey]:
@@ -136,6 +164,7 @@ def plan(
     (`readers`: those models and what is downstream of them).
     """
     result = BuildPlan(selected=sorted(selected, key=lambda k: k.to_user_string()))
+    result.tested = {key for key in result.selected if key in built and built[key].fingerprint == current}
     if rebuild_all:
         result.add(result.selected, rebuild_all)
         return result
