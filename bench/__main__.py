@@ -3,7 +3,9 @@
 Runs, in this order, on the same landing files:
   limit     the same work as plain SQL in one DuckDB connection (bench/limit.py)
   peer      pandas read_csv/read_json + DataFrame.to_sql, ingest only (bench/peer.py)
-  pipeline  one Dagster run of the full job, as `make demo` runs it
+  pipeline  one Dagster run of the full job, as `make demo` runs it: a new warehouse's first build
+  nightly   the nightly_full schedule's tick and its run, on the warehouse the pipeline run built: what
+            a firm pays every night (every model rebuilt, incremental ones whole, every check)
   noop      nothing new since: the intraday_refresh schedule's tick, as the daemon makes it, and the
             run it requests if any (bench/tick.py): what an hourly refresh costs when nothing came
   noop_all  nothing new since: a run of everything anyway (`--select '*'`), the run's fixed overhead
@@ -26,8 +28,8 @@ from bench import pipeline, report
 from bench.measure import Measurement, run_measured, wait_for_calm
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-RUNS = ("limit", "peer", "pipeline", "noop", "noop_all", "intraday")
-NEEDS_PIPELINE = ("noop", "noop_all", "intraday")
+RUNS = ("limit", "peer", "pipeline", "nightly", "noop", "noop_all", "intraday")
+NEEDS_PIPELINE = ("nightly", "noop", "noop_all", "intraday")
 MARKER = ".bench-work"  # only a folder the benchmark made is ever emptied by it
 AS_OF = "2026-06-30"
 
@@ -56,7 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown run(s): {', '.join(sorted(unknown))}")
     if any(r in args.runs for r in NEEDS_PIPELINE) and "pipeline" not in args.runs:
-        parser.error("noop, noop_all and intraday run after the pipeline run: add 'pipeline' to --runs")
+        parser.error("nightly, noop, noop_all and intraday run after the pipeline run: add 'pipeline' to --runs")
     args.work_dir = (args.work_dir or REPO_ROOT / "data" / "bench" / args.scale).resolve()
     return args
 
@@ -164,6 +166,9 @@ class Bench:
         self.preparation["dbt_parse"] = self.measure("dbt_parse", parse, env)
         with pipeline.planning_server(self.work, port):
             self._pipeline_run("pipeline", pipeline.FULL_COMMAND, env)
+            if "nightly" in self.args.runs:
+                nightly = self._tick("nightly", pipeline.NIGHTLY_JOB)
+                self._pipeline_run("nightly", nightly, env, report=self.work / "nightly_tick.json")
             if "noop" in self.args.runs:
                 self._pipeline_run("noop", self._tick("noop"), env, report=self.work / "noop_tick.json")
             if "noop_all" in self.args.runs:
@@ -173,8 +178,8 @@ class Bench:
                 out = self.work / "intraday_tick.json"
                 self._pipeline_run("intraday", self._tick("intraday"), env, {"change": change}, out)
 
-    def _tick(self, name: str) -> list[str]:
-        return self.python("bench.tick", pipeline.INTRADAY_JOB, "--report", self.work / f"{name}_tick.json")
+    def _tick(self, name: str, schedule: str = pipeline.INTRADAY_JOB) -> list[str]:
+        return self.python("bench.tick", schedule, "--report", self.work / f"{name}_tick.json")
 
     def _pipeline_run(
         self, name: str, command: list[str], env: dict[str, str], extra: dict | None = None, report: Path | None = None

@@ -28,6 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FULL_COMMAND = [str(BIN / "dagster"), "asset", "materialize", "-m", "orchestration.definitions", "--select", "*"]
 INTRADAY_JOB = "intraday_refresh"
+NIGHTLY_JOB = "nightly_full"  # its schedule has the job's name
 PLANNING_PORTS = range(8790, 8800)
 TELEMETRY_OFF = {
     "DO_NOT_TRACK": "1",
