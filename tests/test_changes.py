@@ -334,3 +334,28 @@ def test_the_log_says_whether_a_cutoff_views_rows_moved() -> None:
         "cutoff int_calendar_first_timecard_week: its rows changed since the last build of int_calendar_dates, "
         "int_calendar_months"
     ]
+
+
+def test_readers_of_a_moved_cutoff_left_out_of_the_run_hold_what_reads_them() -> None:
+    """A tick selects the calendars only when the first timecard week moved before its run; when the run's own
+    load moves it, the dbt step holds what reads the calendars for the next run, with its reasons."""
+    manifest, keys_by_id = _project()
+    (cut,) = changes.cutoffs(manifest, keys_by_id)
+    built = _all_built({**NOW, ROWS: "r1"})
+    calendars = set(cut.readers)
+    selected = [key for key in MODELS if key not in calendars]
+    assert changes.readers_left_behind([cut], built, {**NOW, ROWS: "r1"}, selected) == []  # the week stayed
+    assert changes.readers_left_behind([cut], built, {**NOW, ROWS: "r2"}, MODELS) == []  # they are in the run
+    behind = changes.readers_left_behind([cut], built, {**NOW, ROWS: "r2"}, selected)
+    assert behind == sorted(calendars, key=lambda k: k.to_user_string())
+    assert changes.readers_left_behind([cut], {}, {**NOW, ROWS: "r2"}, selected) == []  # nothing on record
+
+    plan = _cut_plan(rows_now="r1")  # what a timecard load builds when the week stays
+    below = dg.AssetSelection.assets(*behind).downstream().resolve([dbt_models])
+    held = plan.hold(below)
+    names = {key.path[-1] for key in held}
+    assert "fct_utilization" in names and "int_time_entries_unpivoted" not in names
+    assert not plan.build & below and set(held) <= set(plan.skip)
+    built_names = sorted(key.path[-1] for key in plan.build)
+    assert sorted(plan.why[f"{TIMECARDS} changed since its last build"]) == built_names
+    assert "fct_utilization" not in plan.summary().splitlines()[1]

@@ -17,11 +17,12 @@ from dagster_graphql.test.utils import define_out_of_process_context, execute_da
 
 from orchestration.defs.automation.jobs import TICK_TAG
 from orchestration.defs.automation.pending import pending
+from orchestration.defs.publish.assets import READER_MARTS
 from orchestration.defs.transform.assets import dbt_models
 from orchestration.lib.warehouse import DuckDBWarehouse
 from tests.conftest import AS_OF
-from tests.helpers import materialize
-from tests.test_change_aware import LOAD_LOG_READER, TIMECARDS, WORKSPACE, _one_timecard
+from tests.helpers import THROUGH_THE_CALENDARS_ONLY, materialize, query, run_log
+from tests.test_change_aware import LOAD_LOG_READER, TIMECARDS, WORKSPACE, _an_earlier_timecard, _one_timecard
 
 INTRADAY_RAW = {dg.AssetKey(["raw_psa", name]) for name in ("timecard_header", "milestone", "assignment")}
 MILESTONES = dg.AssetKey(["raw_psa", "milestone"])
@@ -105,9 +106,53 @@ def test_the_intraday_tick_runs_only_what_has_something_to_do_and_nothing_when_n
     assert TIMECARDS in selected and not selected & (INTRADAY_RAW - {TIMECARDS})
     assert selected & models and selected & models <= reads_timecards
     assert request.tags[TICK_TAG].startswith("raw_psa.timecard_header: 1 new file(s)")
+    # Not what reads timecards only through the first timecard week, which this card leaves where it was.
+    assert not {key.path[-1] for key in selected} & THROUGH_THE_CALENDARS_ONLY
     run = _run(instance, warehouse, landing, request)
     built = {e.asset_key for e in run.get_asset_materialization_events()}
     assert TIMECARDS in built and built & models and MILESTONES not in built
+    assert READER_MARTS in built  # every selected mart was built, so the run published them itself
+    assert _checks(instance, run, dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED) == _checks(
+        instance, run, dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )  # no check planned that did not run
+    assert _tick(instance, warehouse).run_requests == []
+
+
+def _checks(instance: dg.DagsterInstance, run, event_type: dg.DagsterEventType) -> set[tuple[dg.AssetKey, str]]:
+    return {
+        (entry.dagster_event.event_specific_data.asset_key, entry.dagster_event.event_specific_data.check_name)
+        for entry in instance.all_logs(run.run_id, of_type=event_type)
+    }
+
+
+def test_a_load_that_moves_the_first_timecard_week_leaves_the_calendars_readers_to_the_next_tick(
+    ticking_demo,
+) -> None:
+    """The tick cannot see a week the run's own load will move: the run holds what reads the calendars, the next
+    tick builds the calendars and all below them, and then nothing is left to do."""
+    warehouse, landing, instance = ticking_demo
+    first = _tick(instance, warehouse)
+    _run(instance, warehouse, landing, first.run_requests[0])  # every export of the copy loaded
+    before = query(warehouse, "select * from intermediate.int_calendar_first_timecard_week")
+
+    _an_earlier_timecard(landing)
+    (request,) = _tick(instance, warehouse).run_requests
+    assert not {key.path[-1] for key in request.asset_selection} & THROUGH_THE_CALENDARS_ONLY
+    run = _run(instance, warehouse, landing, request)
+    logged = run_log(instance, run.run_id, "dbt_models")
+    moved = "the rows of int_calendar_first_timecard_week moved in this run's load, and their readers"
+    assert moved in logged and "int_calendar_dates, int_calendar_months are not in this run" in logged
+    built = {e.asset_key.path[-1] for e in run.get_asset_materialization_events()}
+    assert "fct_utilization" not in built and "int_time_entries_unpivoted" in built
+    assert query(warehouse, "select * from intermediate.int_calendar_first_timecard_week") != before
+
+    (after,) = _tick(instance, warehouse).run_requests  # the week moved: the calendars and all below them
+    names = {key.path[-1] for key in after.asset_selection}
+    assert {"int_calendar_dates", "int_calendar_months", "fct_utilization"} <= names
+    again = _run(instance, warehouse, landing, after)
+    built = {e.asset_key.path[-1] for e in again.get_asset_materialization_events()}
+    assert {"int_calendar_dates", "fct_utilization"} <= built
+    assert moved not in run_log(instance, again.run_id, "dbt_models")
     assert _tick(instance, warehouse).run_requests == []
 
 

@@ -12,8 +12,10 @@ verdicts, dbt builds only what reads a changed input (transform/changes.py). The
   sensor's ingest runs), a new as-of day, a changed project, a failed or missing build.
 
 The run requested holds the objects with new files, the models to build, and whatever of the job
-lies downstream of them (the models reading those raw tables and the load log, the publish); its
-checks are those of the assets selected, so Dagster plans no event for the rest. With nothing to do
+lies downstream of them (the models reading those raw tables and the load log, the publish) other
+than through a cutoff view's rows, which only the run's load can move (and then the dbt step holds
+what reads the view's readers for the next tick); its checks are those of the assets selected, so
+Dagster plans no event for the rest. With nothing to do
 the tick requests no run and says why (the tick's skip reason in the UI). Where the tick cannot tell,
 the run holds the whole job, as before: ingest from the source systems' APIs (only a call tells
 what is new), a run in progress (the tick does not open DuckDB while a run may write it) or a
@@ -63,7 +65,10 @@ class Pending:
         """The job's assets a run needs: those with something to do and what of the job lies below them.
 
         Of the dbt models below, only those the dbt step would build: the planned ones and what reads
-        a raw table with new files (or the load log their loads move); the others would be left alone.
+        a raw table with new files (or the load log their loads move) other than through a cutoff
+        view's rows; the others would be left alone. A cutoff view's readers are selected when its rows
+        moved since they read them (they are then among the planned models): the new files' load can
+        move them only in the run, and then the dbt step holds what reads them for the next tick.
         """
         if self.whole:
             return set(job_keys)
@@ -75,7 +80,8 @@ class Pending:
             return set()
         below = dg.AssetSelection.assets(*start).downstream().resolve(graph) & set(job_keys)
         models = set(self.planned.plan.selected) if self.planned else set()
-        built = set(self.models) | (dg.AssetSelection.assets(*loaded).downstream().resolve(graph) if loaded else set())
+        reads = self.planned.graph if self.planned else graph  # without the cutoff views' edges
+        built = set(self.models) | (dg.AssetSelection.assets(*loaded).downstream().resolve(reads) if loaded else set())
         return {key for key in below if key not in models or key in built}
 
     def summary(self) -> str:

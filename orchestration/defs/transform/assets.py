@@ -226,6 +226,17 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         planned = plan_builds(con, context.selected_asset_keys, context.run_id, rebuild, keys_by_id)
     manifest, plan, versions, cut, built = planned.manifest, planned.plan, planned.versions, planned.cut, planned.built
     selected = plan.selected
+    behind = [] if rebuild else changes.readers_left_behind(cut, built, versions, context.selected_asset_keys)
+    if behind:  # this run's own load moved a cutoff view's rows, and the run does not hold its readers
+        below = dg.AssetSelection.assets(*behind).downstream().resolve([dbt_models])
+        held = plan.hold(below)
+        views = sorted({c.key.path[-1] for c in cut if set(c.readers) & set(behind)})
+        context.log.warning(
+            f"the rows of {', '.join(views)} moved in this run's load, and their readers"
+            f" {', '.join(k.path[-1] for k in behind)} are not in this run: {len(held)} model(s) below them are"
+            " left for the next run, which builds them all"
+            + (f" ({', '.join(k.path[-1] for k in held[:12])}{' ...' if len(held) > 12 else ''})" if held else "")
+        )
     context.log.info(plan.summary())
     if not rebuild:  # a run that rebuilds everything does not ask the cutoff views
         for line in changes.cutoff_summary([c for c in cut if set(c.readers) & set(selected)], built, versions):
@@ -307,6 +318,7 @@ class Planned:
     readers: dict[str, list[dg.AssetKey]]  # the models reading each input that is not a raw table
     fingerprint: str
     manifest: dict[str, Any]
+    graph: Any  # the dbt models' asset graph without the cutoff views' edges (changes.cut_graph)
 
 
 def plan_builds(
@@ -345,7 +357,7 @@ def plan_builds(
     }
     graph = changes.cut_graph(dbt_models, cut)  # the whole project, without the cutoff views' edges
     plan = changes.plan([k for k in selected if k in models], graph, built, versions, current, rebuild, readers)
-    return Planned(plan, versions, cut, built, readers, current, manifest)
+    return Planned(plan, versions, cut, built, readers, current, manifest, graph)
 
 
 def _in_order(

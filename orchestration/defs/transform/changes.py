@@ -134,6 +134,19 @@ class BuildPlan:
             key=lambda k: k.to_user_string(),
         )
 
+    def hold(self, keys: Iterable[dg.AssetKey]) -> list[dg.AssetKey]:
+        """Leave `keys` out of this build (they are built by a later run); the ones it would have built."""
+        held = sorted(set(keys) & self.build, key=lambda k: k.to_user_string())
+        for key in held:
+            self.build.discard(key)
+            self.inputs.pop(key, None)
+            for names in self.why.values():
+                if key.path[-1] in names:
+                    names.remove(key.path[-1])
+        for reason in [reason for reason, names in self.why.items() if not names]:
+            del self.why[reason]
+        return held
+
     def summary(self) -> str:
         """What the run builds and why, and what it leaves alone, for the run's log."""
         lines = [f"dbt: {len(self.build)} of {len(self.selected)} selected models to build"]
@@ -273,6 +286,28 @@ def cutoff_summary(cut: Iterable[Cutoff], built: Mapping[dg.AssetKey, Built], ve
                 "so a change to what it reads does not build them"
             )
     return lines
+
+
+def readers_left_behind(
+    cut: Iterable[Cutoff], built: Mapping[dg.AssetKey, Built], versions: Mapping[str, str], selected: Iterable
+) -> list[dg.AssetKey]:
+    """The readers of a cutoff view that are not `selected` although the view's rows moved since their last build.
+
+    A refresh tick selects a cutoff view's readers only when their rows moved before its run: a load in
+    the run itself can move them too (a timecard older than the first timecard week). What reads those
+    readers would then be built on their stale tables; the dbt step holds it for the next run instead,
+    whose tick selects the readers (`orchestration/defs/automation/pending.py`).
+    """
+    chosen = set(selected)
+    return sorted(
+        {
+            reader
+            for c in cut
+            for reader in c.readers
+            if reader not in chosen and reader in built and built[reader].versions.get(c.input) != versions[c.input]
+        },
+        key=lambda k: k.to_user_string(),
+    )
 
 
 def cut_graph(assets_def: dg.AssetsDefinition, cut: Iterable[Cutoff]) -> Any:
