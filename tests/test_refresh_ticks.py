@@ -140,8 +140,8 @@ def test_a_load_that_moves_the_first_timecard_week_leaves_the_calendars_readers_
     assert not {key.path[-1] for key in request.asset_selection} & THROUGH_THE_CALENDARS_ONLY
     run = _run(instance, warehouse, landing, request)
     logged = run_log(instance, run.run_id, "dbt_models")
-    moved = "the rows of int_calendar_first_timecard_week moved in this run's load, and their readers"
-    assert moved in logged and "int_calendar_dates, int_calendar_months are not in this run" in logged
+    moved = "the rows of int_calendar_first_timecard_week moved since int_calendar_dates, int_calendar_months"
+    assert moved in logged and "last read them, and those are not in this run" in logged
     built = {e.asset_key.path[-1] for e in run.get_asset_materialization_events()}
     assert "fct_utilization" not in built and "int_time_entries_unpivoted" in built
     assert query(warehouse, "select * from intermediate.int_calendar_first_timecard_week") != before

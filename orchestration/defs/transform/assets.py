@@ -227,14 +227,14 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     manifest, plan, versions, cut, built = planned.manifest, planned.plan, planned.versions, planned.cut, planned.built
     selected = plan.selected
     behind = [] if rebuild else changes.readers_left_behind(cut, built, versions, context.selected_asset_keys)
-    if behind:  # this run's own load moved a cutoff view's rows, and the run does not hold its readers
+    if behind:  # a cutoff view's rows moved (the run's own load, in a tick's run), its readers not selected
         below = dg.AssetSelection.assets(*behind).downstream().resolve([dbt_models])
         held = plan.hold(below)
         views = sorted({c.key.path[-1] for c in cut if set(c.readers) & set(behind)})
         context.log.warning(
-            f"the rows of {', '.join(views)} moved in this run's load, and their readers"
-            f" {', '.join(k.path[-1] for k in behind)} are not in this run: {len(held)} model(s) below them are"
-            " left for the next run, which builds them all"
+            f"the rows of {', '.join(views)} moved since {', '.join(k.path[-1] for k in behind)} last read them,"
+            f" and those are not in this run: {len(held)} model(s) below them are left for the next run,"
+            " which builds them all"
             + (f" ({', '.join(k.path[-1] for k in held[:12])}{' ...' if len(held) > 12 else ''})" if held else "")
         )
     context.log.info(plan.summary())
