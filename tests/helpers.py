@@ -113,6 +113,14 @@ def materialization_metadata(result: dg.ExecuteInProcessResult | RecordedRun) ->
     }
 
 
+def dbt_step_folder(run_id: str) -> Path:
+    """The target folder of a run's dbt step (dagster-dbt's naming, under the project's target path)."""
+    from orchestration.defs.transform.assets import dbt_project
+
+    [folder] = (Path(dbt_project.project_dir) / dbt_project.target_path).glob(f"dbt_models-{run_id[:7]}-*")
+    return folder
+
+
 def run_log(instance: dg.DagsterInstance, run_id: str, step_key: str | None = None) -> str:
     """The messages of a run's log as the UI lists them (of one step, if given), one per line."""
     return "\n".join(

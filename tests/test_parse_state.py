@@ -109,9 +109,9 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
 
     from orchestration.contract import SOURCE_OBJECTS
     from orchestration.defs.ingest.loader import load_object
-    from orchestration.defs.transform.assets import dbt_models, dbt_project, dbt_resource
+    from orchestration.defs.transform.assets import dbt_models, dbt_resource
     from orchestration.lib.warehouse import DuckDBWarehouse
-    from tests.helpers import REBUILD
+    from tests.helpers import REBUILD, dbt_step_folder
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:  # the one raw table the model reads
         load_object(
@@ -130,9 +130,7 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
         monkeypatch.setenv("AS_OF_DATE", as_of)
         run = dg.materialize([dbt_models], selection=[currencies], resources=resources, tags=REBUILD)
         assert run.success
-        target = Path(dbt_project.project_dir) / dbt_project.target_path
-        [folder] = target.glob(f"dbt_models-{run.run_id[:7]}-*")
-        logs.append("".join(log.read_text() for log in folder.glob("dbt.log*")))
+        logs.append("".join(log.read_text() for log in dbt_step_folder(run.run_id).glob("dbt.log*")))
     assert "Unable to do partial parsing" in logs[0]  # another warehouse: the prepared state does not fit
     assert "Unable to do partial parsing" not in logs[1]
     assert registered == []
@@ -165,7 +163,7 @@ def test_a_deploy_prepares_the_parse_so_the_first_run_on_a_new_warehouse_parses_
     from orchestration.defs.transform.assets import dbt_models, dbt_project, dbt_resource
     from orchestration.defs.transform.parse_state import main, prepare
     from orchestration.lib.warehouse import DuckDBWarehouse
-    from tests.helpers import REBUILD
+    from tests.helpers import REBUILD, dbt_step_folder
 
     warehouse = tmp_path / "a-new-warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
@@ -186,8 +184,7 @@ def test_a_deploy_prepares_the_parse_so_the_first_run_on_a_new_warehouse_parses_
     resources = {"dbt": dbt_resource(), "warehouse": DuckDBWarehouse(database=str(warehouse))}
     run = dg.materialize([dbt_models], selection=[currencies], resources=resources, tags=REBUILD)
     assert run.success
-    [folder] = project_target.glob(f"dbt_models-{run.run_id[:7]}-*")
-    log = "".join(path.read_text() for path in folder.glob("dbt.log*"))
+    log = "".join(path.read_text() for path in dbt_step_folder(run.run_id).glob("dbt.log*"))
     assert "Unable to do partial parsing" not in log
 
 

@@ -24,7 +24,7 @@ def test_a_rebuild_of_tested_code_leaves_the_unit_tests_out_and_new_code_runs_th
     from orchestration.defs.transform import changes
     from orchestration.defs.transform.assets import dbt_models, dbt_project, dbt_resource
     from orchestration.lib.warehouse import DuckDBWarehouse
-    from tests.helpers import REBUILD
+    from tests.helpers import REBUILD, dbt_step_folder, run_log
 
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:  # the one raw table the model reads
@@ -35,37 +35,29 @@ def test_a_rebuild_of_tested_code_leaves_the_unit_tests_out_and_new_code_runs_th
     model = next(key for key in dbt_models.keys if key.path[-1] == "stg_planning__targets")
     resources = {"dbt": dbt_resource(), "warehouse": DuckDBWarehouse(database=str(warehouse))}
 
-    def rebuild() -> tuple[dict[str, str], list[str]]:
+    def rebuild() -> tuple[dict[str, str], str]:
         """Every selected model rebuilt, as the nightly does: dbt's result per node, and the step's log."""
         instance = dg.DagsterInstance.ephemeral()
         run = dg.materialize([dbt_models], selection=[model], resources=resources, tags=REBUILD, instance=instance)
         assert run.success
-        [folder] = (Path(dbt_project.project_dir) / dbt_project.target_path).glob(f"dbt_models-{run.run_id[:7]}-*")
-        results = json.loads((folder / "run_results.json").read_text())["results"]
-        logs = [entry.user_message for entry in instance.all_logs(run.run_id)]
-        return {r["unique_id"]: r["status"] for r in results}, logs
+        results = json.loads((dbt_step_folder(run.run_id) / "run_results.json").read_text())["results"]
+        return {r["unique_id"]: r["status"] for r in results}, run_log(instance, run.run_id, "dbt_models")
 
-    unit_tests = {uid for uid, test in _manifest()["unit_tests"].items() if test["model"] == "stg_planning__targets"}
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    unit_tests = {uid for uid, test in manifest["unit_tests"].items() if test["model"] == "stg_planning__targets"}
     assert unit_tests  # the model has unit tests to leave out
 
     first, first_log = rebuild()  # a new warehouse: nothing on record, the unit tests run
     assert {uid: first[uid] for uid in unit_tests} == dict.fromkeys(unit_tests, "pass")
     assert first["model.psa_pipeline.stg_planning__targets"] == "success"
-    assert not any("unit tests left out" in line for line in first_log)
+    assert "unit tests left out" not in first_log
 
     second, second_log = rebuild()  # the same code, rebuilt: its unit tests passed on it
     assert second["model.psa_pipeline.stg_planning__targets"] == "success"
     assert not unit_tests & set(second)
-    said = "dbt's unit tests left out: they check the formulas on fixed rows"
-    assert any(line.startswith(said) for line in second_log)
+    assert "dbt's unit tests left out: they check the formulas on fixed rows" in second_log
 
     real = changes._installed  # an upgraded DuckDB is new code: its first rebuild runs them again
     monkeypatch.setattr(changes, "_installed", lambda p: "9.9.9" if p == "duckdb" else real(p))
     third, _ = rebuild()
     assert {uid: third[uid] for uid in unit_tests} == dict.fromkeys(unit_tests, "pass")
-
-
-def _manifest() -> dict:
-    from orchestration.defs.transform.assets import dbt_project
-
-    return json.loads(dbt_project.manifest_path.read_text())
