@@ -422,8 +422,11 @@ def _last(check: CheckSpec, state: dict, passed: bool = True, **metadata) -> Las
     return Last(passed, dg.AssetCheckSeverity.ERROR, metadata, "run-1", key)
 
 
-def _decided(check: CheckSpec, last: Last | None, everything: str | None = None) -> tuple[str, str]:
-    [decision] = changes.decide(_suite(check), STATE, {check.name: last} if last else {}, "duckdb", everything)
+def _decided(
+    check: CheckSpec, last: Last | None, everything: str | None = None, state: dict = STATE, keep_whole: bool = False
+) -> tuple[str, str]:
+    lasts = {check.name: last} if last else {}
+    [decision] = changes.decide(_suite(check), state, lasts, "duckdb", everything, keep_whole)
     return decision.action, decision.reason
 
 
@@ -450,3 +453,100 @@ def test_what_a_run_does_with_each_check() -> None:
         {"pipeline/rebuild": "all"}
     )
     assert changes.revalidate_reason({"dagster/priority": "5"}) is None
+
+
+@pytest.mark.unit
+def test_the_nightly_keeps_only_what_was_validated_whole_on_the_same_rows() -> None:
+    rows = {t: {**now, "content": f"rows-of-{t}"} for t, now in STATE.items()}
+    edited = {**rows, "raw_x.t": {**rows["raw_x.t"], "content": "edited in place"}}
+    whole = _last(TABLE_CHECK, rows, validated=WHOLE)
+    nightly = {"everything": "tag", "state": rows, "keep_whole": True}
+    assert _decided(TABLE_CHECK, whole, **nightly) == (
+        KEPT,
+        "validated whole by run run-1 on these very rows (their fingerprint)",
+    )
+    assert _decided(TABLE_CHECK, whole, "tag", edited, keep_whole=True) == (WHOLE, "tag")  # the rows changed
+    assert _decided(TABLE_CHECK, whole, "tag", rows) == (WHOLE, "tag")  # pipeline/rebuild: all keeps nothing
+    # validated on changed rows only, or evaluated before the rows were fingerprinted: validated whole
+    assert _decided(ROW_CHECK, _last(ROW_CHECK, rows, validated="the 3 row(s) of 1 load(s)"), **nightly)[0] == WHOLE
+    assert _decided(TABLE_CHECK, _last(TABLE_CHECK, STATE, validated=WHOLE), **nightly)[0] == WHOLE
+    assert _decided(TABLE_CHECK, _last(TABLE_CHECK, rows, validated=WHOLE, error="locked"), **nightly)[0] == WHOLE
+    assert _decided(CLOCK_CHECK, _last(CLOCK_CHECK, rows, validated=EVERY_RUN), **nightly)[0] == EVERY_RUN
+    # the runs in between read no fingerprint, and keep what the nightly recorded
+    assert _decided(TABLE_CHECK, whole) == (KEPT, "unchanged since run run-1")
+    assert changes.keeps_whole_verdicts({"dbt/full_refresh": "true"})
+    assert not changes.keeps_whole_verdicts({"dbt/full_refresh": "true", "pipeline/rebuild": "all"})
+    assert not changes.keeps_whole_verdicts({})
+
+
+@pytest.mark.integration
+def test_the_nightly_validates_whole_only_what_was_not_validated_whole_on_these_rows(
+    pipeline, small_landing, gx
+) -> None:
+    # The first run validated every check whole, and recorded the rows' fingerprint with each verdict.
+    first = _first(pipeline)
+    validated = [_meta(e)["evaluated_on"] for (_, name), e in first.items() if name != "freshness"]
+    assert all("content" in now for key in validated for now in key["tables"].values())
+    nightly = {"dbt/full_refresh": "true"}
+    gx.refuse = True
+    second = pipeline.run(small_landing[0], tags=nightly)
+    assert second.success and gx.imports == 0
+    kept = _evaluations(second)
+    assert kept.keys() == first.keys()
+    for (asset, name), evaluation in kept.items():
+        if name == "freshness":  # depends on the clock: evaluated again, in SQL
+            assert _meta(evaluation)["validated"] == EVERY_RUN
+            continue
+        assert (_meta(evaluation)["kept"], _meta(evaluation)["verdict_from_run"]) == (True, pipeline.first_run), name
+        assert _verdict(evaluation) == _verdict(first[(asset, name)])
+    assert pipeline.gate().passed
+
+    # a required field emptied outside the loader: the same data version, other rows
+    holiday = '(select min("Holiday_ID") from raw_hris.holiday)'
+    pipeline.execute(f'update raw_hris.holiday set "Date" = null where "Holiday_ID" = {holiday}')
+    assert _evaluations(pipeline.run(small_landing[0], HOLIDAY))[(HOLIDAY, "required_fields_not_null")].passed  # unseen
+    gx.refuse = False
+    third = pipeline.run(small_landing[0], tags=nightly)
+    assert not third.success and gx.imports == 1  # one table validated, and a blocking check failed on it
+    found = _evaluations(third)
+    assert {_meta(e)["validated"] for (asset, _), e in found.items() if asset == HOLIDAY} == {WHOLE, EVERY_RUN}
+    assert {_meta(e)["kept"] for (asset, name), e in found.items() if asset != HOLIDAY and name != "freshness"} == {
+        True
+    }
+    failed = found[(HOLIDAY, "required_fields_not_null")]
+    assert (failed.passed, failed.severity, _meta(failed)["kept"]) == (False, dg.AssetCheckSeverity.ERROR, False)
+
+    # pipeline/rebuild: all keeps nothing
+    everything = pipeline.run(small_landing[0], ACCOUNT, tags={"pipeline/rebuild": "all"})
+    assert {_meta(e)["kept"] for e in _evaluations(everything).values()} == {False}
+
+
+@pytest.mark.integration
+def test_the_rows_fingerprint_sees_any_edit_and_no_reordering_on_duckdb_and_postgres(postgres_database) -> None:
+    import psycopg2
+
+    from orchestration.lib.postgres import PgConnection
+
+    pg = PgConnection(psycopg2.connect(**postgres_database("quality_fingerprint")))
+    try:
+        for dialect, con in (("duckdb", duckdb.connect()), ("postgres", pg)):
+            con.execute("create schema raw_x")
+            con.execute("create table raw_x.t (id int, hours decimal(18, 2), note varchar)")
+            con.execute("insert into raw_x.t values (1, 8.00, 'a'), (2, 7.50, null), (3, 8.00, 'a')")
+
+            def fingerprint(con=con, dialect=dialect) -> str:
+                return changes.rows_fingerprint(con, "raw_x.t", dialect)
+
+            before = fingerprint()
+            con.execute("update raw_x.t set hours = 7.51 where id = 2")  # a cent, in place
+            edited = fingerprint()
+            con.execute("update raw_x.t set hours = 7.50 where id = 2")
+            assert (edited != before, fingerprint() == before) == (True, True), dialect
+            con.execute("delete from raw_x.t where id = 1")
+            assert fingerprint() != before, dialect
+            con.execute("insert into raw_x.t values (1, 8.00, 'a')")  # the same rows, in another order
+            assert fingerprint() == before, dialect
+            con.execute("update raw_x.t set note = null where id = 3")  # a value emptied
+            assert fingerprint() != before, dialect
+    finally:
+        pg.close()

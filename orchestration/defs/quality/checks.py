@@ -107,10 +107,15 @@ def _plan(
     """What this run validates of `suite` and what it keeps (changes.py); the every-run checks' outcomes."""
     lasts = changes.last_evaluations(context.instance, [dg.AssetCheckKey(key, c.name) for c in suite.checks])
     everything = changes.revalidate_reason(context.run.tags)
+    keep_whole = changes.keeps_whole_verdicts(context.run.tags)
+    tables = sorted({t for c in suite.checks for t in changes.tables_read(suite, c)})
     with warehouse.connect(read_only=True) as con:
-        state = changes.table_state(con, sorted({t for c in suite.checks for t in changes.tables_read(suite, c)}))
-        plan = Plan(suite.relation, changes.decide(suite, state, lasts, warehouse.dialect, everything))
+        # A run that validates everything reads the rows' fingerprint of every table: the nightly keeps
+        # what was validated whole on these very rows. A whole-table validation records it.
+        state = changes.table_state(con, tables, warehouse.dialect, content=everything is not None)
+        plan = Plan(suite.relation, changes.decide(suite, state, lasts, warehouse.dialect, everything, keep_whole))
         changes.resolve_rows(con, plan)
+        changes.fingerprint_whole(con, plan, warehouse.dialect)
         every_run = plan.checks(changes.EVERY_RUN)
         return plan, run_sql(con, replace(suite, checks=every_run)) if every_run else []
 
