@@ -25,7 +25,7 @@ from orchestration.defs.publish.assets import MART_KEYS, READER_MARTS
 from orchestration.defs.publish.snapshot import RECORD_TABLE, Materialization
 from orchestration.defs.transform.assets import dbt_models
 from tests.conftest import AS_OF
-from tests.helpers import THROUGH_THE_CALENDARS_ONLY, failures, materialization_metadata, materialize, run_log
+from tests.helpers import REBUILD, THROUGH_THE_CALENDARS_ONLY, failures, materialization_metadata, materialize, run_log
 
 MILESTONES = dg.AssetKey(["marts", "fct_milestones"])
 TIMECARDS = dg.AssetKey(["raw_psa", "timecard_header"])
@@ -112,6 +112,11 @@ def _launched(warehouse: Path, landing: Path, selection: dg.AssetSelection, inst
     return run
 
 
+def _refreshed(meta: dict) -> set[str]:
+    """The tables a publish brought to their latest materialization: copied, or carried as rebuilt alike."""
+    return set(meta["copied"]) | {t for t, why in meta["carried_over"].items() if why.startswith("rebuilt (")}
+
+
 def _skipped(run) -> set[str]:
     return {e.step_key for e in run.all_events if e.event_type_value == "STEP_SKIPPED"}
 
@@ -191,9 +196,11 @@ def test_the_automation_condition_requests_the_publish_after_a_partial_rebuild_n
     calendars_only = [key for key in dbt_models.keys if key.path[-1] in THROUGH_THE_CALENDARS_ONLY]
     below_timecards = dg.AssetSelection.assets(TIMECARDS).downstream() - dg.AssetSelection.assets(SYNC, *calendars_only)
     whole = _run(warehouse, landing, below_timecards, instance)
-    assert set(materialization_metadata(whole)["reader/marts"]["copied"]) == {
+    meta = materialization_metadata(whole)["reader/marts"]
+    assert _refreshed(meta) == {
         f"marts.{e.asset_key.path[-1]}" for e in whole.get_asset_materialization_events() if e.asset_key in MARTS
     }
+    assert "marts.fct_time_entries" in meta["copied"]  # the rows that changed: copied; the marts rebuilt alike: not
     tick = _evaluate(instance, tick.cursor)
     assert tick.total_requested == 0
 
@@ -227,7 +234,8 @@ def test_the_automation_condition_requests_the_publish_after_a_partial_rebuild_n
     # The run the sensor launches publishes what the intraday run rebuilt, and nothing else.
     published = _launched(warehouse, landing, dg.AssetSelection.assets(READER_MARTS), instance)
     meta = materialization_metadata(published)["reader/marts"]
-    assert set(meta["copied"]) == {f"marts.{key.path[-1]}" for key in rebuilt}
+    assert _refreshed(meta) == {f"marts.{key.path[-1]}" for key in rebuilt}
+    assert "marts.fct_time_entries" in meta["copied"]
     assert _differences(warehouse, warehouse.with_name("reader.duckdb")) == {}
     tick = _evaluate(instance, tick.cursor)
     assert tick.total_requested == 0
@@ -291,3 +299,39 @@ def test_on_postgresql_unchanged_tables_are_moved_into_the_new_snapshot_or_copie
     finally:
         reading.close()
         con.raw.close()
+
+
+def test_a_mart_rebuilt_with_the_same_rows_is_carried_over_and_its_record_follows(pristine_demo) -> None:
+    warehouse, landing, instance = pristine_demo
+    reader = warehouse.with_name("reader.duckdb")
+    earlier = _records(reader)
+    with duckdb.connect(str(reader), read_only=True) as con:
+        recorded = dict(con.execute(f"select table_name, rows_fingerprint from {RECORD_TABLE}").fetchall())
+    assert recorded.keys() == earlier.keys() and all(recorded.values())  # every copy records its rows' fingerprint
+
+    rebuilt = materialize(warehouse, landing, [*MILESTONE_MODELS, READER_MARTS], instance=instance, tags=REBUILD)
+    assert rebuilt.success, failures(rebuilt)
+    latest = instance.fetch_materializations(MILESTONES, limit=1).records[0]
+    assert latest.run_id == rebuilt.run_id  # the mart was built again, from the same rows
+    meta = materialization_metadata(rebuilt)["reader/marts"]
+    assert meta["copied"] == {}
+    why = meta["carried_over"]["marts.fct_milestones"]
+    assert why.startswith(f"rebuilt (materialization {latest.storage_id} (run {rebuilt.run_id[:8]}")
+    assert "with the very rows readers hold (their fingerprint)" in why
+    assert "fct_milestones: rebuilt with the very rows readers hold" in run_log(
+        instance, rebuilt.run_id, "reader__marts"
+    )
+    # The record now names the latest materialization; the rows are still those the first publish copied.
+    now = _records(reader)
+    assert now["marts.fct_milestones"] == (latest.storage_id, rebuilt.run_id, earlier["marts.fct_milestones"][2])
+    assert {t: r for t, r in now.items() if t != "marts.fct_milestones"} == {
+        t: r for t, r in earlier.items() if t != "marts.fct_milestones"
+    }
+    assert _differences(warehouse, reader) == {}
+
+    # A milestone less: other rows, copied.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from raw_psa.milestone where rowid = (select min(rowid) from raw_psa.milestone)")
+    changed = _run(warehouse, landing, [*MILESTONE_MODELS, READER_MARTS], instance)
+    assert list(materialization_metadata(changed)["reader/marts"]["copied"]) == ["marts.fct_milestones"]
+    assert _differences(warehouse, reader) == {}

@@ -28,6 +28,7 @@ from orchestration.defs.quality.checks import RawQualityConfig
 from orchestration.defs.quality.gx_runner import run_sql, run_suite
 from orchestration.defs.quality.suites import CLOCK, ROWS, TABLE, CheckSpec, Severity, SuiteSpec, suite_for
 from orchestration.defs.reverse_sync.gate import NEVER_BLOCKING, evaluate_gate
+from orchestration.lib.dialect import rows_fingerprint
 from orchestration.lib.warehouse import DuckDBWarehouse
 from tests.helpers import RecordedRun
 
@@ -534,8 +535,8 @@ def test_the_rows_fingerprint_sees_any_edit_and_no_reordering_on_duckdb_and_post
             con.execute("create table raw_x.t (id int, hours decimal(18, 2), note varchar)")
             con.execute("insert into raw_x.t values (1, 8.00, 'a'), (2, 7.50, null), (3, 8.00, 'a')")
 
-            def fingerprint(con=con, dialect=dialect) -> str:
-                return changes.rows_fingerprint(con, "raw_x.t", dialect)
+            def fingerprint(con=con) -> str:
+                return rows_fingerprint(con, "raw_x.t")
 
             before = fingerprint()
             con.execute("update raw_x.t set hours = 7.51 where id = 2")  # a cent, in place

@@ -1,9 +1,10 @@
 """Publishing the marts to readers (BI tools), after the gate passed; see orchestration/defs/publish/snapshot.py.
 
-Only the marts materialized since the readers' snapshot are copied; the others are carried over from
-it, and when none changed nothing is published. A run that rebuilds only some marts does not run
-this step (Dagster skips a step when an input of it in the run was not produced, dagster issue
-#22242), so the automation condition below requests it after such a run.
+Only the marts materialized since the readers' snapshot are copied, unless rebuilt with the very rows
+readers hold; the others are carried over from it, and when none was materialized nothing is
+published. A run that rebuilds only some marts does not run this step (Dagster skips a step when an
+input of it in the run was not produced, dagster issue #22242), so the automation condition below
+requests it after such a run.
 """
 
 import datetime as dt
@@ -153,13 +154,18 @@ def summary(result: PublishResult) -> str:
         )
     lines = [
         f"published {len(result.tables)} tables to {result.path}: {len(plan.copy)} copied from the warehouse, "
-        f"{len(plan.carry)} carried over from the readers' snapshot (they hold their mart's latest materialization)"
+        f"{len(plan.carry)} carried over from the readers' snapshot (they hold the rows of their mart's latest"
+        " materialization)"
     ]
     for title, tables in (("copied", plan.copy), ("dropped", plan.drop), ("left out", plan.left_out)):
         by_reason: dict[str, list[str]] = {}
         for table, why in tables.items():
             by_reason.setdefault(why, []).append(table)
         lines += [f"  {title} {', '.join(names)}: {why}" for why, names in by_reason.items()]
-    if plan.carry:
-        lines.append(f"  carried over {', '.join(plan.carry)}")
+    same = sorted(plan.same_rows)
+    if same:
+        lines.append(f"  carried over {', '.join(same)}: rebuilt with the very rows readers hold (their fingerprint)")
+    unchanged = [table for table in plan.carry if table not in plan.same_rows]
+    if unchanged:
+        lines.append(f"  carried over {', '.join(unchanged)}")
     return "\n".join(lines)

@@ -14,10 +14,14 @@ file next to it and renames that file over the old one:
 Only what changed is copied. The snapshot records, per table (RECORD_TABLE), which Dagster
 materialization of its mart it holds; the caller passes each mart's latest one (`latest`), and a
 table is copied from the warehouse only when its latest materialization is not the one readers
-hold (`plan_publish` says why for each). The new file starts as a byte copy of the previous
-snapshot, the changed tables are replaced in it, and it is swapped in whole as before; the tables
-that did not change are carried over without being read or rewritten. When nothing changed,
-nothing is written and readers keep the snapshot they have.
+hold (`plan_publish` says why for each). A mart rebuilt with the very rows readers hold (the
+nightly rebuilds every mart, and most come out as the day's runs left them) is carried over too:
+the record keeps each table's rows' fingerprint (`orchestration.lib.dialect.rows_fingerprint`, one
+scan of the mart in the warehouse), and `carry_same_rows` compares it with the rebuilt mart's. The
+new file starts as a byte copy of the previous snapshot, the changed tables are replaced in it, and
+it is swapped in whole as before; the tables that did not change are carried over without being
+read or rewritten. When no mart was materialized since, nothing is written and readers keep the
+snapshot they have.
 """
 
 from __future__ import annotations
@@ -27,15 +31,19 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.dialect import rows_fingerprint
+
 PUBLISHED_SCHEMAS = ("marts",)
 SNAPSHOT_ALIAS = "reader_snapshot"
 PREVIOUS_ALIAS = "reader_previous"
-RECORD_TABLE = "published_tables"  # one row per published table: the materialization it holds, rows, who copied it
+RECORD_TABLE = (
+    "published_tables"  # per published table: the materialization it holds, rows, who copied it, rows' fingerprint
+)
 
 # Table and column comments for the reader database, from the dbt docs: table name -> (the model's
 # description, {column: its description}). Empty when the manifest lacks a model.
@@ -142,6 +150,7 @@ class HeldTable:
     copied_by_run_id: str | None = None
     copied_at: str | None = None
     copied_because: str | None = None
+    fingerprint: str | None = None  # of its rows (rows_fingerprint); None in a snapshot that did not record it
 
 
 @dataclass
@@ -162,10 +171,12 @@ class PublishPlan:
     carry: dict[str, str] = field(default_factory=dict)
     drop: dict[str, str] = field(default_factory=dict)  # in the snapshot, not published any more
     left_out: dict[str, str] = field(default_factory=dict)  # in the published schemas, but no mart builds it
+    same_rows: set[str] = field(default_factory=set)  # carried: rebuilt since, with the very rows readers hold
 
     @property
     def changes(self) -> bool:
-        return bool(self.copy or self.drop)
+        """Whether a new snapshot is written: a table to copy or drop, or a record to bring up to date."""
+        return bool(self.copy or self.drop or self.same_rows)
 
     @property
     def published(self) -> list[str]:
@@ -211,6 +222,27 @@ def plan_publish(
     return plan
 
 
+def carry_same_rows(
+    plan: PublishPlan,
+    latest: Mapping[str, Materialization | None],
+    snapshot: Snapshot,
+    fingerprints: Mapping[str, str],
+) -> None:
+    """Carry over, instead of copying, each table readers hold an earlier materialization of with the very rows
+    its latest has (`fingerprints`: of the tables to copy, in the warehouse now)."""
+    for table in list(plan.copy):
+        held, now = snapshot.tables.get(table), latest.get(table)
+        if snapshot.unreadable or held is None or held.fingerprint is None or now is None:
+            continue
+        if held.materialization is not None and fingerprints.get(table) == held.fingerprint:
+            del plan.copy[table]
+            plan.carry[table] = (
+                f"rebuilt ({now.describe()}) with the very rows readers hold (their fingerprint), copied by run"
+                f" {(held.copied_by_run_id or '?')[:8]}"
+            )
+            plan.same_rows.add(table)
+
+
 def _records(
     plan: PublishPlan,
     rows: Mapping[str, int],
@@ -218,14 +250,19 @@ def _records(
     snapshot: Snapshot | None,
     run_id: str,
     published_at: str,
+    fingerprints: Mapping[str, str],
 ) -> list[tuple]:
-    """RECORD_TABLE's rows: a copied table's from this publish, a carried one's as the snapshot had it."""
+    """RECORD_TABLE's rows: a copied table's from this publish, a carried one's as the snapshot had it (a table
+    rebuilt with the same rows: with its latest materialization, which readers now hold the rows of)."""
     records = []
     for table in plan.published:
         if table in plan.copy:
-            held = HeldTable(rows[table], (latest or {}).get(table), run_id, published_at, plan.copy[table])
+            made = (latest or {}).get(table)
+            held = HeldTable(rows[table], made, run_id, published_at, plan.copy[table], fingerprints.get(table))
         else:
             held = snapshot.tables[table]  # a carried table is in the snapshot
+            if table in plan.same_rows:
+                held = replace(held, materialization=(latest or {}).get(table))
         made = held.materialization
         records.append(
             (
@@ -237,6 +274,7 @@ def _records(
                 held.copied_by_run_id,
                 held.copied_at,
                 held.copied_because,
+                held.fingerprint,
             )
         )
     return records
@@ -256,10 +294,10 @@ def _write_records(
     con.execute(
         f"create table {schema}.{RECORD_TABLE} (table_name varchar, rows bigint, materialization_storage_id bigint,"
         " materialization_run_id varchar, materialized_at timestamp, copied_by_run_id varchar, copied_at timestamp,"
-        " copied_because varchar)"
+        " copied_because varchar, rows_fingerprint varchar)"
     )
     if records:
-        con.executemany(f"insert into {schema}.{RECORD_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)", records)
+        con.executemany(f"insert into {schema}.{RECORD_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
 
 
 def _read_snapshot(con, schema: str, present: Iterable[str], catalog: str | None = None) -> Snapshot:
@@ -280,10 +318,19 @@ def _read_snapshot(con, schema: str, present: Iterable[str], catalog: str | None
             f"select run_id, cast(published_at as varchar) from {where}.published"
         ).fetchall()[0]
     if RECORD_TABLE in found:
-        for table, rows, storage_id, made_in, made_at, copied_by, copied_at, because in con.execute(
+        recorded = {
+            name
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns"
+                f" where table_schema = ? and table_name = ?{in_catalog}",
+                [schema, RECORD_TABLE, *([catalog] if catalog else [])],
+            ).fetchall()
+        }
+        fingerprint = "rows_fingerprint" if "rows_fingerprint" in recorded else "cast(null as varchar)"  # older records
+        for table, rows, storage_id, made_in, made_at, copied_by, copied_at, because, rows_digest in con.execute(
             "select table_name, rows, materialization_storage_id, materialization_run_id,"
-            " cast(materialized_at as varchar), copied_by_run_id, cast(copied_at as varchar), copied_because"
-            f" from {where}.{RECORD_TABLE}"
+            " cast(materialized_at as varchar), copied_by_run_id, cast(copied_at as varchar), copied_because,"
+            f" {fingerprint} from {where}.{RECORD_TABLE}"
         ).fetchall():
             if table in tables:
                 made = (
@@ -291,7 +338,7 @@ def _read_snapshot(con, schema: str, present: Iterable[str], catalog: str | None
                     if storage_id is not None
                     else None
                 )
-                tables[table] = HeldTable(rows, made, copied_by, copied_at, because)
+                tables[table] = HeldTable(rows, made, copied_by, copied_at, because, rows_digest)
     return Snapshot(run_id, published_at, tables)
 
 
@@ -306,6 +353,21 @@ class PublishResult:
     @property
     def published(self) -> bool:
         return self.published_at is not None
+
+
+def _plan(
+    con,
+    tables: Mapping[str, tuple[str, str]],
+    latest: Mapping[str, Materialization | None] | None,
+    snapshot: Snapshot | None,
+) -> tuple[PublishPlan, dict[str, str]]:
+    """`plan_publish`, then the rows' fingerprint of each table to copy: one rebuilt with the rows readers hold
+    is carried over instead (`carry_same_rows`); the others' are recorded with their copy."""
+    plan = plan_publish(tables, latest, snapshot)
+    fingerprints = {t: rows_fingerprint(con, ".".join(map(_q, tables[t]))) for t in plan.copy}
+    if snapshot is not None and latest is not None:
+        carry_same_rows(plan, latest, snapshot, fingerprints)
+    return plan, fingerprints
 
 
 def _unchanged(path: str, plan: PublishPlan, snapshot: Snapshot) -> PublishResult:
@@ -390,7 +452,7 @@ def publish_snapshot(
     reader_path.parent.mkdir(parents=True, exist_ok=True)
     tables = {f"{s}.{t}": (s, t) for s, t in _warehouse_tables(con, "table_catalog = current_database() and ")}
     snapshot = _snapshot_in_file(con, reader_path)
-    plan = plan_publish(tables, latest, snapshot)
+    plan, fingerprints = _plan(con, tables, latest, snapshot)
     if not plan.changes and snapshot is not None:
         return _unchanged(str(reader_path), plan, snapshot)
     tmp = reader_path.with_name(f".{reader_path.name}.{run_id[:8]}.tmp")
@@ -405,7 +467,7 @@ def publish_snapshot(
         con.execute("begin transaction")  # one commit for all of it (hundreds of comments)
         try:
             _fill_snapshot(con, tables, plan, snapshot, comments or {}, rows)
-            records = _records(plan, rows, latest, snapshot, run_id, published_at)
+            records = _records(plan, rows, latest, snapshot, run_id, published_at, fingerprints)
             _write_records(con, f"{SNAPSHOT_ALIAS}.main", run_id, published_at, rows, records)
             con.execute("commit")
         except BaseException:
@@ -466,7 +528,7 @@ def publish_schema(
     fresh, previous = f"reader_next_{token}", f"{STALE_PREFIX}{token}"
     tables = {f"{s}.{t}": (s, t) for s, t in _warehouse_tables(con)}
     snapshot = _snapshot_in_schema(con)
-    plan = plan_publish(tables, latest, snapshot)
+    plan, fingerprints = _plan(con, tables, latest, snapshot)
     if not plan.changes and snapshot is not None:
         return _unchanged(READER_SCHEMA, plan, snapshot)
     published_at = _now()
@@ -488,7 +550,7 @@ def publish_schema(
                 con.execute(statement)
             held = snapshot.tables[table].rows if table in plan.carry else None
             rows[table] = held if held is not None else con.execute(f"select count(*) from {target}").fetchall()[0][0]
-        records = _records(plan, rows, latest, snapshot, run_id, published_at)
+        records = _records(plan, rows, latest, snapshot, run_id, published_at, fingerprints)
         _write_records(con, fresh, run_id, published_at, rows, records, json_type="jsonb")
         if snapshot is not None:
             con.execute(f"alter schema {READER_SCHEMA} rename to {previous}")

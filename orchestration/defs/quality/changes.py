@@ -43,6 +43,7 @@ import dagster as dg
 from orchestration.defs.ingest.loader import LOADED_FILES, sql_str, table_versions
 from orchestration.defs.quality.suites import CLOCK, ROWS, CheckSpec, SuiteSpec
 from orchestration.lib import settings
+from orchestration.lib.dialect import rows_fingerprint
 
 KEPT, EVERY_RUN, CHANGED_ROWS, WHOLE = "kept", "every run", "changed rows", "whole table"
 # Run tags that make every check validate its whole table (the first is nightly_full's).
@@ -114,9 +115,7 @@ def tables_read(suite: SuiteSpec, check: CheckSpec) -> list[str]:
     return [suite.relation, *(t for t in check.reads if t != suite.relation)]
 
 
-def table_state(
-    con: Any, tables: Sequence[str], dialect: str = "duckdb", content: bool = False
-) -> dict[str, dict[str, str]]:
+def table_state(con: Any, tables: Sequence[str], content: bool = False) -> dict[str, dict[str, str]]:
     """Each table's data version and a digest of its columns (name, type, position); with `content`, of its rows."""
     versions = table_versions(con, list(tables))
     names = ", ".join(sql_str(t) for t in tables)
@@ -132,24 +131,8 @@ def table_state(
     state = {t: {"version": versions[t], "columns": _digest(columns[t])} for t in tables}
     if content:
         for table in tables:
-            state[table][CONTENT] = rows_fingerprint(con, table, dialect)
+            state[table][CONTENT] = rows_fingerprint(con, table)
     return state
-
-
-def rows_fingerprint(con: Any, table: str, dialect: str) -> str:
-    """A digest of the table's rows as a multiset: every column of every row, in any order.
-
-    Two 64-bit hashes of each whole row, summed over the rows, and the row count: one scan, no sort
-    (about 0.3 s for the large demo's 1.7 M timecards in DuckDB). Any row added, removed or edited,
-    in or outside the loader, changes it but for a chance of about 2^-128.
-    """
-    if dialect == "postgres":
-        halves = [f"('x' || substr(md5(t::text), {start}, 16))::bit(64)::bigint::numeric" for start in (1, 17)]
-        sums = ", ".join(f"coalesce(sum({half}), 0)" for half in halves)
-    else:
-        sums = "coalesce(sum(hash(t)), 0), coalesce(sum(hash(t, 'rows')), 0)"
-    count, first, second = con.execute(f"select count(*), {sums} from {table} as t").fetchall()[0]
-    return _digest([int(count), str(first), str(second)])
 
 
 def fingerprint(check: CheckSpec, dialect: str) -> str:
@@ -309,7 +292,7 @@ def resolve_rows(con: Any, plan: Plan) -> None:
     plan.changed_rows = f"the {rows} row(s) of {len(batches)} load(s) since run {', '.join(sorted(runs))}"
 
 
-def fingerprint_whole(con: Any, plan: Plan, dialect: str) -> None:
+def fingerprint_whole(con: Any, plan: Plan) -> None:
     """Put the rows' fingerprint into the key of each check validated whole, where the key lacks it.
 
     So the verdict records the very rows it was given on, and the nightly can keep it while they stay
@@ -317,7 +300,7 @@ def fingerprint_whole(con: Any, plan: Plan, dialect: str) -> None:
     """
     whole = [d for d in plan.decisions if d.action == WHOLE]
     missing = sorted({t for d in whole for t, now in d.key["tables"].items() if CONTENT not in now})
-    contents = {table: rows_fingerprint(con, table, dialect) for table in missing}
+    contents = {table: rows_fingerprint(con, table) for table in missing}
     for d in whole:
         tables = {t: now if CONTENT in now else {**now, CONTENT: contents[t]} for t, now in d.key["tables"].items()}
         d.key = {**d.key, "tables": tables}

@@ -112,10 +112,10 @@ def _plan(
     with warehouse.connect(read_only=True) as con:
         # A run that validates everything reads the rows' fingerprint of every table: the nightly keeps
         # what was validated whole on these very rows. A whole-table validation records it.
-        state = changes.table_state(con, tables, warehouse.dialect, content=everything is not None)
+        state = changes.table_state(con, tables, content=everything is not None)
         plan = Plan(suite.relation, changes.decide(suite, state, lasts, warehouse.dialect, everything, keep_whole))
         changes.resolve_rows(con, plan)
-        changes.fingerprint_whole(con, plan, warehouse.dialect)
+        changes.fingerprint_whole(con, plan)
         every_run = plan.checks(changes.EVERY_RUN)
         return plan, run_sql(con, replace(suite, checks=every_run)) if every_run else []
 
