@@ -80,6 +80,17 @@ def test_a_run_is_in_dagsters_own_files_written_on_one_engine_per_file(home) -> 
         # Hundreds of units of work: one engine for the run's own event log and one for the index.
         assert dagster_sqlite.engines_of(instance.event_log_storage).created == 2
         assert dagster_sqlite.engines_of(instance.run_storage).created == 1
+        # Their connections write ahead and commit without waiting for the disk (SQLite's 1: NORMAL).
+        kept = [*dagster_sqlite.engines_of(instance.event_log_storage)._engines.values()]
+        kept += dagster_sqlite.engines_of(instance.run_storage)._engines.values()
+        assert len(kept) == 3
+        for engine in kept:
+            with engine.connect() as conn:
+                modes = (
+                    conn.exec_driver_sql("pragma journal_mode").scalar(),
+                    conn.exec_driver_sql("pragma synchronous").scalar(),
+                )
+            assert modes == ("wal", 1), engine.url
     assert (home / "history" / "runs" / f"{result.run_id}.db").exists()  # where Dagster's default puts it
 
     seen = _read_back(home, result.run_id)

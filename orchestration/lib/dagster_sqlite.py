@@ -16,6 +16,15 @@ goes back to the pool, so other processes (the UI, the daemon, other runs) see t
 and commits as before; a connection open between transactions holds no lock. The write-ahead log
 is checkpointed as SQLite does by default (every 1,000 pages) and when the connections close.
 
+The kept connections also commit without waiting for the disk (`pragma synchronous=normal` in
+write-ahead-log mode, which Dagster sets on every one of its files; here from a file's first
+connection on). SQLite then syncs the log at each checkpoint, not at each commit: the files stay
+consistent whatever happens, and a process that dies loses nothing it committed, but an operating
+system crash or power cut may undo the last commits before the checkpoint (SQLite's "WAL mode
+with synchronous=NORMAL"). For the run history of a local instance that trade is the usual one:
+300 asset checks' events took 1.6-1.8 s to write instead of 2.1-2.6 s (914 events, 2026-12-07).
+A production instance stores in PostgreSQL (below).
+
 Every process that loads the definitions calls it (`orchestration/definitions.py`): a run's worker,
 `dagster asset materialize` (`make demo`), the benchmark's ticks. The instance configuration is
 Dagster's own (deploy/dagster.local.yaml names no storage), so any process, with or without this,
@@ -51,9 +60,13 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sql import create_engine
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 KEEP = 16  # engines kept per event log storage: the index, the runs in progress and the runs read last
+# SQLite's `synchronous` on the kept connections (write-ahead log): NORMAL syncs the log at checkpoints, not at
+# every commit (`full`: at every commit, as SQLite's default).
+SYNCHRONOUS = "normal"
 _ALL: weakref.WeakSet[Engines] = weakref.WeakSet()
 _applied = False
 
@@ -74,6 +87,7 @@ class Engines:
             engine = self._engines.get(conn_string)
             if engine is None:
                 engine = create_engine(conn_string, **self.engine_args)  # a SQLite file: SQLAlchemy's QueuePool
+                event.listen(engine, "connect", _write_ahead)
                 self._engines[conn_string] = engine
                 self.created += 1
                 while len(self._engines) > self.keep:
@@ -92,6 +106,13 @@ class Engines:
             for engine in self._engines.values():
                 engine.dispose(close=close)
             self._engines.clear()
+
+
+def _write_ahead(dbapi_connection: Any, _record: Any) -> None:
+    """A new connection: the write-ahead log, as Dagster sets on every one of its files (here before its first
+    write, not after), with commits that do not wait for the disk (SYNCHRONOUS)."""
+    dbapi_connection.execute("pragma journal_mode=wal")
+    dbapi_connection.execute(f"pragma synchronous={SYNCHRONOUS}")
 
 
 def _after_fork_in_child() -> None:

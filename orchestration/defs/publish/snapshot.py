@@ -41,9 +41,8 @@ from orchestration.lib.dialect import rows_fingerprint
 PUBLISHED_SCHEMAS = ("marts",)
 SNAPSHOT_ALIAS = "reader_snapshot"
 PREVIOUS_ALIAS = "reader_previous"
-RECORD_TABLE = (
-    "published_tables"  # per published table: the materialization it holds, rows, who copied it, rows' fingerprint
-)
+# One row per published table: the materialization it holds, its rows and their fingerprint, who copied it.
+RECORD_TABLE = "published_tables"
 
 # Table and column comments for the reader database, from the dbt docs: table name -> (the model's
 # description, {column: its description}). Empty when the manifest lacks a model.

@@ -48,7 +48,8 @@ from orchestration.lib.dialect import rows_fingerprint
 KEPT, EVERY_RUN, CHANGED_ROWS, WHOLE = "kept", "every run", "changed rows", "whole table"
 # Run tags that make every check validate its whole table (the first is nightly_full's).
 REVALIDATE_TAGS = {settings.FULL_REFRESH_TAG: "true", settings.REBUILD_TAG: "all"}
-CONTENT = "content"  # a table's rows_fingerprint in the key, read only by the runs that validate everything
+# A table's rows_fingerprint in the key: recorded by a whole-table validation, read by a run that validates everything.
+CONTENT = "content"
 
 
 @dataclass(frozen=True)
