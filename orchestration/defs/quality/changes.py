@@ -43,7 +43,7 @@ import dagster as dg
 from orchestration.defs.ingest.loader import LOADED_FILES, sql_str, table_versions
 from orchestration.defs.quality.suites import CLOCK, ROWS, CheckSpec, SuiteSpec
 from orchestration.lib import settings
-from orchestration.lib.dialect import rows_fingerprint
+from orchestration.lib.dialect import rows_fingerprint, table_exists
 
 KEPT, EVERY_RUN, CHANGED_ROWS, WHOLE = "kept", "every run", "changed rows", "whole table"
 # Run tags that make every check validate its whole table (the first is nightly_full's).
@@ -132,8 +132,14 @@ def table_state(con: Any, tables: Sequence[str], content: bool = False) -> dict[
     state = {t: {"version": versions[t], "columns": _digest(columns[t])} for t in tables}
     if content:
         for table in tables:
-            state[table][CONTENT] = rows_fingerprint(con, table)
+            state[table][CONTENT] = _rows(con, table)
     return state
+
+
+def _rows(con: Any, table: str) -> str:
+    """The table's rows_fingerprint; `absent` for a table not there (not loaded yet): its checks say so, not this."""
+    schema, name = table.split(".", 1)
+    return rows_fingerprint(con, table) if table_exists(con, schema, name) else "absent"
 
 
 def fingerprint(check: CheckSpec, dialect: str) -> str:
@@ -301,7 +307,7 @@ def fingerprint_whole(con: Any, plan: Plan) -> None:
     """
     whole = [d for d in plan.decisions if d.action == WHOLE]
     missing = sorted({t for d in whole for t, now in d.key["tables"].items() if CONTENT not in now})
-    contents = {table: rows_fingerprint(con, table) for table in missing}
+    contents = {table: _rows(con, table) for table in missing}
     for d in whole:
         tables = {t: now if CONTENT in now else {**now, CONTENT: contents[t]} for t, now in d.key["tables"].items()}
         d.key = {**d.key, "tables": tables}
