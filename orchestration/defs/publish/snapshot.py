@@ -231,9 +231,9 @@ def carry_same_rows(
     its latest has (`fingerprints`: of the tables to copy, in the warehouse now)."""
     for table in list(plan.copy):
         held, now = snapshot.tables.get(table), latest.get(table)
-        if snapshot.unreadable or held is None or held.fingerprint is None or now is None:
+        if snapshot.unreadable or held is None or held.materialization is None or now is None:
             continue
-        if held.materialization is not None and fingerprints.get(table) == held.fingerprint:
+        if held.fingerprint is not None and fingerprints.get(table) == held.fingerprint:
             del plan.copy[table]
             plan.carry[table] = (
                 f"rebuilt ({now.describe()}) with the very rows readers hold (their fingerprint), copied by run"

@@ -248,9 +248,8 @@ def _decide(
 
     if check.scope == CLOCK:
         return decision(EVERY_RUN, "time-dependent")
-    if everything:
-        fingerprinted = all(CONTENT in now for now in key["tables"].values())
-        if keep_whole and fingerprinted and last is not None and not last.error and last.whole and last.key == key:
+    if everything:  # the key holds every table's rows' fingerprint: a last key without them differs
+        if keep_whole and last is not None and not last.error and last.whole and last.key == key:
             return decision(KEPT, f"validated whole by run {last.run_id} on these very rows (their fingerprint)")
         return decision(WHOLE, everything)
     if last is None:
