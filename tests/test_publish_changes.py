@@ -23,7 +23,7 @@ from bench.pipeline import write_timecard_change
 from orchestration.defs.automation.jobs import SYNC, intraday_refresh
 from orchestration.defs.publish.assets import MART_KEYS, READER_MARTS
 from orchestration.defs.publish.snapshot import RECORD_TABLE, Materialization
-from orchestration.defs.transform.assets import dbt_models
+from orchestration.defs.transform.assets import FULL_REFRESH_TAG, dbt_models
 from tests.conftest import AS_OF
 from tests.helpers import REBUILD, THROUGH_THE_CALENDARS_ONLY, failures, materialization_metadata, materialize, run_log
 
@@ -49,8 +49,12 @@ def _records(reader: Path) -> dict[str, tuple]:
     return {table: tuple(rest) for table, *rest in rows}
 
 
-def _differences(warehouse: Path, reader: Path) -> dict[str, tuple[int, int]]:
-    """Per mart, the rows only in the warehouse and only in the readers' snapshot (EXCEPT ALL both ways), where any."""
+def _differences(
+    warehouse: Path, reader: Path, aside: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, tuple[int, int]]:
+    """Per mart, the rows only in the warehouse and only in the readers' snapshot (EXCEPT ALL both ways), where any.
+
+    `aside`: per mart, columns left out of the comparison (a build stamp)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute(f"attach '{reader}' as snapshot (read_only)")
         tables = [
@@ -71,8 +75,9 @@ def _differences(warehouse: Path, reader: Path) -> dict[str, tuple[int, int]]:
         found = {}
         for name in tables:
             mine, theirs = f"marts.{name}", f"snapshot.marts.{name}"
+            rows = f"select * exclude ({', '.join(aside[name])})" if name in (aside or {}) else "select *"
             only = [
-                con.execute(f"select count(*) from (from {a} except all from {b})").fetchall()[0][0]
+                con.execute(f"select count(*) from ({rows} from {a} except all {rows} from {b})").fetchall()[0][0]
                 for a, b in ((mine, theirs), (theirs, mine))
             ]
             if any(only):
@@ -80,8 +85,10 @@ def _differences(warehouse: Path, reader: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _run(warehouse: Path, landing: Path, selection, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    run = materialize(warehouse, landing, selection, instance=instance)
+def _run(
+    warehouse: Path, landing: Path, selection, instance: dg.DagsterInstance, tags: dict[str, str] | None = None
+) -> dg.ExecuteInProcessResult:
+    run = materialize(warehouse, landing, selection, instance=instance, tags=tags)
     assert run.success, failures(run)
     return run
 
@@ -263,9 +270,9 @@ def test_on_postgresql_unchanged_tables_are_moved_into_the_new_snapshot_or_copie
     con, reading = PgConnection(connect_raw(**config)), connect_raw(**config)
     made = dt.datetime(2026, 11, 16, 8)
 
-    def publish(run_id: str, versions: dict[str, int], lock_timeout: str = "2s"):
+    def publish(run_id: str, versions: dict[str, int], lock_timeout: str = "2s", stamps=None):
         latest = {f"marts.{t}": Materialization(v, f"run-{v}", made) for t, v in versions.items()}
-        return publish_schema(con, run_id, {}, latest, lock_timeout=lock_timeout)
+        return publish_schema(con, run_id, {}, latest, lock_timeout=lock_timeout, stamps=stamps)
 
     def oid(table: str) -> int:
         return con.execute(f"select 'reader.{table}'::regclass::oid").fetchall()[0][0]
@@ -296,6 +303,18 @@ def test_on_postgresql_unchanged_tables_are_moved_into_the_new_snapshot_or_copie
             " from reader.published_tables order by 1"
         ).fetchall()
         assert records == [("marts.costs", 5, 3, "fourth"), ("marts.hours", 5, 1, "first")]
+        # A build stamp: a rebuild that changed only it is carried over, readers keep their stamp.
+        stamps = {"hours": ("built_at",)}
+        con.execute("alter table marts.hours add column built_at timestamp default timestamp '2026-11-16 02:00:00'")
+        publish("fifth", {"hours": 2, "costs": 3}, stamps=stamps)
+        con.execute("update marts.hours set built_at = timestamp '2026-11-17 02:00:00'")
+        sixth = publish("sixth", {"hours": 3, "costs": 3}, stamps=stamps)
+        assert "build stamp built_at aside" in sixth.plan.carry["marts.hours"] and not sixth.plan.copy
+        assert con.execute("select distinct cast(built_at as date) from reader.hours").fetchall() == [
+            (dt.date(2026, 11, 16),)
+        ]
+        con.execute("update marts.hours set id = 6 where id = 5")
+        assert list(publish("seventh", {"hours": 4, "costs": 3}, stamps=stamps).plan.copy) == ["marts.hours"]
     finally:
         reading.close()
         con.raw.close()
@@ -334,4 +353,38 @@ def test_a_mart_rebuilt_with_the_same_rows_is_carried_over_and_its_record_follow
         con.execute("delete from raw_psa.milestone where rowid = (select min(rowid) from raw_psa.milestone)")
     changed = _run(warehouse, landing, [*MILESTONE_MODELS, READER_MARTS], instance)
     assert list(materialization_metadata(changed)["reader/marts"]["copied"]) == ["marts.fct_milestones"]
+    assert _differences(warehouse, reader) == {}
+
+
+def test_a_rebuild_that_changes_only_the_build_stamp_is_carried_over_and_any_other_change_is_copied(
+    pristine_demo,
+) -> None:
+    warehouse, landing, instance = pristine_demo
+    reader = warehouse.with_name("reader.duckdb")
+    entries = dg.AssetKey(["marts", "fct_time_entries"])
+    chain = [dg.AssetKey(["intermediate", "int_time_entries_unpivoted"]), entries, READER_MARTS]
+    nightly = {FULL_REFRESH_TAG: "true"}  # as nightly_full builds them: whole, every row stamped anew
+
+    rebuilt = _run(warehouse, landing, chain, instance, nightly)
+    latest = instance.fetch_materializations(entries, limit=1).records[0]
+    assert latest.run_id == rebuilt.run_id
+    meta = materialization_metadata(rebuilt)["reader/marts"]
+    assert meta["copied"] == {}
+    why = meta["carried_over"]["marts.fct_time_entries"]
+    assert why.startswith(f"rebuilt (materialization {latest.storage_id} (run {rebuilt.run_id[:8]}")
+    assert "with the very rows readers hold (their fingerprint; build stamp refreshed_at aside)" in why
+    assert _records(reader)["marts.fct_time_entries"][:2] == (latest.storage_id, rebuilt.run_id)
+    # Readers keep the stamp of the build whose values they hold; every other column is the warehouse's.
+    stamped = _differences(warehouse, reader)
+    assert set(stamped) == {"fct_time_entries"} and stamped["fct_time_entries"][0] > 0
+    assert _differences(warehouse, reader, aside={"fct_time_entries": ("refreshed_at",)}) == {}
+
+    # One approved timecard submitted again: other values, so copied, stamps and all.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update raw_psa.timecard_header set pse__Status__c = 'Submitted' where Id = (select min(Id)"
+            " from raw_psa.timecard_header where pse__Status__c = 'Approved' and pse__Monday_Hours__c > 0)"
+        )
+    changed = _run(warehouse, landing, chain, instance, nightly)
+    assert list(materialization_metadata(changed)["reader/marts"]["copied"]) == ["marts.fct_time_entries"]
     assert _differences(warehouse, reader) == {}

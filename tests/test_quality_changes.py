@@ -523,7 +523,7 @@ def test_the_nightly_validates_whole_only_what_was_not_validated_whole_on_these_
 
 
 @pytest.mark.integration
-def test_the_rows_fingerprint_sees_any_edit_and_no_reordering_on_duckdb_and_postgres(postgres_database) -> None:
+def test_the_rows_fingerprint_sees_any_edit_and_no_reordering_and_can_leave_a_stamp_out(postgres_database) -> None:
     import psycopg2
 
     from orchestration.lib.postgres import PgConnection
@@ -549,5 +549,18 @@ def test_the_rows_fingerprint_sees_any_edit_and_no_reordering_on_duckdb_and_post
             assert fingerprint() == before, dialect
             con.execute("update raw_x.t set note = null where id = 3")  # a value emptied
             assert fingerprint() != before, dialect
+
+            # Left out: a build's stamp. Rows differing only there are the same; any other column still counts.
+            con.execute("alter table raw_x.t add column built_at timestamp")
+            con.execute("update raw_x.t set built_at = timestamp '2026-12-01 02:00:00'")
+
+            def unstamped(con=con) -> str:
+                return rows_fingerprint(con, "raw_x.t", without=("built_at",))
+
+            stamped = unstamped()
+            con.execute("update raw_x.t set built_at = timestamp '2026-12-02 02:00:00'")
+            assert (unstamped(), fingerprint() != stamped) == (stamped, True), dialect
+            con.execute("update raw_x.t set hours = 7.51 where id = 2")
+            assert unstamped() != stamped, dialect
     finally:
         pg.close()

@@ -20,6 +20,7 @@ from orchestration.defs.publish.snapshot import (
     comments_from_manifest,
     publish_schema,
     publish_snapshot,
+    stamps_from_manifest,
 )
 from orchestration.defs.reverse_sync.gate import PipelineGraph, evaluate_gate
 from orchestration.defs.transform.assets import dbt_models, dbt_project
@@ -86,13 +87,14 @@ def reader_marts(
         )
     manifest = json.loads(dbt_project.manifest_path.read_text())
     comments = comments_from_manifest(manifest)  # the dbt docs
+    stamps = stamps_from_manifest(manifest)  # columns a rebuild may change with nothing else (refreshed_at)
     # Read before copying: a mart rebuilt meanwhile is copied newer than recorded, and copied again next time.
     latest = latest_materializations(context.instance, mart_tables(manifest))
     with warehouse.connect() as con:
         result = (
-            publish_schema(con, context.run.run_id, comments, latest)
+            publish_schema(con, context.run.run_id, comments, latest, stamps=stamps)
             if on_postgres
-            else publish_snapshot(con, reader, context.run.run_id, comments, latest)
+            else publish_snapshot(con, reader, context.run.run_id, comments, latest, stamps)
         )
     context.log.info(summary(result))
     if not result.published:

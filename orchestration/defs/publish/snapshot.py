@@ -17,7 +17,10 @@ table is copied from the warehouse only when its latest materialization is not t
 hold (`plan_publish` says why for each). A mart rebuilt with the very rows readers hold (the
 nightly rebuilds every mart, and most come out as the day's runs left them) is carried over too:
 the record keeps each table's rows' fingerprint (`orchestration.lib.dialect.rows_fingerprint`, one
-scan of the mart in the warehouse), and `carry_same_rows` compares it with the rebuilt mart's. The
+scan of the mart in the warehouse), and `carry_same_rows` compares it with the rebuilt mart's. A column
+the dbt docs mark `meta: {build_stamp: true}` (fct_time_entries.refreshed_at: when the dbt run that built
+the row started) is left out of that comparison (`stamps_from_manifest`): a rebuild that changed nothing
+but the stamp is carried over, and readers keep the stamp of the build whose values they hold. The
 new file starts as a byte copy of the previous snapshot, the changed tables are replaced in it, and
 it is swapped in whole as before; the tables that did not change are carried over without being
 read or rewritten. When no mart was materialized since, nothing is written and readers keep the
@@ -47,6 +50,8 @@ RECORD_TABLE = "published_tables"
 # Table and column comments for the reader database, from the dbt docs: table name -> (the model's
 # description, {column: its description}). Empty when the manifest lacks a model.
 Comments = dict[str, tuple[str, dict[str, str]]]
+# Per table name, its build-stamp columns: when the run that built a row started, not what the row holds.
+Stamps = dict[str, tuple[str, ...]]
 
 
 def comments_from_manifest(manifest: dict, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> Comments:
@@ -56,6 +61,17 @@ def comments_from_manifest(manifest: dict, schemas: tuple[str, ...] = PUBLISHED_
         if node.get("resource_type") == "model" and node.get("schema") in schemas:
             columns = {name: " ".join(c.get("description", "").split()) for name, c in node.get("columns", {}).items()}
             found[node["name"]] = (" ".join(node.get("description", "").split()), columns)
+    return found
+
+
+def stamps_from_manifest(manifest: dict, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> Stamps:
+    """Every published model's columns the dbt docs mark `meta: {build_stamp: true}`."""
+    found: Stamps = {}
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") == "model" and node.get("schema") in schemas:
+            marked = tuple(n for n, c in node.get("columns", {}).items() if (c.get("meta") or {}).get("build_stamp"))
+            if marked:
+                found[node["name"]] = marked
     return found
 
 
@@ -226,18 +242,22 @@ def carry_same_rows(
     latest: Mapping[str, Materialization | None],
     snapshot: Snapshot,
     fingerprints: Mapping[str, str],
+    stamps: Mapping[str, tuple[str, ...]] | None = None,
 ) -> None:
     """Carry over, instead of copying, each table readers hold an earlier materialization of with the very rows
-    its latest has (`fingerprints`: of the tables to copy, in the warehouse now)."""
+    its latest has (`fingerprints`: of the tables to copy, in the warehouse now; `stamps`: by table, the
+    build-stamp columns its fingerprint leaves out)."""
     for table in list(plan.copy):
         held, now = snapshot.tables.get(table), latest.get(table)
         if snapshot.unreadable or held is None or held.materialization is None or now is None:
             continue
         if held.fingerprint is not None and fingerprints.get(table) == held.fingerprint:
             del plan.copy[table]
+            aside = (stamps or {}).get(table)
             plan.carry[table] = (
-                f"rebuilt ({now.describe()}) with the very rows readers hold (their fingerprint), copied by run"
-                f" {(held.copied_by_run_id or '?')[:8]}"
+                f"rebuilt ({now.describe()}) with the very rows readers hold (their fingerprint"
+                + (f"; build stamp {', '.join(aside)} aside" if aside else "")
+                + f"), copied by run {(held.copied_by_run_id or '?')[:8]}"
             )
             plan.same_rows.add(table)
 
@@ -359,13 +379,21 @@ def _plan(
     tables: Mapping[str, tuple[str, str]],
     latest: Mapping[str, Materialization | None] | None,
     snapshot: Snapshot | None,
+    stamps: Stamps | None = None,
 ) -> tuple[PublishPlan, dict[str, str]]:
-    """`plan_publish`, then the rows' fingerprint of each table to copy: one rebuilt with the rows readers hold
-    is carried over instead (`carry_same_rows`); the others' are recorded with their copy."""
+    """`plan_publish`, then the rows' fingerprint of each table to copy (less its build stamps, `stamps`): one
+    rebuilt with the rows readers hold is carried over instead (`carry_same_rows`); the others' are recorded
+    with their copy."""
     plan = plan_publish(tables, latest, snapshot)
-    fingerprints = {t: rows_fingerprint(con, ".".join(map(_q, tables[t]))) for t in plan.copy}
+    aside: dict[str, tuple[str, ...]] = {}
+    for table in plan.copy:
+        schema, name = tables[table]
+        if (stamps or {}).get(name):  # those the table has (a warehouse older than the docs may lack one)
+            present = set(_columns(con, schema, name))
+            aside[table] = tuple(c for c in stamps[name] if c in present)
+    fingerprints = {t: rows_fingerprint(con, ".".join(map(_q, tables[t])), without=aside.get(t, ())) for t in plan.copy}
     if snapshot is not None and latest is not None:
-        carry_same_rows(plan, latest, snapshot, fingerprints)
+        carry_same_rows(plan, latest, snapshot, fingerprints, aside)
     return plan, fingerprints
 
 
@@ -442,6 +470,7 @@ def publish_snapshot(
     run_id: str,
     comments: Comments | None = None,
     latest: Mapping[str, Materialization | None] | None = None,
+    stamps: Stamps | None = None,
 ) -> PublishResult:
     """Copy the tables whose mart changed (all without `latest`) into a new snapshot that carries the others
     over from the current one, with the dbt docs as comments, then atomically replace `reader_path` with it.
@@ -451,7 +480,7 @@ def publish_snapshot(
     reader_path.parent.mkdir(parents=True, exist_ok=True)
     tables = {f"{s}.{t}": (s, t) for s, t in _warehouse_tables(con, "table_catalog = current_database() and ")}
     snapshot = _snapshot_in_file(con, reader_path)
-    plan, fingerprints = _plan(con, tables, latest, snapshot)
+    plan, fingerprints = _plan(con, tables, latest, snapshot, stamps)
     if not plan.changes and snapshot is not None:
         return _unchanged(str(reader_path), plan, snapshot)
     tmp = reader_path.with_name(f".{reader_path.name}.{run_id[:8]}.tmp")
@@ -517,6 +546,7 @@ def publish_schema(
     comments: Comments | None = None,
     latest: Mapping[str, Materialization | None] | None = None,
     lock_timeout: str = LOCK_TIMEOUT,
+    stamps: Stamps | None = None,
 ) -> PublishResult:
     """Copy the tables whose mart changed (all without `latest`) into a fresh schema, move the others into it
     from `reader`, with the dbt docs as comments, then make it `reader`, all in one transaction.
@@ -527,7 +557,7 @@ def publish_schema(
     fresh, previous = f"reader_next_{token}", f"{STALE_PREFIX}{token}"
     tables = {f"{s}.{t}": (s, t) for s, t in _warehouse_tables(con)}
     snapshot = _snapshot_in_schema(con)
-    plan, fingerprints = _plan(con, tables, latest, snapshot)
+    plan, fingerprints = _plan(con, tables, latest, snapshot, stamps)
     if not plan.changes and snapshot is not None:
         return _unchanged(READER_SCHEMA, plan, snapshot)
     published_at = _now()
