@@ -21,12 +21,12 @@ import pytest
 
 from orchestration.contract import SOURCE_OBJECTS, get
 from orchestration.defs.ingest.files import FILES_CHECK, QUARANTINE_CHECK, STAMPS_CHECK, LandingConfig
-from orchestration.defs.ingest.loader import load_object, table_versions
+from orchestration.defs.ingest.loader import load_object, q, sql_str, table_versions
 from orchestration.defs.quality import changes, gx_runner
 from orchestration.defs.quality.changes import CHANGED_ROWS, EVERY_RUN, KEPT, WHOLE, Last
 from orchestration.defs.quality.checks import RawQualityConfig
 from orchestration.defs.quality.gx_runner import run_sql, run_suite
-from orchestration.defs.quality.suites import CLOCK, ROWS, TABLE, CheckSpec, Severity, SuiteSpec, suite_for
+from orchestration.defs.quality.suites import CLOCK, KEYS, ROWS, TABLE, CheckSpec, Severity, SuiteSpec, suite_for
 from orchestration.defs.reverse_sync.gate import NEVER_BLOCKING, evaluate_gate
 from orchestration.lib.dialect import rows_fingerprint
 from orchestration.lib.warehouse import DuckDBWarehouse
@@ -248,7 +248,13 @@ NEW_CURRENCIES = [  # a new currency with a lower-case code (symbol_is_iso_4217 
 @pytest.mark.integration
 def test_a_new_file_validates_its_table_and_the_checks_reading_it(pipeline, small_landing, tmp_path) -> None:
     landing = Path(shutil.copytree(small_landing[0], tmp_path / "landing"))  # every file new by path: reloaded
-    (landing / "erp" / "currency.2026-11-20.jsonl").write_text("\n".join(json.dumps(r) for r in NEW_CURRENCIES))
+    with duckdb.connect(str(pipeline.warehouse), read_only=True) as con:  # a symbol the file does not touch
+        [(taken, taken_id)] = con.execute(
+            "select symbol, id from raw_erp.currency where id not in (2, 90) order by id limit 1"
+        ).fetchall()
+    again = {**NEW_CURRENCIES[0], "id": 91, "symbol": taken, "name": "Again"}  # its symbol repeats: symbol_unique
+    new = "\n".join(json.dumps(r) for r in [*NEW_CURRENCIES, again])
+    (landing / "erp" / "currency.2026-11-20.jsonl").write_text(new)
     first = _first(pipeline)
     second = pipeline.run(landing)
     assert second.success
@@ -258,21 +264,34 @@ def test_a_new_file_validates_its_table_and_the_checks_reading_it(pipeline, smal
     currency = {name: m for (asset, name), m in meta.items() if asset == CURRENCY}
     for name, m in currency.items():
         assert (m["kept"], m["verdict_from_run"]) == (False, second.run_id), name
-    scopes = {c.name: c.scope for c in suite_for(get("erp", "currency")).checks}
+    checks = {c.name: c for c in suite_for(get("erp", "currency")).checks}
+    scopes = {name: c.scope for name, c in checks.items()}
+    rows = f"the 3 row(s) of 1 load(s) since run {pipeline.first_run}"
     assert {n: m["validated"] for n, m in currency.items()} == {
-        name: EVERY_RUN if scope == CLOCK else WHOLE if scope == TABLE else currency["symbol_is_iso_4217"]["validated"]
+        name: EVERY_RUN
+        if scope == CLOCK
+        else WHOLE
+        if scope == TABLE
+        else f"{rows} and the rows sharing their {', '.join(checks[name].keys)}"
+        if scope == KEYS
+        else rows
         for name, scope in scopes.items()
     }
-    rows = f"the 2 row(s) of 1 load(s) since run {pipeline.first_run}"
-    assert currency["symbol_is_iso_4217"]["validated"] == rows
+    assert {"symbol_unique", "primary_key_unique_not_null"} <= {n for n, s in scopes.items() if s == KEYS}
     iso = evaluations[(CURRENCY, "symbol_is_iso_4217")]
     assert (iso.passed, currency["symbol_is_iso_4217"]["unexpected_count"]) == (False, 1)
     assert currency["symbol_is_iso_4217"]["failing_sample"] == ["90"]
-    assert currency["required_fields_not_null"]["observed"].endswith(": 0 of 2 changed rows")  # not: of 5 rows
+    assert currency["required_fields_not_null"]["observed"].endswith(": 0 of 3 changed rows")  # not: of 6 rows
+    # The repeat is found from the new row and the old one it repeats, which no load wrote.
+    unique = evaluations[(CURRENCY, "symbol_unique")]
+    assert (unique.passed, currency["symbol_unique"]["unexpected_count"]) == (False, 2)
+    assert sorted(currency["symbol_unique"]["failing_sample"]) == sorted(
+        [f"{taken_id} (symbol={taken})", f"91 (symbol={taken})"]
+    )
 
-    # what the rows alone said is what the whole table says
+    # what the rows alone (and those sharing their keys) said is what the whole table says
     whole = {o.name: o for o in run_suite(str(pipeline.warehouse), suite_for(get("erp", "currency")))}
-    for name in (n for n, s in scopes.items() if s == ROWS):
+    for name in (n for n, s in scopes.items() if s in (ROWS, KEYS)):
         ours = evaluations[(CURRENCY, name)]
         assert (ours.passed, currency[name]["unexpected_count"], tuple(currency[name]["failing_sample"])) == (
             whole[name].passed,
@@ -292,6 +311,55 @@ def test_a_new_file_validates_its_table_and_the_checks_reading_it(pipeline, smal
             assert _verdict(evaluations[key]) == _verdict(first[key]), key
     assert meta[(ACCOUNT, "CurrencyIsoCode_references_currency")]["validated"] == WHOLE
     assert evaluations[(ACCOUNT, "CurrencyIsoCode_references_currency")].passed
+
+
+@pytest.mark.integration
+def test_a_reference_is_validated_on_the_loaded_rows_while_its_target_is_unchanged(
+    pipeline, small_landing, tmp_path
+) -> None:
+    landing = Path(shutil.copytree(small_landing[0], tmp_path / "landing"))
+    obj = get("psa", "timecard_header")
+    base = landing / obj.system / obj.file_patterns[0]
+    # A later export of two timecards: one a quarter hour more on Monday, one booked to a resource PSA lacks.
+    monday, total, resource = (q(c) for c in ("pse__Monday_Hours__c", "pse__Total_Hours__c", "pse__Resource__c"))
+    with duckdb.connect() as con:
+        con.execute(
+            f"""copy (
+                select * replace (
+                    printf('%.2f', cast({monday} as decimal(9,2)) + 0.25) as {monday},
+                    printf('%.2f', cast({total} as decimal(9,2)) + 0.25) as {total},
+                    case when row_number() over (order by Id) = 2 then '003UNKNOWN00000AAA' else {resource} end
+                        as {resource},
+                    '2026-12-01T08:00:00.000Z' as SystemModstamp)
+                from read_csv({sql_str(str(base))}, all_varchar = true)
+                where cast({monday} as decimal(9,2)) > 0 order by Id limit 2
+            ) to {sql_str(str(base.with_name(f"{obj.file_stem}.2026-12-01.csv")))} (header true)"""
+        )
+    second = pipeline.run(landing)
+    assert second.success
+    meta = {name: _meta(e) for (asset, name), e in _evaluations(second).items() if asset == TIMECARDS}
+    rows = f"the 2 row(s) of 1 load(s) since run {pipeline.first_run}"
+    ours = _evaluations(second)[(TIMECARDS, "pse__Resource__c_references_contact")]
+    found = meta["pse__Resource__c_references_contact"]
+    assert (found["validated"], ours.passed, found["unexpected_count"]) == (rows, False, 1)
+    assert found["failing_sample"][0].endswith("(pse__Resource__c=003UNKNOWN00000AAA)")
+    assert meta["pse__Assignment__c_references_assignment"]["validated"] == rows
+    # what the two rows said is what the whole table says
+    whole = {o.name: o for o in run_suite(str(pipeline.warehouse), suite_for(obj))}
+    for name in ("pse__Resource__c_references_contact", "pse__Assignment__c_references_assignment"):
+        check = _evaluations(second)[(TIMECARDS, name)]
+        assert (check.passed, meta[name]["unexpected_count"], tuple(meta[name]["failing_sample"])) == (
+            whole[name].passed,
+            whole[name].unexpected_count,
+            whole[name].sample,
+        ), name
+
+    # The target changes (a contact less): the reference reads the whole table again.
+    pipeline.execute("delete from raw_psa.contact where rowid = (select max(rowid) from raw_psa.contact)")
+    third = pipeline.run(landing)
+    assert third.success
+    validated = _meta(_evaluations(third)[(TIMECARDS, "pse__Resource__c_references_contact")])["validated"]
+    assert validated == WHOLE
 
 
 @pytest.mark.integration
@@ -404,6 +472,53 @@ def test_freshness_in_sql_gives_the_verdict_gx_gives_on_postgres(postgres_databa
         con.close()
 
 
+@pytest.mark.integration
+def test_a_key_check_on_changed_rows_sees_the_old_rows_they_repeat_on_duckdb_and_postgres(
+    postgres_database, tmp_path
+) -> None:
+    import psycopg2
+
+    from orchestration.lib.postgres import PgConnection
+
+    config = postgres_database("quality_keys")
+    connect = lambda: psycopg2.connect(**config)  # noqa: E731
+    checks = {"primary_key_unique_not_null", "one_holiday_per_country_date"}
+    rows = [("h1", "US", "2026-01-01", "b1"), ("h2", "US", "2026-07-04", "b1"), ("h3", "US", "2026-01-01", "b2")]
+    values = ", ".join(f"('{h}', '{c}', date '{d}', '{b}')" for h, c, d, b in rows)
+    pg = PgConnection(connect())
+    try:
+        for dialect, con in (("duckdb", duckdb.connect(str(tmp_path / "w.duckdb"))), ("postgres", pg)):
+            con.execute("create schema raw_hris")
+            con.execute(
+                'create table raw_hris.holiday ("Holiday_ID" varchar, "Country" varchar, "Date" date,'
+                " _batch_id varchar)"
+            )
+            con.execute(f"insert into raw_hris.holiday values {values}")
+            if dialect == "duckdb":
+                con.close()
+
+            def run(suite, dialect=dialect):
+                if dialect == "postgres":
+                    return {o.name: o for o in run_suite("", suite, postgres_connect=connect)}
+                return {o.name: o for o in run_suite(str(tmp_path / "w.duckdb"), suite)}
+
+            suite = suite_for(get("hris", "holiday"), dialect=dialect).only(checks)
+            whole, changed = run(suite), run(replace(suite, rows_where="_batch_id in ('b2')"))
+            for name in checks:
+                assert (changed[name].passed, changed[name].unexpected_count, sorted(changed[name].sample)) == (
+                    whole[name].passed,
+                    whole[name].unexpected_count,
+                    sorted(whole[name].sample),
+                ), (dialect, name)
+            repeat = changed["one_holiday_per_country_date"]
+            assert (repeat.passed, repeat.unexpected_count) == (False, 2), dialect
+            assert [s.split(" ")[0] for s in sorted(repeat.sample)] == ["h1", "h3"], dialect  # h1: no load since
+            assert changed["primary_key_unique_not_null"].passed, dialect
+            assert "sharing their Holiday_ID" in changed["primary_key_unique_not_null"].observed, dialect
+    finally:
+        pg.close()
+
+
 # --- the decision rules -------------------------------------------------------------------------------
 
 
@@ -412,8 +527,10 @@ def _suite(*checks: CheckSpec) -> SuiteSpec:
 
 
 ROW_CHECK = CheckSpec("not_null", "required fields", Severity.ERROR, "x", (), scope=ROWS)
-TABLE_CHECK = CheckSpec("unique", "keys", Severity.ERROR, "x", ())
-READING = CheckSpec("ref", "references", Severity.WARN, "x", (), reads=("raw_x.other",))
+TABLE_CHECK = CheckSpec("complete", "completeness", Severity.ERROR, "x", ())
+KEY_CHECK = CheckSpec("unique", "keys", Severity.ERROR, "x", (), scope=KEYS, keys=("id",))
+READING = CheckSpec("fx", "completeness", Severity.WARN, "x", (), reads=("raw_x.other",))
+REFERENCE = CheckSpec("ref", "references", Severity.WARN, "x", (), reads=("raw_x.other",), scope=ROWS)
 CLOCK_CHECK = CheckSpec("freshness", "freshness", Severity.WARN, "x", (), scope=CLOCK)
 STATE = {"raw_x.t": {"version": "2:10:b", "columns": "c1"}, "raw_x.other": {"version": "1:5:a", "columns": "d"}}
 
@@ -445,8 +562,17 @@ def test_what_a_run_does_with_each_check() -> None:
         _decided(ROW_CHECK, _last(ROW_CHECK, {**before, "raw_x.t": {"version": "1:8:a", "columns": "c0"}}))[0] == WHOLE
     )
     assert _decided(TABLE_CHECK, _last(TABLE_CHECK, before))[0] == WHOLE
+    assert _decided(KEY_CHECK, _last(KEY_CHECK, before)) == (CHANGED_ROWS, "raw_x.t changed since run run-1")
+    assert _decided(KEY_CHECK, _last(KEY_CHECK, before, passed=False))[0] == WHOLE
     assert _decided(READING, _last(READING, STATE))[0] == KEPT
     assert _decided(READING, _last(READING, other_before)) == (WHOLE, "raw_x.other changed since run run-1")
+    assert _decided(READING, _last(READING, before))[0] == WHOLE  # a table-level check reading another table
+    # A reference: on the rows its own table's loads wrote while its target is as it was; else whole.
+    assert _decided(REFERENCE, _last(REFERENCE, before)) == (CHANGED_ROWS, "raw_x.t changed since run run-1")
+    assert _decided(REFERENCE, _last(REFERENCE, other_before)) == (WHOLE, "raw_x.other changed since run run-1")
+    both = {**before, "raw_x.other": other_before["raw_x.other"]}
+    assert _decided(REFERENCE, _last(REFERENCE, both)) == (WHOLE, "raw_x.t, raw_x.other changed since run run-1")
+    assert _decided(REFERENCE, _last(REFERENCE, before, passed=False))[0] == WHOLE
     assert _decided(CLOCK_CHECK, _last(CLOCK_CHECK, STATE))[0] == EVERY_RUN
     changed = replace(ROW_CHECK, description="y")  # the check as declared is part of the key
     assert _decided(changed, _last(ROW_CHECK, STATE)) == (WHOLE, "the check or its runner changed")

@@ -11,10 +11,13 @@ A check's verdict is a function of its key, recorded with every evaluation (meta
 Per selected check, a run then
 - keeps the last verdict when the key is the one it was evaluated on (`KEPT`): no GX for it;
 - evaluates it every run when it depends on the clock (`EVERY_RUN`: freshness, in plain SQL);
-- validates a ROWS check (not null, in set, between, types, one-row consistency) on the rows the
-  loads since its last evaluation wrote (`_batch_id`), when that verdict passed and only its own
-  table changed, through the loader alone (`CHANGED_ROWS`): the other rows passed then and are the
-  same rows now, so the verdict and its counts are the whole table's;
+- validates a ROWS check (not null, in set, between, types, one-row consistency, a reference) on the
+  rows the loads since its last evaluation wrote (`_batch_id`), when that verdict passed and only
+  its own table changed, through the loader alone (`CHANGED_ROWS`): the other rows passed then and
+  are the same rows now, and a reference's target is the table it was (a change there validates the
+  whole table), so the verdict and its counts are the whole table's; a KEYS check (uniqueness) the
+  same way, on those rows and every row sharing their key: a repeat the loads made involves one of
+  them, and there was none before;
 - validates it on the whole table otherwise (`WHOLE`), and when the run asks for everything
   (`nightly_full`'s tag `dbt/full_refresh`, or `pipeline/rebuild: all`), which also catches what
   the data version cannot see: a row edited in place outside the loader. A whole-table validation
@@ -41,7 +44,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.ingest.loader import LOADED_FILES, sql_str, table_versions
-from orchestration.defs.quality.suites import CLOCK, ROWS, CheckSpec, SuiteSpec
+from orchestration.defs.quality.suites import CLOCK, KEYS, ROWS, CheckSpec, SuiteSpec
 from orchestration.lib import settings
 from orchestration.lib.dialect import rows_fingerprint, table_exists
 
@@ -265,9 +268,9 @@ def _decide(
     reason = f"{', '.join(changed)} changed since run {last.run_id}"
     own_then = then.get(suite.relation, {})
     rows_only = changed == [suite.relation] and own_then.get("columns") == key["tables"][suite.relation]["columns"]
-    if check.scope == ROWS and rows_only and last.passed:
+    if check.scope in (ROWS, KEYS) and rows_only and last.passed:
         return decision(CHANGED_ROWS, reason)
-    if check.scope == ROWS and rows_only:
+    if check.scope in (ROWS, KEYS) and rows_only:
         return decision(WHOLE, reason + " (and its verdict had failed)")
     return decision(WHOLE, reason)
 

@@ -16,7 +16,7 @@ from orchestration.contract import SOURCE_OBJECTS, SourceObject
 from orchestration.defs.quality import changes
 from orchestration.defs.quality.changes import CHANGED_ROWS, KEPT, WHOLE, Decision, Plan
 from orchestration.defs.quality.gx_runner import CheckOutcome, run_sql, run_suite
-from orchestration.defs.quality.suites import DEFAULT_FRESHNESS_HOURS, SuiteSpec, suite_for
+from orchestration.defs.quality.suites import DEFAULT_FRESHNESS_HOURS, KEYS, SuiteSpec, suite_for
 from orchestration.lib.warehouse import WRITER_POOL, Warehouse
 
 
@@ -52,6 +52,8 @@ def _result(
     if outcome.error:
         metadata["error"] = outcome.error
     validated = plan.changed_rows if decision.action == CHANGED_ROWS else decision.action
+    if decision.action == CHANGED_ROWS and decision.check.scope == KEYS:
+        validated += f" and the rows sharing their {', '.join(decision.check.keys)}"
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=outcome.name,

@@ -19,8 +19,10 @@ from typing import Any
 
 import duckdb
 
+from orchestration.defs.ingest.loader import q
 from orchestration.defs.quality.suites import (
     BATCH,
+    KEYS,
     ROWS,
     Between,
     CheckSpec,
@@ -264,19 +266,30 @@ def _expectation(gx: Any, spec: ExpectationSpec, meta: dict[str, str]) -> Any:
 def _run(gx: Any, datasource: Any, suite: SuiteSpec, sample_size: int) -> list[CheckOutcome]:
     """Validate one suite: column expectations summarised, SQL expectations with their failing rows.
 
-    With `suite.rows_where`, the ROWS checks are validated on the rows it selects, the rest on the table.
+    With `suite.rows_where`, the ROWS checks are validated on the rows it selects, the KEYS checks on
+    those and the rows sharing their key (one batch per key), the rest on the table.
     """
     on_rows = [c for c in suite.checks if suite.rows_where and c.scope == ROWS]
+    on_keys = [c for c in suite.checks if suite.rows_where and c.scope == KEYS]
     parts = [
-        (replace(suite, checks=tuple(c for c in suite.checks if c not in on_rows)), "", "rows"),
-        (replace(suite, checks=tuple(on_rows)), f" where {suite.rows_where}", "changed rows"),
+        (replace(suite, checks=tuple(c for c in suite.checks if c not in on_rows + on_keys)), "", "rows", ""),
+        (replace(suite, checks=tuple(on_rows)), f" where {suite.rows_where}", "changed rows", " (changed rows)"),
     ]
+    for keys in dict.fromkeys(c.keys for c in on_keys):
+        sharing = " and ".join(f"changed.{q(k)} = checked.{q(k)}" for k in keys)
+        where = (
+            f" where {suite.rows_where} or exists"
+            f" (select 1 from {suite.relation} as changed where {suite.rows_where} and {sharing})"
+        )
+        checks = tuple(c for c in on_keys if c.keys == keys)
+        label = f"changed rows and rows sharing their {', '.join(keys)}"
+        parts.append((replace(suite, checks=checks), where, label, f" (changed {', '.join(keys)})"))
     outcomes: dict[str, CheckOutcome] = {}
-    for part, where, rows in parts:
+    for part, where, rows, suffix in parts:
         if not part.checks:
             continue
-        name = suite.relation + (" (changed rows)" if where else "")
-        asset = datasource.add_query_asset(name=name, query=f"select * from {suite.relation}{where}")
+        name = suite.relation + suffix
+        asset = datasource.add_query_asset(name=name, query=f"select * from {suite.relation} as checked{where}")
         batch = asset.add_batch_definition_whole_table("whole table").get_batch()
         summary = {
             "result_format": "SUMMARY",

@@ -48,10 +48,13 @@ BATCH = "batch_rows"
 UTC_NOW = "cast(current_timestamp at time zone 'UTC' as timestamp)"
 DUCKDB, POSTGRES = "duckdb", "postgres"
 # What a check's verdict depends on (CheckSpec.scope; quality/changes.py decides what a run validates):
-# TABLE: the whole table (and the tables it reads); ROWS: each row on its own, so when the verdict
-# passed, validating the rows written since says what validating the table would; CLOCK: also the
-# time of evaluation, so it is evaluated every run.
-TABLE, ROWS, CLOCK = "table", "rows", "clock"
+# TABLE: the whole table (and the tables it reads); ROWS: each row on its own, given the other tables
+# it reads (a reference's target), so when the verdict passed and only its own table changed,
+# validating the rows written since says what validating the table would; KEYS: each row against the
+# rows with the same values of its columns `CheckSpec.keys` (uniqueness), so then validating the rows
+# written since and every row sharing their key says it; CLOCK: also the time of evaluation, so it is
+# evaluated every run.
+TABLE, ROWS, KEYS, CLOCK = "table", "rows", "keys", "clock"
 # Contract (DuckDB) types as PostgreSQL's format_type() prints them.
 POSTGRES_TYPES = {
     "VARCHAR": "character varying",
@@ -129,7 +132,8 @@ class CheckSpec:
     description: str
     expectations: tuple[ExpectationSpec, ...]
     reads: tuple[str, ...] = ()  # other raw tables the check queries (`raw_erp.currency`)
-    scope: str = TABLE  # TABLE, ROWS or CLOCK (above)
+    scope: str = TABLE  # TABLE, ROWS, KEYS or CLOCK (above)
+    keys: tuple[str, ...] = ()  # scope KEYS: the columns whose values it compares across rows
 
     @property
     def blocking(self) -> bool:
@@ -144,7 +148,8 @@ class SuiteSpec:
     table: str
     key: tuple[str, ...]
     checks: tuple[CheckSpec, ...]
-    # A SQL predicate: the ROWS checks are validated on the rows matching it, the rest on the table.
+    # A SQL predicate: the ROWS checks are validated on the rows matching it, the KEYS checks on those
+    # and the rows sharing their keys, the rest on the table.
     rows_where: str | None = None
 
     @property
@@ -346,6 +351,8 @@ def _key_check(obj: SourceObject) -> CheckSpec:
         KEY_SEVERITY,
         f"The primary key ({key}) is never empty and never repeats.",
         (*(NotNull(k) for k in obj.primary_key), Unique(obj.primary_key)),
+        scope=KEYS,
+        keys=obj.primary_key,
     )
 
 
@@ -423,6 +430,7 @@ def _reference_check(obj: SourceObject, check: RuleCheck, rule: Ref) -> CheckSpe
         f"Every non-empty {column} exists in {target.schema}.{target.name}.{target_column}.",
         (UnexpectedRows(query),),
         reads=(f"{target.schema}.{target.name}",),
+        scope=ROWS,  # each row against the target: while the target is as it was, a load's rows say it all
     )
 
 
@@ -441,7 +449,9 @@ def _unique_check(obj: SourceObject, rule: BusinessKey) -> CheckSpec:
         f"select {columns} from {BATCH} where {not_null} group by {columns} having count(*) > 1"
         f") as repeated using ({columns}) order by {columns}, {_key_select(obj, BATCH)}"
     )
-    return CheckSpec(rule.name, "keys", rule.severity, rule.description, (UnexpectedRows(query),))
+    return CheckSpec(
+        rule.name, "keys", rule.severity, rule.description, (UnexpectedRows(query),), scope=KEYS, keys=rule.fields
+    )
 
 
 def rule_check(obj: SourceObject, check: RuleCheck, dialect: str = DUCKDB) -> CheckSpec:
