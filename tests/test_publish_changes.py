@@ -21,6 +21,7 @@ import pytest
 
 from bench.pipeline import write_timecard_change
 from orchestration.defs.automation.jobs import SYNC, intraday_refresh
+from orchestration.defs.publish import snapshot
 from orchestration.defs.publish.assets import MART_KEYS, READER_MARTS
 from orchestration.defs.publish.snapshot import RECORD_TABLE, Materialization
 from orchestration.defs.transform.assets import FULL_REFRESH_TAG, dbt_models
@@ -388,3 +389,80 @@ def test_a_rebuild_that_changes_only_the_build_stamp_is_carried_over_and_any_oth
     changed = _run(warehouse, landing, chain, instance, nightly)
     assert list(materialization_metadata(changed)["reader/marts"]["copied"]) == ["marts.fct_time_entries"]
     assert _differences(warehouse, reader) == {}
+
+
+def _entries(reader: Path) -> tuple[int, int]:
+    """The readers' time entries and the rows patches replaced since their last whole copy, as recorded."""
+    with duckdb.connect(str(reader), read_only=True) as con:
+        return con.execute(
+            f"select rows, patched_rows from {RECORD_TABLE} where table_name = 'marts.fct_time_entries'"
+        ).fetchall()[0]
+
+
+def _delete_timecard(landing: Path) -> str:
+    """A later export marking one worked timecard deleted; its Id."""
+    source = landing / "psa" / "pse__Timecard_Header__c.csv"
+    with duckdb.connect() as con:
+        [(card,)] = con.execute(
+            f"select Id from read_csv('{source}', all_varchar = true)"
+            " where cast(pse__Monday_Hours__c as decimal(9, 2)) > 0 order by Id desc limit 1"
+        ).fetchall()
+        con.execute(
+            f"copy (select * replace ('true' as IsDeleted, '{AS_OF}T09:00:00.000Z' as SystemModstamp)"
+            f" from read_csv('{source}', all_varchar = true) where Id = '{card}')"
+            f" to '{source.with_name('pse__Timecard_Header__c.deleted.csv')}' (header true)"
+        )
+    return card
+
+
+def test_the_readers_time_entries_are_patched_by_timecard_and_copied_whole_when_a_patch_cannot_serve(
+    pristine_demo, monkeypatch
+) -> None:
+    warehouse, landing, instance = pristine_demo
+    reader = warehouse.with_name("reader.duckdb")
+    calendars_only = [key for key in dbt_models.keys if key.path[-1] in THROUGH_THE_CALENDARS_ONLY]
+    below_timecards = dg.AssetSelection.assets(TIMECARDS).downstream() - dg.AssetSelection.assets(SYNC, *calendars_only)
+    entries = "marts.fct_time_entries"
+
+    # Changed timecards: the readers' rows of those timecards are replaced, the others stay as they were.
+    assert write_timecard_change(landing, AS_OF.isoformat(), share=0.001)["rows_changed"] == 5
+    changed = _run(warehouse, landing, below_timecards, instance)
+    meta = materialization_metadata(changed)["reader/marts"]
+    replaced = meta["patched"][entries]
+    assert 5 <= replaced <= 35  # the five cards' days (up to seven each)
+    assert meta["copied"][entries].endswith(f"; patched: {replaced} row(s) replaced, by timecard_id")
+    assert "(1 patched: only the rows of changed keys)" in run_log(instance, changed.run_id, "reader__marts")
+    assert _differences(warehouse, reader) == {}
+    rows, patched = _entries(reader)
+    assert patched == replaced and rows > 50 * replaced
+
+    # A timecard deleted: its rows have no stamp to be found by, and leave the readers' table too.
+    card = _delete_timecard(landing)
+    deleted = _run(warehouse, landing, below_timecards, instance)
+    assert entries in materialization_metadata(deleted)["reader/marts"]["patched"]
+    assert _differences(warehouse, reader) == {}
+    with duckdb.connect(str(reader), read_only=True) as con:
+        assert con.execute(f"select count(*) from {entries} where timecard_id = '{card}'").fetchall() == [(0,)]
+
+    # Readers' rows that no patch would mend (edited in the file): the fingerprint tells, it is copied whole.
+    with duckdb.connect(str(reader)) as con:
+        con.execute(
+            f"update {entries} set hours = hours + 1 where timecard_id = (select min(timecard_id) from {entries})"
+        )
+    # (each export repeats the cards of the one before, unchanged: one card more changes)
+    assert write_timecard_change(landing, AS_OF.isoformat(), share=0.0012)["rows_changed"] == 6
+    mended = _run(warehouse, landing, below_timecards, instance)
+    meta = materialization_metadata(mended)["reader/marts"]
+    assert "patched" not in meta
+    assert meta["copied"][entries].endswith(
+        "; copied whole: the patched rows did not match the warehouse's (their fingerprint)"
+    )
+    assert _differences(warehouse, reader) == {} and _entries(reader)[1] == 0
+
+    # Past PATCH_SHARE of its rows replaced since its last whole copy: copied whole, and counting starts again.
+    monkeypatch.setattr(snapshot, "PATCH_SHARE", 0.0)
+    assert write_timecard_change(landing, AS_OF.isoformat(), share=0.0014)["rows_changed"] == 7
+    whole = _run(warehouse, landing, below_timecards, instance)
+    why = materialization_metadata(whole)["reader/marts"]["copied"][entries]
+    assert "; copied whole: patches would have replaced" in why and "(at most 0%, 0)" in why
+    assert _differences(warehouse, reader) == {} and _entries(reader)[1] == 0

@@ -18,6 +18,7 @@ from orchestration.defs.publish.snapshot import (
     Materialization,
     PublishResult,
     comments_from_manifest,
+    patch_keys_from_manifest,
     publish_schema,
     publish_snapshot,
     stamps_from_manifest,
@@ -88,13 +89,14 @@ def reader_marts(
     manifest = json.loads(dbt_project.manifest_path.read_text())
     comments = comments_from_manifest(manifest)  # the dbt docs
     stamps = stamps_from_manifest(manifest)  # columns a rebuild may change with nothing else (refreshed_at)
+    patch_keys = patch_keys_from_manifest(manifest)  # marts patched by key instead of copied whole
     # Read before copying: a mart rebuilt meanwhile is copied newer than recorded, and copied again next time.
     latest = latest_materializations(context.instance, mart_tables(manifest))
     with warehouse.connect() as con:
         result = (
             publish_schema(con, context.run.run_id, comments, latest, stamps=stamps)
             if on_postgres
-            else publish_snapshot(con, reader, context.run.run_id, comments, latest, stamps)
+            else publish_snapshot(con, reader, context.run.run_id, comments, latest, stamps, patch_keys)
         )
     context.log.info(summary(result))
     if not result.published:
@@ -110,6 +112,7 @@ def reader_marts(
             "rows_by_table": dg.MetadataValue.json(result.tables),
             "copied": dg.MetadataValue.json(plan.copy),
             "carried_over": dg.MetadataValue.json(plan.carry),
+            **({"patched": dg.MetadataValue.json(plan.patched)} if plan.patched else {}),
             **({"dropped": dg.MetadataValue.json(plan.drop)} if plan.drop else {}),
             **({"left_out": dg.MetadataValue.json(plan.left_out)} if plan.left_out else {}),
             "published_at_utc": result.published_at,
@@ -155,7 +158,9 @@ def summary(result: PublishResult) -> str:
             f"it holds the latest materialization of all {len(plan.carry)} marts"
         )
     lines = [
-        f"published {len(result.tables)} tables to {result.path}: {len(plan.copy)} copied from the warehouse, "
+        f"published {len(result.tables)} tables to {result.path}: {len(plan.copy)} copied from the warehouse"
+        + (f" ({len(plan.patched)} patched: only the rows of changed keys)" if plan.patched else "")
+        + ", "
         f"{len(plan.carry)} carried over from the readers' snapshot (they hold the rows of their mart's latest"
         " materialization)"
     ]

@@ -20,7 +20,13 @@ the record keeps each table's rows' fingerprint (`orchestration.lib.dialect.rows
 scan of the mart in the warehouse), and `carry_same_rows` compares it with the rebuilt mart's. A column
 the dbt docs mark `meta: {build_stamp: true}` (fct_time_entries.refreshed_at: when the dbt run that built
 the row started) is left out of that comparison (`stamps_from_manifest`): a rebuild that changed nothing
-but the stamp is carried over, and readers keep the stamp of the build whose values they hold. The
+but the stamp is carried over, and readers keep the stamp of the build whose values they hold. A mart
+whose dbt docs also name a `meta: {patch_key: ...}` (fct_time_entries: timecard_id) is patched in the
+new file instead of copied whole when readers hold an earlier materialization of it (`_patch`): the
+rows of every key the warehouse stamped since are replaced, then those of keys it no longer has when
+needed, and the patched table must have the warehouse's fingerprint, else it is copied whole. Once the
+rows patches replaced since its last whole copy would pass PATCH_SHARE of its rows, it is copied whole
+again, so the deleted rows do not pile up in the file. The
 new file starts as a byte copy of the previous snapshot, the changed tables are replaced in it, and
 it is swapped in whole as before; the tables that did not change are carried over without being
 read or rewritten. When no mart was materialized since, nothing is written and readers keep the
@@ -52,6 +58,11 @@ RECORD_TABLE = "published_tables"
 Comments = dict[str, tuple[str, dict[str, str]]]
 # Per table name, its build-stamp columns: when the run that built a row started, not what the row holds.
 Stamps = dict[str, tuple[str, ...]]
+# Per table name, the key its rows are patched by (`meta: {patch_key: ...}`; the table has one build stamp).
+PatchKeys = dict[str, str]
+# A table is patched while the rows its patches replaced since its last whole copy stay within this share of
+# its rows; past it, it is copied whole (the file keeps deleted rows' space until then).
+PATCH_SHARE = 0.10
 
 
 def comments_from_manifest(manifest: dict, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> Comments:
@@ -72,6 +83,18 @@ def stamps_from_manifest(manifest: dict, schemas: tuple[str, ...] = PUBLISHED_SC
             marked = tuple(n for n, c in node.get("columns", {}).items() if (c.get("meta") or {}).get("build_stamp"))
             if marked:
                 found[node["name"]] = marked
+    return found
+
+
+def patch_keys_from_manifest(manifest: dict, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> PatchKeys:
+    """Every published model's `meta: {patch_key: <column>}`, when it has exactly one build stamp to find changes by."""
+    stamps = stamps_from_manifest(manifest, schemas)
+    found: PatchKeys = {}
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") == "model" and node.get("schema") in schemas:
+            key = (node.get("meta") or {}).get("patch_key")
+            if key and key in node.get("columns", {}) and len(stamps.get(node["name"], ())) == 1:
+                found[node["name"]] = key
     return found
 
 
@@ -166,6 +189,7 @@ class HeldTable:
     copied_at: str | None = None
     copied_because: str | None = None
     fingerprint: str | None = None  # of its rows (rows_fingerprint); None in a snapshot that did not record it
+    patched_rows: int = 0  # rows patches replaced since its last whole copy (`_patch`)
 
 
 @dataclass
@@ -187,6 +211,7 @@ class PublishPlan:
     drop: dict[str, str] = field(default_factory=dict)  # in the snapshot, not published any more
     left_out: dict[str, str] = field(default_factory=dict)  # in the published schemas, but no mart builds it
     same_rows: set[str] = field(default_factory=set)  # carried: rebuilt since, with the very rows readers hold
+    patched: dict[str, int] = field(default_factory=dict)  # of `copy`: patched, not copied whole; rows replaced
 
     @property
     def changes(self) -> bool:
@@ -277,7 +302,11 @@ def _records(
     for table in plan.published:
         if table in plan.copy:
             made = (latest or {}).get(table)
-            held = HeldTable(rows[table], made, run_id, published_at, plan.copy[table], fingerprints.get(table))
+            before = snapshot.tables.get(table) if snapshot is not None and table in plan.patched else None
+            patched = (before.patched_rows if before else 0) + plan.patched.get(table, 0)
+            held = HeldTable(
+                rows[table], made, run_id, published_at, plan.copy[table], fingerprints.get(table), patched
+            )
         else:
             held = snapshot.tables[table]  # a carried table is in the snapshot
             if table in plan.same_rows:
@@ -294,6 +323,7 @@ def _records(
                 held.copied_at,
                 held.copied_because,
                 held.fingerprint,
+                held.patched_rows,
             )
         )
     return records
@@ -313,10 +343,10 @@ def _write_records(
     con.execute(
         f"create table {schema}.{RECORD_TABLE} (table_name varchar, rows bigint, materialization_storage_id bigint,"
         " materialization_run_id varchar, materialized_at timestamp, copied_by_run_id varchar, copied_at timestamp,"
-        " copied_because varchar, rows_fingerprint varchar)"
+        " copied_because varchar, rows_fingerprint varchar, patched_rows bigint)"
     )
     if records:
-        con.executemany(f"insert into {schema}.{RECORD_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+        con.executemany(f"insert into {schema}.{RECORD_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
 
 
 def _read_snapshot(con, schema: str, present: Iterable[str], catalog: str | None = None) -> Snapshot:
@@ -345,11 +375,13 @@ def _read_snapshot(con, schema: str, present: Iterable[str], catalog: str | None
                 [schema, RECORD_TABLE, *([catalog] if catalog else [])],
             ).fetchall()
         }
-        fingerprint = "rows_fingerprint" if "rows_fingerprint" in recorded else "cast(null as varchar)"  # older records
-        for table, rows, storage_id, made_in, made_at, copied_by, copied_at, because, rows_digest in con.execute(
+        # columns older records lack
+        fingerprint = "rows_fingerprint" if "rows_fingerprint" in recorded else "cast(null as varchar)"
+        patched = "coalesce(patched_rows, 0)" if "patched_rows" in recorded else "0"
+        for table, rows, storage_id, made_in, made_at, copied_by, copied_at, because, rows_digest, since in con.execute(
             "select table_name, rows, materialization_storage_id, materialization_run_id,"
             " cast(materialized_at as varchar), copied_by_run_id, cast(copied_at as varchar), copied_because,"
-            f" {fingerprint} from {where}.{RECORD_TABLE}"
+            f" {fingerprint}, {patched} from {where}.{RECORD_TABLE}"
         ).fetchall():
             if table in tables:
                 made = (
@@ -357,7 +389,7 @@ def _read_snapshot(con, schema: str, present: Iterable[str], catalog: str | None
                     if storage_id is not None
                     else None
                 )
-                tables[table] = HeldTable(rows, made, copied_by, copied_at, because, rows_digest)
+                tables[table] = HeldTable(rows, made, copied_by, copied_at, because, rows_digest, int(since))
     return Snapshot(run_id, published_at, tables)
 
 
@@ -442,15 +474,27 @@ def _fill_snapshot(
     snapshot: Snapshot | None,
     comments: Comments,
     rows: dict[str, int],
+    patching: Mapping[str, tuple[str, str]] | None = None,
+    fingerprints: Mapping[str, str] | None = None,
 ) -> None:
-    """In the attached new snapshot: drop what is replaced or gone, copy the changed tables, comment every
-    published table as the dbt docs say now (a carried one only where they changed), count the rows."""
+    """In the attached new snapshot: drop what is replaced or gone, patch the tables in `patching` (key and build
+    stamp) or copy them whole when that fails, copy the other changed tables, comment every published table as
+    the dbt docs say now (a carried one only where they changed), count the rows."""
+    patching = patching or {}
     for schema in PUBLISHED_SCHEMAS:
         con.execute(f"create schema if not exists {SNAPSHOT_ALIAS}.{_q(schema)}")
-    for table in [*plan.drop, *plan.copy]:
+    for table in [t for t in plan.copy if t in patching]:
+        held = snapshot.tables[table] if snapshot is not None else HeldTable()
+        outcome = _patch(con, *tables[table], patching[table], held, (fingerprints or {}).get(table))
+        if isinstance(outcome, int):
+            plan.patched[table] = outcome
+            plan.copy[table] += f"; patched: {outcome} row(s) replaced, by {patching[table][0]}"
+        else:
+            plan.copy[table] += f"; copied whole: {outcome}"
+    for table in [*plan.drop, *(t for t in plan.copy if t not in plan.patched)]:
         schema, name = table.split(".", 1)
         con.execute(f"drop table if exists {SNAPSHOT_ALIAS}.{_q(schema)}.{_q(name)}")
-    for table in plan.copy:
+    for table in (t for t in plan.copy if t not in plan.patched):
         schema, name = tables[table]
         con.execute(f"create table {SNAPSHOT_ALIAS}.{_q(schema)}.{_q(name)} as select * from {_q(schema)}.{_q(name)}")
     described = _described(con, SNAPSHOT_ALIAS)
@@ -464,6 +508,55 @@ def _fill_snapshot(
         rows[table] = held if held is not None else con.execute(f"select count(*) from {target}").fetchall()[0][0]
 
 
+def _column_types(con, catalog: str, schema: str, name: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "select column_name, data_type from information_schema.columns where table_catalog = ?"
+        " and table_schema = ? and table_name = ? order by ordinal_position",
+        [catalog, schema, name],
+    ).fetchall()
+
+
+def _patch(con, schema: str, name: str, by: tuple[str, str], held: HeldTable, expected: str | None) -> int | str:
+    """Bring the new snapshot's copy of the readers' table `schema.name` to the warehouse's rows by replacing the
+    rows of every key (`by`: key and build stamp) the warehouse stamped since the materialization readers hold,
+    then, if the rows still differ, those of keys the warehouse no longer has (a deleted timecard). The rows
+    replaced, or why the table is to be copied whole instead (then it may be half patched: the caller drops it).
+    `expected`: the warehouse table's rows_fingerprint, its build stamp left out."""
+    target, source = f"{SNAPSHOT_ALIAS}.{_q(schema)}.{_q(name)}", f"{_q(schema)}.{_q(name)}"
+    if held.materialization is None or held.fingerprint is None or not held.rows or expected is None:
+        return "the readers' record of it does not say which rows they hold"
+    warehouse = con.execute("select current_database()").fetchall()[0][0]
+    if _column_types(con, SNAPSHOT_ALIAS, schema, name) != _column_types(con, warehouse, schema, name):
+        return "its columns changed"
+    key, stamp = map(_q, by)
+    # dbt stamps a row with its run's start, to the second; whatever was stamped since that second is taken
+    since = held.materialization.materialized_at.replace(microsecond=0)
+    con.execute(
+        f"create or replace temporary table publish_patch_keys as select distinct {key} as k from {source}"
+        f" where {stamp} >= ?",
+        [since],
+    )
+    replaced = con.execute(
+        f"select count(*) from {target} where {key} in (select k from publish_patch_keys)"
+    ).fetchall()[0][0]
+    allowed = int(PATCH_SHARE * held.rows)
+    if held.patched_rows + replaced > allowed:
+        return (
+            f"patches would have replaced {held.patched_rows + replaced} of its {held.rows} rows since its last"
+            f" whole copy (at most {PATCH_SHARE:.0%}, {allowed})"
+        )
+    con.execute(f"delete from {target} where {key} in (select k from publish_patch_keys)")
+    con.execute(f"insert into {target} select * from {source} where {key} in (select k from publish_patch_keys)")
+    if rows_fingerprint(con, target, without=(by[1],)) == expected:
+        return replaced
+    gone = con.execute(
+        f"delete from {target} where {key} in (select {key} from {target} except select {key} from {source})"
+    ).fetchall()[0][0]
+    if gone and rows_fingerprint(con, target, without=(by[1],)) == expected:
+        return replaced + gone
+    return "the patched rows did not match the warehouse's (their fingerprint)"
+
+
 def publish_snapshot(
     con: duckdb.DuckDBPyConnection,
     reader_path: Path,
@@ -471,9 +564,12 @@ def publish_snapshot(
     comments: Comments | None = None,
     latest: Mapping[str, Materialization | None] | None = None,
     stamps: Stamps | None = None,
+    patch_keys: PatchKeys | None = None,
 ) -> PublishResult:
     """Copy the tables whose mart changed (all without `latest`) into a new snapshot that carries the others
     over from the current one, with the dbt docs as comments, then atomically replace `reader_path` with it.
+    A table with a patch key (`patch_keys`, by table name, with its one build stamp in `stamps`) that readers
+    hold an earlier materialization of is patched instead of copied whole (`_patch`).
 
     Nothing is written when nothing changed (`PublishResult.published` is False).
     """
@@ -486,7 +582,15 @@ def publish_snapshot(
     tmp = reader_path.with_name(f".{reader_path.name}.{run_id[:8]}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)  # from a run killed mid-publish
-    if plan.carry:  # start from the readers' snapshot: the carried tables are not read or rewritten
+    patching = {
+        table: (patch_keys[tables[table][1]], (stamps or {})[tables[table][1]][0])
+        for table in plan.copy
+        if snapshot is not None
+        and not snapshot.unreadable
+        and table in snapshot.tables
+        and tables[table][1] in (patch_keys or {})
+    }
+    if plan.carry or patching:  # start from the readers' snapshot: the carried tables are not read or rewritten
         shutil.copyfile(reader_path, tmp)
     published_at = _now()
     rows: dict[str, int] = {}
@@ -494,7 +598,7 @@ def publish_snapshot(
     try:
         con.execute("begin transaction")  # one commit for all of it (hundreds of comments)
         try:
-            _fill_snapshot(con, tables, plan, snapshot, comments or {}, rows)
+            _fill_snapshot(con, tables, plan, snapshot, comments or {}, rows, patching, fingerprints)
             records = _records(plan, rows, latest, snapshot, run_id, published_at, fingerprints)
             _write_records(con, f"{SNAPSHOT_ALIAS}.main", run_id, published_at, rows, records)
             con.execute("commit")

@@ -6,10 +6,16 @@
 -- leave no rows there), are deleted here and copied again; see
 -- macros/incremental_time_entries.sql. The nightly run copies it whole.
 -- meta incremental_inputs: those of int_time_entries_unpivoted, the model it copies.
+-- meta patch_key: the publish replaces the readers' rows of the timecards this mart stamped
+-- (refreshed_at, its build stamp) since their copy, instead of copying the mart whole
+-- (orchestration/defs/publish/snapshot.py).
 {{
     config(
         materialized='incremental',
-        meta={'incremental_inputs': ['raw_psa.timecard_header', 'as_of_date']},
+        meta={
+            'incremental_inputs': ['raw_psa.timecard_header', 'as_of_date'],
+            'patch_key': 'timecard_id',
+        },
         full_refresh=rebuilt_whole('fct_time_entries'),
         incremental_strategy='append',
         on_schema_change='append_new_columns',
