@@ -573,6 +573,9 @@ def test_what_a_run_does_with_each_check() -> None:
     both = {**before, "raw_x.other": other_before["raw_x.other"]}
     assert _decided(REFERENCE, _last(REFERENCE, both)) == (WHOLE, "raw_x.t, raw_x.other changed since run run-1")
     assert _decided(REFERENCE, _last(REFERENCE, before, passed=False))[0] == WHOLE
+    # A reference into its own table is table-level: a load may change the rows others point to.
+    scopes = {c.name: c.scope for c in suite_for(get("erp", "subsidiary")).checks}
+    assert (scopes["parent_references_subsidiary"], scopes["currency_references_currency"]) == (TABLE, ROWS)
     assert _decided(CLOCK_CHECK, _last(CLOCK_CHECK, STATE))[0] == EVERY_RUN
     changed = replace(ROW_CHECK, description="y")  # the check as declared is part of the key
     assert _decided(changed, _last(ROW_CHECK, STATE)) == (WHOLE, "the check or its runner changed")

@@ -430,7 +430,9 @@ def _reference_check(obj: SourceObject, check: RuleCheck, rule: Ref) -> CheckSpe
         f"Every non-empty {column} exists in {target.schema}.{target.name}.{target_column}.",
         (UnexpectedRows(query),),
         reads=(f"{target.schema}.{target.name}",),
-        scope=ROWS,  # each row against the target: while the target is as it was, a load's rows say it all
+        # each row against the target: while the target is as it was, a load's rows say it all; a reference
+        # into its own table (a parent subsidiary) is not: a load may change the rows other rows point to
+        scope=TABLE if (target.schema, target.name) == (obj.schema, obj.name) else ROWS,
     )
 
 
