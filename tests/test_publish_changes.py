@@ -399,32 +399,12 @@ def _entries(reader: Path) -> tuple[int, int]:
         ).fetchall()[0]
 
 
-def _delete_timecard(landing: Path) -> str:
-    """A later export marking one worked timecard deleted; its Id."""
-    source = landing / "psa" / "pse__Timecard_Header__c.csv"
-    with duckdb.connect() as con:
-        [(card,)] = con.execute(
-            f"select Id from read_csv('{source}', all_varchar = true)"
-            " where cast(pse__Monday_Hours__c as decimal(9, 2)) > 0 order by Id desc limit 1"
-        ).fetchall()
-        con.execute(
-            f"copy (select * replace ('true' as IsDeleted, '{AS_OF}T09:00:00.000Z' as SystemModstamp)"
-            f" from read_csv('{source}', all_varchar = true) where Id = '{card}')"
-            f" to '{source.with_name('pse__Timecard_Header__c.deleted.csv')}' (header true)"
-        )
-    return card
-
-
-def test_the_readers_time_entries_are_patched_by_timecard_and_copied_whole_when_a_patch_cannot_serve(
-    pristine_demo, monkeypatch
-) -> None:
+def test_an_intraday_change_patches_the_readers_time_entries_by_timecard(pristine_demo) -> None:
     warehouse, landing, instance = pristine_demo
     reader = warehouse.with_name("reader.duckdb")
     calendars_only = [key for key in dbt_models.keys if key.path[-1] in THROUGH_THE_CALENDARS_ONLY]
     below_timecards = dg.AssetSelection.assets(TIMECARDS).downstream() - dg.AssetSelection.assets(SYNC, *calendars_only)
     entries = "marts.fct_time_entries"
-
-    # Changed timecards: the readers' rows of those timecards are replaced, the others stay as they were.
     assert write_timecard_change(landing, AS_OF.isoformat(), share=0.001)["rows_changed"] == 5
     changed = _run(warehouse, landing, below_timecards, instance)
     meta = materialization_metadata(changed)["reader/marts"]
@@ -436,33 +416,65 @@ def test_the_readers_time_entries_are_patched_by_timecard_and_copied_whole_when_
     rows, patched = _entries(reader)
     assert patched == replaced and rows > 50 * replaced
 
-    # A timecard deleted: its rows have no stamp to be found by, and leave the readers' table too.
-    card = _delete_timecard(landing)
-    deleted = _run(warehouse, landing, below_timecards, instance)
-    assert entries in materialization_metadata(deleted)["reader/marts"]["patched"]
-    assert _differences(warehouse, reader) == {}
-    with duckdb.connect(str(reader), read_only=True) as con:
-        assert con.execute(f"select count(*) from {entries} where timecard_id = '{card}'").fetchall() == [(0,)]
 
-    # Readers' rows that no patch would mend (edited in the file): the fingerprint tells, it is copied whole.
-    with duckdb.connect(str(reader)) as con:
-        con.execute(
-            f"update {entries} set hours = hours + 1 where timecard_id = (select min(timecard_id) from {entries})"
-        )
-    # (each export repeats the cards of the one before, unchanged: one card more changes)
-    assert write_timecard_change(landing, AS_OF.isoformat(), share=0.0012)["rows_changed"] == 6
-    mended = _run(warehouse, landing, below_timecards, instance)
-    meta = materialization_metadata(mended)["reader/marts"]
-    assert "patched" not in meta
-    assert meta["copied"][entries].endswith(
+def test_a_patch_replaces_stamped_keys_and_gone_ones_and_else_the_table_is_copied_whole(tmp_path, monkeypatch) -> None:
+    """publish_snapshot on a small warehouse: each way a patch serves, or why the table is copied whole."""
+    warehouse, reader = tmp_path / "w.duckdb", tmp_path / "reader.duckdb"
+    con = duckdb.connect(str(warehouse))
+    rules = {"stamps": {"t": ("stamp",)}, "patch_keys": {"t": "k"}}
+    published = {}
+
+    def publish(version: int) -> snapshot.PublishPlan:
+        latest = {"marts.t": Materialization(version, f"run-{version}", dt.datetime(2026, 12, 1, version))}
+        published[version] = snapshot.publish_snapshot(con, reader, f"run-{version}", None, latest, **rules)
+        return published[version].plan
+
+    def change(key: str, hour: int, value: int = 0) -> None:  # as dbt's increment: the key's rows rewritten
+        con.execute(f"delete from marts.t where k = '{key}'")
+        stamp = f"timestamp '2026-12-01 {hour:02d}:30:00'"
+        con.execute(f"insert into marts.t (k, v, stamp) select '{key}', v + {value}, {stamp} from range(3) r(v)")
+
+    def same() -> bool:
+        with duckdb.connect(str(reader), read_only=True) as r:
+            theirs = sorted(r.execute("select k, v from marts.t").fetchall())
+        return theirs == sorted(con.execute("select k, v from marts.t").fetchall())
+
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.t as select chr(cast(97 + i // 3 as integer)) as k, i % 3 as v,"
+        " timestamp '2026-12-01 00:30:00' as stamp from range(300) r(i)"
+    )
+    assert list(publish(1).copy) == ["marts.t"] and not published[1].plan.patched  # no snapshot yet
+
+    change("a", 1, 10)  # one key restamped since the materialization readers hold
+    plan = publish(2)
+    assert plan.patched == {"marts.t": 3} and plan.copy["marts.t"].endswith("; patched: 3 row(s) replaced, by k")
+    assert same()
+
+    con.execute("delete from marts.t where k = 'b'")  # a key gone: no stamp tells, the rows still differ
+    change("c", 2, 10)
+    assert publish(3).patched == {"marts.t": 6} and same()
+
+    with duckdb.connect(str(reader)) as r:  # readers' rows no patch mends
+        r.execute("update marts.t set v = 99 where k = 'd'")
+    change("e", 3, 10)
+    plan = publish(4)
+    assert not plan.patched and plan.copy["marts.t"].endswith(
         "; copied whole: the patched rows did not match the warehouse's (their fingerprint)"
     )
-    assert _differences(warehouse, reader) == {} and _entries(reader)[1] == 0
+    assert same()
 
-    # Past PATCH_SHARE of its rows replaced since its last whole copy: copied whole, and counting starts again.
-    monkeypatch.setattr(snapshot, "PATCH_SHARE", 0.0)
-    assert write_timecard_change(landing, AS_OF.isoformat(), share=0.0014)["rows_changed"] == 7
-    whole = _run(warehouse, landing, below_timecards, instance)
-    why = materialization_metadata(whole)["reader/marts"]["copied"][entries]
-    assert "; copied whole: patches would have replaced" in why and "(at most 0%, 0)" in why
-    assert _differences(warehouse, reader) == {} and _entries(reader)[1] == 0
+    monkeypatch.setattr(snapshot, "PATCH_SHARE", 0.01)  # 2 of 297 rows at most
+    change("f", 4, 10)
+    plan = publish(5)
+    assert plan.copy["marts.t"].endswith(
+        "; copied whole: patches would have replaced 3 of its 297 rows since its last whole copy (at most 1%, 2)"
+    )
+    assert same()
+
+    con.execute("alter table marts.t add column note varchar")
+    change("g", 5, 10)
+    assert publish(6).copy["marts.t"].endswith("; copied whole: its columns changed") and same()
+    with duckdb.connect(str(reader), read_only=True) as r:
+        assert r.execute(f"select rows, patched_rows from {RECORD_TABLE}").fetchall() == [(297, 0)]
+    con.close()

@@ -335,7 +335,7 @@ def test_a_reference_is_validated_on_the_loaded_rows_while_its_target_is_unchang
                 where cast({monday} as decimal(9,2)) > 0 order by Id limit 2
             ) to {sql_str(str(base.with_name(f"{obj.file_stem}.2026-12-01.csv")))} (header true)"""
         )
-    second = pipeline.run(landing)
+    second = pipeline.run(landing, TIMECARDS)
     assert second.success
     meta = {name: _meta(e) for (asset, name), e in _evaluations(second).items() if asset == TIMECARDS}
     rows = f"the 2 row(s) of 1 load(s) since run {pipeline.first_run}"
@@ -356,7 +356,7 @@ def test_a_reference_is_validated_on_the_loaded_rows_while_its_target_is_unchang
 
     # The target changes (a contact less): the reference reads the whole table again.
     pipeline.execute("delete from raw_psa.contact where rowid = (select max(rowid) from raw_psa.contact)")
-    third = pipeline.run(landing)
+    third = pipeline.run(landing, TIMECARDS)
     assert third.success
     validated = _meta(_evaluations(third)[(TIMECARDS, "pse__Resource__c_references_contact")])["validated"]
     assert validated == WHOLE
