@@ -477,4 +477,12 @@ def test_a_patch_replaces_stamped_keys_and_gone_ones_and_else_the_table_is_copie
     assert publish(6).copy["marts.t"].endswith("; copied whole: its columns changed") and same()
     with duckdb.connect(str(reader), read_only=True) as r:
         assert r.execute(f"select rows, patched_rows from {RECORD_TABLE}").fetchall() == [(297, 0)]
+
+    con.execute("alter table marts.t drop column stamp")  # the same rows, less their stamp: carried over
+    assert publish(7).same_rows == {"marts.t"}
+    con.execute("update marts.t set v = v + 1 where k = 'h'")
+    assert publish(8).copy["marts.t"].endswith("; copied whole: its columns changed") and same()
+    con.execute("update marts.t set v = v + 1 where k = 'i'")  # nothing left to find the changed rows by
+    assert publish(9).copy["marts.t"].endswith("; copied whole: it has no column stamp to find the changed rows by")
+    assert same()
     con.close()

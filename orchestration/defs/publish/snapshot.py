@@ -526,8 +526,11 @@ def _patch(con, schema: str, name: str, by: tuple[str, str], held: HeldTable, ex
     if held.materialization is None or held.fingerprint is None or not held.rows or expected is None:
         return "the readers' record of it does not say which rows they hold"
     warehouse = con.execute("select current_database()").fetchall()[0][0]
-    if _column_types(con, SNAPSHOT_ALIAS, schema, name) != _column_types(con, warehouse, schema, name):
+    columns = _column_types(con, warehouse, schema, name)
+    if _column_types(con, SNAPSHOT_ALIAS, schema, name) != columns:
         return "its columns changed"
+    if by[1] not in {column for column, _ in columns}:
+        return f"it has no column {by[1]} to find the changed rows by"
     key, stamp = map(_q, by)
     # dbt stamps a row with its run's start, to the second; whatever was stamped since that second is taken
     since = held.materialization.materialized_at.replace(microsecond=0)
