@@ -122,15 +122,18 @@ def comment_statements(
     return statements
 
 
+def _column_types(con, schema: str, table: str, catalog: str | None = None) -> list[tuple[str, str]]:
+    """The table's columns and their types, in order; in attached database `catalog`, else the current one."""
+    where = "table_catalog = ?" if catalog else "table_catalog = current_database()"
+    return con.execute(
+        f"select column_name, data_type from information_schema.columns where {where}"
+        " and table_schema = ? and table_name = ? order by ordinal_position",
+        [*([catalog] if catalog else []), schema, table],
+    ).fetchall()
+
+
 def _columns(con, schema: str, table: str) -> list[str]:
-    return [
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns where table_catalog = current_database()"
-            " and table_schema = ? and table_name = ? order by ordinal_position",
-            [schema, table],
-        ).fetchall()
-    ]
+    return [column for column, _ in _column_types(con, schema, table)]
 
 
 def _described(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[tuple[str, str], dict[str | None, str]]:
@@ -508,14 +511,6 @@ def _fill_snapshot(
         rows[table] = held if held is not None else con.execute(f"select count(*) from {target}").fetchall()[0][0]
 
 
-def _column_types(con, catalog: str, schema: str, name: str) -> list[tuple[str, str]]:
-    return con.execute(
-        "select column_name, data_type from information_schema.columns where table_catalog = ?"
-        " and table_schema = ? and table_name = ? order by ordinal_position",
-        [catalog, schema, name],
-    ).fetchall()
-
-
 def _patch(con, schema: str, name: str, by: tuple[str, str], held: HeldTable, expected: str | None) -> int | str:
     """Bring the new snapshot's copy of the readers' table `schema.name` to the warehouse's rows by replacing the
     rows of every key (`by`: key and build stamp) the warehouse stamped since the materialization readers hold,
@@ -525,9 +520,8 @@ def _patch(con, schema: str, name: str, by: tuple[str, str], held: HeldTable, ex
     target, source = f"{SNAPSHOT_ALIAS}.{_q(schema)}.{_q(name)}", f"{_q(schema)}.{_q(name)}"
     if held.materialization is None or held.fingerprint is None or not held.rows or expected is None:
         return "the readers' record of it does not say which rows they hold"
-    warehouse = con.execute("select current_database()").fetchall()[0][0]
-    columns = _column_types(con, warehouse, schema, name)
-    if _column_types(con, SNAPSHOT_ALIAS, schema, name) != columns:
+    columns = _column_types(con, schema, name)
+    if _column_types(con, schema, name, SNAPSHOT_ALIAS) != columns:
         return "its columns changed"
     if by[1] not in {column for column, _ in columns}:
         return f"it has no column {by[1]} to find the changed rows by"
