@@ -126,7 +126,7 @@ def test_loading_the_definitions_does_not_import_great_expectations() -> None:
 
 @pytest.mark.unit
 def test_a_gx_validation_leaves_scipy_statistics_unloaded_until_something_uses_them(tmp_path) -> None:
-    """GX imports scipy.stats for expectations no suite declares; the runner defers it (0.8 s of every validating step)."""
+    """GX imports scipy.stats for expectations no suite declares: the runner defers it (0.8 s a validating step)."""
     code = f"""
 import sys, duckdb
 from orchestration.defs.quality import gx_runner
