@@ -148,3 +148,23 @@ def test_a_forked_child_leaves_its_parents_connections_alone(tmp_path) -> None:
     with engines.get(url).connect() as conn, conn.begin():  # the parent's pooled connection still works
         conn.exec_driver_sql("insert into t values (1)")
     assert sqlite3.connect(tmp_path / "runs.db").execute("select count(*) from t").fetchone() == (1,)
+
+
+def test_asking_for_the_check_tables_builds_no_engine_and_a_table_added_later_is_found(home, monkeypatch) -> None:
+    """Dagster asks `has_table` before every check event; it built an engine (and a connection) per question."""
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+
+    built = []
+    original = sqlite_event_log.create_engine
+    monkeypatch.setattr(sqlite_event_log, "create_engine", lambda *a, **k: built.append(a) or original(*a, **k))
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage  # made now: Dagster makes the index file with an engine of its own
+        before = len(built)
+        result = dg.materialize([ledger], instance=instance, raise_on_error=False)
+        assert len(_read_back(home, result.run_id)["checks"]) == CHECKS  # every check event stored and read back
+        assert len(built) == before  # 2 * CHECKS check events, each asking whether the check tables exist
+        assert storage.has_table("asset_check_executions")
+        assert not storage.has_table("written_later")
+        with sqlite3.connect(home / "history" / "runs" / "index.db") as other:  # a migration in another process
+            other.execute("create table written_later (id integer)")
+        assert storage.has_table("written_later")
