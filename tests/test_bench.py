@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from bench.measure import run_measured
-from bench.pipeline import write_timecard_change
+from bench.pipeline import dbt_log_marks, write_timecard_change
 from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.loader import load_object
 
@@ -80,6 +80,26 @@ def test_measurement_covers_grandchildren(tmp_path: Path) -> None:
 
 
 @pytest.mark.unit
+def _dbt_log(folder: Path, events: list[tuple[str, str, str]]) -> Path:
+    folder.mkdir()
+    lines = [json.dumps({"info": {"name": n, "ts": ts, "level": level, "msg": n}}) for n, ts, level in events]
+    (folder / "dbt.log").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_dbt_times_come_from_its_log_at_debug_and_at_info_level(tmp_path: Path) -> None:
+    """The pipeline writes dbt's log at info level, without the debug CommandCompleted: its last event ends it."""
+    start, found = (
+        ("MainReportVersion", "2026-12-07T10:00:00.000Z", "info"),
+        ("FoundStats", "2026-12-07T10:00:02.500Z", "info"),
+    )
+    summary = ("StatsLine", "2026-12-07T10:00:20.000Z", "info")
+    info = dbt_log_marks(_dbt_log(tmp_path / "info", [start, found, summary]))
+    assert info == {"command_seconds": 20.0, "startup_and_parse_seconds": 2.5, "full_reparse": None}
+    debug = [start, found, summary, ("CommandCompleted", "2026-12-07T10:00:20.400Z", "debug")]
+    assert dbt_log_marks(_dbt_log(tmp_path / "debug", debug))["command_seconds"] == 20.4
+
+
 def test_timecard_change_rewrites_one_percent_newer(small_landing, tmp_path: Path) -> None:
     source, counts = small_landing
     psa = tmp_path / "psa"

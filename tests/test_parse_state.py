@@ -133,6 +133,9 @@ def test_the_dbt_step_starts_its_next_run_on_the_same_warehouse_from_its_parse(
         logs.append("".join(log.read_text() for log in dbt_step_folder(run.run_id).glob("dbt.log*")))
     assert "Unable to do partial parsing" in logs[0]  # another warehouse: the prepared state does not fit
     assert "Unable to do partial parsing" not in logs[1]
+    # dbt's log file at the pipeline's level (DBT_LOG_LEVEL_FILE=info): what dbt prints, no SQL statements
+    levels = {json.loads(line)["info"]["level"] for line in logs[1].splitlines() if line.strip()}
+    assert levels == {"info"}, levels
     assert registered == []
     assert asked == []
     assert resources["dbt"]._cli_version == version.parse(importlib.metadata.version("dbt-core"))

@@ -25,6 +25,10 @@ DEFAULTS = {
     "LANDING_DIR": str(REPO_ROOT / "data" / "landing"),
     "DUCKDB_THREADS": "2",
     "DUCKDB_MEMORY_LIMIT": "4GB",
+    # dbt's own log file in each dbt step's target folder (dbt's DBT_LOG_LEVEL_FILE): `info` holds what dbt
+    # prints (each node, errors, warnings, parsing); `debug` (dbt's default) adds every SQL statement and
+    # connection event, and dbt then builds a message for each: 1.5-2 s of a medium nightly build.
+    "DBT_LOG_LEVEL_FILE": "info",
     # WAREHOUSE=postgres: the server and database (POSTGRES_PASSWORD is a secret, read only through
     # postgres_password() and Dagster's EnvVar, never logged). DuckDB still reads and checks the files.
     "POSTGRES_HOST": "127.0.0.1",
@@ -167,12 +171,14 @@ def dbt_environment(extra: dict[str, str] | None = None) -> Iterator[None]:
 
     dbt runs as a subprocess and inherits the environment: the warehouse path and limits, the
     PostgreSQL settings (the password straight from the inherited environment, through dbt's
-    env_var, never from here), the firm's time zone, the as-of date, and telemetry off.
+    env_var, never from here), the firm's time zone, the as-of date, its log file's level, and
+    telemetry off.
     """
     wanted = {
         "DUCKDB_DATABASE": duckdb_database(),
         **{name: setting(name) for name in ("WAREHOUSE", *POSTGRES_SETTINGS)},
         **{name: setting(name) for name in ("DUCKDB_THREADS", "DUCKDB_MEMORY_LIMIT", "FIRM_TIMEZONE")},
+        "DBT_LOG_LEVEL_FILE": setting("DBT_LOG_LEVEL_FILE"),
         "AS_OF_DATE": as_of_date() or "",  # dbt's as_of_date(): empty is today in FIRM_TIMEZONE
         "DO_NOT_TRACK": os.environ.get("DO_NOT_TRACK") or "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": os.environ.get("DBT_SEND_ANONYMOUS_USAGE_STATS") or "false",
