@@ -146,7 +146,7 @@ def _import_gx() -> Any:
     """Import GX with its usage analytics off (read once, at import), and SciPy's statistics loaded on first use.
 
     GX imports `scipy.stats` at import, for distribution expectations (KL divergence, KS tests) that no
-    suite here declares: 0.8 of the 2.6 s `import great_expectations` takes. `_deferred` registers the
+    suite here declares: 0.8 of the 2.7-2.8 s `import great_expectations` took. `_deferred` registers the
     module so that it loads on its first attribute access instead (the standard library's
     `importlib.util.LazyLoader`); GX and SciPy stay as they are, and a check that used SciPy would
     load it then.
