@@ -27,7 +27,7 @@ DEFAULTS = {
     "DUCKDB_MEMORY_LIMIT": "4GB",
     # dbt's own log file in each dbt step's target folder (dbt's DBT_LOG_LEVEL_FILE): `info` holds what dbt
     # prints (each node, errors, warnings, parsing); `debug` (dbt's default) adds every SQL statement and
-    # connection event, and dbt then builds a message for each: 1.5-2 s of a medium nightly build.
+    # connection event, and dbt then builds a message for each: about 1.5 s of a medium nightly build.
     "DBT_LOG_LEVEL_FILE": "info",
     # WAREHOUSE=postgres: the server and database (POSTGRES_PASSWORD is a secret, read only through
     # postgres_password() and Dagster's EnvVar, never logged). DuckDB still reads and checks the files.
