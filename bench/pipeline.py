@@ -236,34 +236,23 @@ def dbt_timings(run_id: str) -> dict | None:
 DBT_MARKS = ("MainReportVersion", "UnableToPartialParse", "FoundStats", "CommandCompleted")
 
 
-def _last_event_stamp(target: Path) -> datetime | None:
-    """The time of the last event in dbt's JSON log in `target` (dbt.log, the newest file)."""
-    log = target / "dbt.log"
-    if not log.exists():
-        return None
-    last = None
-    with log.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                last = line
-    return datetime.fromisoformat(json.loads(last)["info"]["ts"].replace("Z", "+00:00")) if last else None
-
-
 def dbt_log_marks(target: Path) -> dict:
     """From dbt's JSON log: the whole command's seconds, start-up and parse seconds, whether it re-parsed."""
     marks: dict[str, dict] = {}
+    last = ""  # the log's last event, dbt.log being read last
     for log in sorted(target.glob("dbt.log*"), reverse=True):  # dbt.log.1 (older) before dbt.log
         with log.open(encoding="utf-8") as lines:
             for line in lines:
+                last = line if line.strip() else last
                 name = next((m for m in DBT_MARKS if f'"name": "{m}"' in line and m not in marks), None)
                 if name:
                     marks[name] = json.loads(line)["info"]
+    if last and "CommandCompleted" not in marks:
+        # A debug event: at the pipeline's file log level (DBT_LOG_LEVEL_FILE=info) the last event written,
+        # dbt's closing summary, ends the command instead.
+        marks["CommandCompleted"] = json.loads(last)["info"]
     stamp = {name: datetime.fromisoformat(info["ts"].replace("Z", "+00:00")) for name, info in marks.items()}
-    # CommandCompleted is a debug event: at the pipeline's file log level (DBT_LOG_LEVEL_FILE=info) the last
-    # event written, dbt's closing summary, ends the command instead.
-    last = _last_event_stamp(target)
-    started, parsed = stamp.get("MainReportVersion"), stamp.get("FoundStats")
-    done = stamp.get("CommandCompleted") or last
+    started, parsed, done = (stamp.get(m) for m in ("MainReportVersion", "FoundStats", "CommandCompleted"))
     return {
         "command_seconds": round((done - started).total_seconds(), 3) if started and done else None,
         "startup_and_parse_seconds": round((parsed - started).total_seconds(), 3) if started and parsed else None,
