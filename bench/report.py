@@ -15,16 +15,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PIPELINE_RUNS = ("pipeline", "nightly", "intraday", "noop", "noop_all")
 PACKAGES = ("duckdb", "dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "great-expectations", "pandas")
 PACKAGES += ("sqlalchemy", "duckdb-engine")
-# figure: (comparison, target), from the issue "Runs that cost what changed" (which tightened the
-# benchmark issue's no-op <= 15 s and intraday <= 0.15): at large scale, on 2 cores; full <= 3 x the
-# limit at medium, where fixed costs weigh more.
-TARGETS = {
-    "full_vs_limit": ("<=", 1.5),
-    "nightly_vs_limit": ("<=", 1.5),
-    "noop_seconds": ("<=", 10.0),
-    "intraday_vs_full": ("<=", 0.10),
-    "peak_rss_mib": ("<=", 4096.0),
-    "ingest_vs_peer": (">=", 20.0),
+# figure: (comparison, {scale: target}), from the issue "Runs that cost what changed" (which
+# tightened the benchmark issue's no-op <= 15 s and intraday <= 0.15), on 2 cores. A target holds
+# at the scales it names: the first build and the nightly <= 1.5 x the limit at large but <= 3 x at
+# medium, where fixed costs weigh more; the intraday at large only. Memory and ingest name no scale.
+EVERY_SCALE = "every scale"
+TARGETS: dict[str, tuple[str, dict[str, float]]] = {
+    "full_vs_limit": ("<=", {"large": 1.5, "medium": 3.0}),
+    "nightly_vs_limit": ("<=", {"large": 1.5, "medium": 3.0}),
+    "noop_seconds": ("<=", {"large": 10.0, "medium": 10.0}),
+    "intraday_vs_full": ("<=", {"large": 0.10}),
+    "peak_rss_mib": ("<=", {EVERY_SCALE: 4096.0}),
+    "ingest_vs_peer": (">=", {EVERY_SCALE: 20.0}),
 }
 
 
@@ -87,9 +89,15 @@ def figures(runs: dict[str, Measurement]) -> dict:
 
 
 def target_status(result: dict) -> dict:
+    """Each figure against its target at the result's scale; `target` None where none is set at it."""
     status = {}
-    for name, (comparison, target) in TARGETS.items():
+    for name, (comparison, by_scale) in TARGETS.items():
         value = result[name]
+        target = by_scale.get(result["scale"], by_scale.get(EVERY_SCALE))
+        if target is None:
+            named = ", ".join(by_scale)
+            status[name] = {"target": None, "measured": value, "met": None, "note": f"a target at {named} only"}
+            continue
         met = None if value is None else (value <= target if comparison == "<=" else value >= target)
         status[name] = {"target": f"{comparison} {target:g}", "measured": value, "met": met}
     return status
@@ -164,5 +172,6 @@ def table(result: dict) -> str:
     lines.append(f"{'figure':<18}{'measured':>10}{'target':>10}  met")
     for name, status in result["targets"].items():
         met = {True: "yes", False: "NO", None: "-"}[status["met"]]
-        lines.append(f"{name:<18}{_cell(status['measured'], 2):>10}{status['target']:>10}  {met}")
+        met = status.get("note", met)
+        lines.append(f"{name:<18}{_cell(status['measured'], 2):>10}{status['target'] or '-':>10}  {met}")
     return "\n".join(lines)

@@ -3,7 +3,8 @@
 A smoke test, not the benchmark: it runs the limit and the peer only (about 20 s); the pipeline
 runs are what `make bench` adds, and the demo build tests cover the pipeline itself.
 
-Kind: integration (child processes measured), except the timecard-change check: unit.
+Kind: integration (child processes measured), except the checks of the timecard change, of dbt's log
+and of the targets: unit.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 
 from bench.measure import run_measured
 from bench.pipeline import dbt_log_marks, write_timecard_change
+from bench.report import table, target_status
 from orchestration.contract import SOURCE_OBJECTS
 from orchestration.defs.ingest.loader import load_object
 
@@ -79,7 +81,6 @@ def test_measurement_covers_grandchildren(tmp_path: Path) -> None:
     assert measured.cpu_seconds > 0.05
 
 
-@pytest.mark.unit
 def _dbt_log(folder: Path, events: list[tuple[str, str, str]]) -> Path:
     folder.mkdir()
     lines = [json.dumps({"info": {"name": n, "ts": ts, "level": level, "msg": n}}) for n, ts, level in events]
@@ -87,6 +88,7 @@ def _dbt_log(folder: Path, events: list[tuple[str, str, str]]) -> Path:
     return folder
 
 
+@pytest.mark.unit
 def test_dbt_times_come_from_its_log_at_debug_and_at_info_level(tmp_path: Path) -> None:
     """The pipeline writes dbt's log at info level, without the debug CommandCompleted: its last event ends it."""
     start, found = (
@@ -100,6 +102,7 @@ def test_dbt_times_come_from_its_log_at_debug_and_at_info_level(tmp_path: Path) 
     assert dbt_log_marks(_dbt_log(tmp_path / "debug", debug))["command_seconds"] == 20.4
 
 
+@pytest.mark.unit
 def test_timecard_change_rewrites_one_percent_newer(small_landing, tmp_path: Path) -> None:
     source, counts = small_landing
     psa = tmp_path / "psa"
@@ -123,6 +126,31 @@ def test_timecard_change_rewrites_one_percent_newer(small_landing, tmp_path: Pat
                 from {batch} n join {before} o using ("Id")"""
         ).fetchall()[0]
     assert rows == (change["rows_changed"],) * 3
+
+
+@pytest.mark.unit
+def test_each_figure_is_judged_against_the_target_of_its_scale() -> None:
+    """The nightly's target is 1.5 x the limit at large and 3 x at medium; the intraday's is at large only."""
+    figures = {"full_vs_limit": 6.15, "nightly_vs_limit": 2.9, "noop_seconds": 3.5, "intraday_vs_full": 0.46}
+    figures |= {"peak_rss_mib": 1004.5, "ingest_vs_peer": 10.3}
+    medium = target_status({**figures, "scale": "medium"})
+    assert medium["nightly_vs_limit"] == {"target": "<= 3", "measured": 2.9, "met": True}
+    assert medium["full_vs_limit"]["met"] is False
+    assert medium["intraday_vs_full"] == {
+        "target": None,
+        "measured": 0.46,
+        "met": None,
+        "note": "a target at large only",
+    }
+    assert medium["ingest_vs_peer"] == {"target": ">= 20", "measured": 10.3, "met": False}
+    large = target_status({**figures, "scale": "large"})
+    assert large["nightly_vs_limit"] == {"target": "<= 1.5", "measured": 2.9, "met": False}
+    assert large["intraday_vs_full"]["met"] is False and large["peak_rss_mib"]["met"] is True
+    small = target_status({**figures, "scale": "small"})
+    assert [name for name, s in small.items() if s["target"]] == ["peak_rss_mib", "ingest_vs_peer"]
+    lines = table({"scale": "medium", "rows": 1, "runs": {}, "targets": medium}).splitlines()
+    assert "nightly_vs_limit        2.90      <= 3  yes" in lines
+    assert "intraday_vs_full        0.46         -  a target at large only" in lines
 
 
 def test_bench_writes_its_figures_at_small_scale(tmp_path: Path) -> None:
