@@ -223,6 +223,10 @@ def _run_builds_what_reads(
     # Only the checks of what was built were evaluated among dbt's tests.
     evaluated = {e.asset_key for e in run.get_asset_check_evaluations()}
     assert evaluated & models <= below
+    # The checks left as they were are named as such before Dagster lists them as outputs not yielded.
+    dbt_checks = {e.asset_check_key for e in run.get_asset_check_evaluations() if e.asset_key in models}
+    left = len(dbt_models.check_keys) - len(dbt_checks)
+    assert f"{left} of the {len(dbt_models.check_keys)} selected dbt checks not evaluated in this run" in logged
     reads_it = dg.AssetSelection.assets(changed).downstream().resolve(graph) - {changed}
     return logged, {".".join(key.path) for key in reads_it & below}
 

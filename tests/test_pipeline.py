@@ -40,6 +40,8 @@ def test_a_full_run_materializes_everything_and_a_run_with_nothing_new_builds_an
     logged = run_log(demo_instance, second.run_id, "dbt_models")
     assert "dbt not run: no selected model has a changed input, so every table and check result stands" in logged
     assert f"dbt: 0 of {len(dbt_models.keys)} selected models to build" in logged
+    checks = len(dbt_models.check_keys)  # each keeps its last result, and the log says so before Dagster's list
+    assert f"{checks} of the {checks} selected dbt checks not evaluated in this run, on " in logged
     skipped = {e.step_key for e in second.all_events if e.event_type_value == "STEP_SKIPPED"}
     assert {"reader__marts", "anaplan__forecast_inputs"} <= skipped  # Dagster: their inputs were not produced
 

@@ -243,6 +243,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             context.log.info(line)
     if not plan.build:
         context.log.info("dbt not run: no selected model has a changed input, so every table and check result stands")
+        log_checks_not_evaluated(context, set())
         return
     names = {key: manifest["nodes"][uid]["name"] for uid, key in keys_by_id.items()}
     # dagster-dbt keeps the run's own selection; dbt leaves these out of it, with their tests. dbt's unit
@@ -281,8 +282,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         rows.update({c.key: dg.DataVersion(after[c.input]) for c in unread if not after[c.input].startswith("unread")})
 
     held_from = {c.key for c in unread}
+    evaluated: set[dg.AssetCheckKey] = set()
     for event in _in_order(invocation, warehouse, context, held_from, read_unread if unread else None):
-        yield from recorded(_versioned(event, rows, context), context)
+        for out in recorded(_versioned(event, rows, context), context):
+            if isinstance(out, dg.AssetCheckResult | dg.AssetCheckEvaluation) and out.asset_key and out.check_name:
+                evaluated.add(dg.AssetCheckKey(out.asset_key, out.check_name))
+            yield out
+    log_checks_not_evaluated(context, evaluated)
     not_kept = parse_state.keep_state(project_target, target, parsed)
     if not_kept:
         context.log.warning(not_kept)
@@ -302,6 +308,26 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     failed_models = model_build_errors(run_results)
     if failed_models:
         raise dg.Failure(description="dbt models failed to build: " + "; ".join(failed_models))
+
+
+def log_checks_not_evaluated(context: dg.AssetExecutionContext, evaluated: Collection[dg.AssetCheckKey]) -> None:
+    """Say which selected dbt checks this step leaves as they were, before Dagster lists them in its own words.
+
+    Dagster logs the selected checks a step did not evaluate as "did not yield or return expected
+    outputs", which reads like an error; here they are the tests of models left as they are (or
+    skipped by dbt after a failure upstream), and each keeps its last result, which the gates judge by.
+    """
+    selected = context.selected_asset_check_keys
+    left = sorted((key for key in selected if key not in evaluated), key=lambda k: k.to_user_string())
+    if not left:
+        return
+    models = sorted({key.asset_key.path[-1] for key in left})
+    context.log.info(
+        f"{len(left)} of the {len(selected)} selected dbt checks not evaluated in this run, on {len(models)} model(s)"
+        " dbt did not build: each keeps its last result, which the gates of the publish and the sync judge by"
+        f" (Dagster lists them next as expected outputs not yielded): {', '.join(models[:12])}"
+        + (" ..." if len(models) > 12 else "")
+    )
 
 
 RAW_TABLES = [f"{o.schema}.{o.name}" for o in SOURCE_OBJECTS]
