@@ -314,8 +314,9 @@ def log_checks_not_evaluated(context: dg.AssetExecutionContext, evaluated: Colle
     """Say which selected dbt checks this step leaves as they were, before Dagster lists them in its own words.
 
     Dagster logs the selected checks a step did not evaluate as "did not yield or return expected
-    outputs", which reads like an error; here they are the tests of models left as they are (or
-    skipped by dbt after a failure upstream), and each keeps its last result, which the gates judge by.
+    outputs", which reads like an error; here they are tests dbt did not run (their model, or one they
+    read, left as it is, or skipped after a failure upstream), and each keeps its last result, which
+    the gates judge by.
     """
     selected = context.selected_asset_check_keys
     left = sorted((key for key in selected if key not in evaluated), key=lambda k: k.to_user_string())
@@ -323,10 +324,10 @@ def log_checks_not_evaluated(context: dg.AssetExecutionContext, evaluated: Colle
         return
     models = sorted({key.asset_key.path[-1] for key in left})
     context.log.info(
-        f"{len(left)} of the {len(selected)} selected dbt checks not evaluated in this run, on {len(models)} model(s)"
-        " dbt did not build: each keeps its last result, which the gates of the publish and the sync judge by"
-        f" (Dagster lists them next as expected outputs not yielded): {', '.join(models[:12])}"
-        + (" ..." if len(models) > 12 else "")
+        f"{len(left)} of the {len(selected)} selected dbt checks not evaluated in this run, on {len(models)} model(s):"
+        " dbt did not run their tests (the model, or one a test reads, left as it is, or a failure upstream),"
+        " so each keeps its last result, which the gates of the publish and the sync judge by. Dagster lists"
+        f" them next as expected outputs not yielded. {', '.join(models[:12])}" + (" ..." if len(models) > 12 else "")
     )
 
 
