@@ -323,11 +323,12 @@ def log_checks_not_evaluated(context: dg.AssetExecutionContext, evaluated: Colle
     if not left:
         return
     models = sorted({key.asset_key.path[-1] for key in left})
+    named = ", ".join(models[:12]) + (" ..." if len(models) > 12 else "")
     context.log.info(
-        f"{len(left)} of the {len(selected)} selected dbt checks not evaluated in this run, on {len(models)} model(s):"
-        " dbt did not run their tests (the model, or one a test reads, left as it is, or a failure upstream),"
-        " so each keeps its last result, which the gates of the publish and the sync judge by. Dagster lists"
-        f" them next as expected outputs not yielded. {', '.join(models[:12])}" + (" ..." if len(models) > 12 else "")
+        f"{len(left)} of the {len(selected)} selected dbt checks not evaluated in this run, on {len(models)} model(s)"
+        f" ({named}): dbt did not run their tests (the model, or one a test reads, left as it is, or a failure"
+        " upstream), so each keeps its last result, which the gates of the publish and the sync judge by."
+        " Dagster lists them next as expected outputs not yielded; that is not an error."
     )
 
 
